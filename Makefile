@@ -1,0 +1,41 @@
+# PGXS build of the dataplane extension.
+#
+#   make && make install     build and install into the PostgreSQL that
+#                            pg_config names
+#   make installcheck        pg_regress, isolation and TAP tests against a
+#                            running server (scripts/test.sh sets one up)
+EXTENSION = dataplane
+EXTVERSION = 0.1.0
+
+MODULE_big = dataplane
+OBJS = $(patsubst %.cpp,%.o,$(sort $(wildcard src/core/*.cpp src/pg/*.cpp)))
+
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql
+
+PG_CONFIG ?= pg_config
+PG_INCLUDE_SERVER := $(shell $(PG_CONFIG) --includedir-server)
+
+# PostgreSQL's headers are system headers for us: -Wextra applies to our
+# code only.
+PG_CPPFLAGS = -I$(srcdir)/src/core -I$(srcdir)/src/pg -isystem $(PG_INCLUDE_SERVER)
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register -fvisibility=hidden -O2
+SHLIB_LINK = -lroaring -lstdc++ -Wl,-Bsymbolic
+
+# C++ gains nothing from JIT inlining, and the bitcode would be compiled by a
+# second compiler with other flags: build none.
+override with_llvm = no
+
+# Tests: every sql/*.sql but the install script, every spec, every t/*.pl.
+REGRESS = $(patsubst sql/%.sql,%,$(filter-out sql/$(EXTENSION)%,$(sort $(wildcard sql/*.sql))))
+ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
+TEST_DB ?= contrib_regression
+REGRESS_OPTS = --dbname=$(TEST_DB) --use-existing
+ISOLATION_OPTS = --dbname=$(TEST_DB) --use-existing
+TAP_TESTS = 1
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
+	cp $< $@

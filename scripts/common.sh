@@ -1,0 +1,90 @@
+# Shared by the demo, the test runner and the benchmarks: dependencies, the
+# build, and a throwaway PostgreSQL 15 cluster run by the postgres OS user.
+# Source it; it sets -euo pipefail.
+set -euo pipefail
+
+DP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PGBIN=/usr/lib/postgresql/15/bin
+PGXS_DIR=/usr/lib/postgresql/15/lib/pgxs
+export PATH="$PGBIN:$PATH"
+
+DP_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libroaring-dev
+             g++ make cmake libgtest-dev libbenchmark-dev libipc-run-perl gnuplot-nox
+             ca-certificates)
+
+# Installs what is missing (Debian bookworm, as root).
+dp_deps() {
+    local missing=()
+    for p in "${DP_PACKAGES[@]}"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "== installing: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    # The distribution's own cluster is not used; keep it from holding 5432.
+    if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q online; then
+        pg_lsclusters -h | awk '$4=="online"{print $1, $2}' | while read -r v c; do
+            pg_ctlcluster "$v" "$c" stop || true
+        done
+    fi
+}
+
+# Builds and installs the extension; builds the core and its tests.
+dp_build() {
+    echo "== building the extension"
+    make -C "$DP_ROOT" -s -j"$(nproc)" >/dev/null
+    make -C "$DP_ROOT" -s install >/dev/null
+    echo "== building the core library, unit tests and microbenchmarks"
+    cmake -S "$DP_ROOT" -B "$DP_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$DP_ROOT/build" -j"$(nproc)" >/dev/null
+}
+
+# Runs a command as the postgres OS user (PostgreSQL refuses root).
+as_pg() { runuser -u postgres -- "$@"; }
+
+# dp_cluster_start DIR PORT [postgresql.conf lines...]
+# Starts a cluster in DIR (created, owned by postgres) on PORT, with its
+# socket in DIR, dataplane preloaded. dp_cluster_stop stops it.
+dp_cluster_start() {
+    local dir="$1" port="$2"
+    shift 2
+    mkdir -p "$dir"
+    chown postgres:postgres "$dir"
+    as_pg initdb -D "$dir/data" -A trust -U postgres --no-sync >/dev/null
+    {
+        echo "port = $port"
+        echo "listen_addresses = ''"
+        echo "unix_socket_directories = '$dir'"
+        echo "shared_preload_libraries = 'dataplane'"
+        echo "fsync = off"
+        echo "max_connections = 60"
+        echo "max_worker_processes = 16"
+        echo "max_prepared_transactions = 4"
+        for line in "$@"; do echo "$line"; done
+    } >> "$dir/data/postgresql.conf"
+    as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+    DP_CLUSTERS+=("$dir")
+    export PGHOST="$dir" PGPORT="$port" PGUSER=postgres
+}
+
+dp_cluster_stop() {
+    local dir="$1"
+    if [ -f "$dir/data/postmaster.pid" ]; then
+        as_pg pg_ctl -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 || \
+            as_pg pg_ctl -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+    fi
+}
+
+DP_CLUSTERS=()
+dp_cleanup() {
+    for d in "${DP_CLUSTERS[@]}"; do
+        dp_cluster_stop "$d"
+    done
+}
+trap dp_cleanup EXIT
+
+# psql against the current cluster, quiet and stopping at the first error.
+dp_psql() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The newcomer's first run: installs what is needed, builds and installs the
+# extension, starts a throwaway cluster with dataplane preloaded, loads a
+# small demo graph and shows the functions at work.
+# Usage (as root on Debian bookworm): bash scripts/demo.sh
+# Set DP_KEEP=1 to leave the cluster running afterwards.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+dp_deps
+dp_build
+
+DIR=/tmp/dataplane-demo
+PORT=55440
+dp_cluster_stop "$DIR" 2>/dev/null || true
+rm -rf "$DIR"
+echo "== starting a throwaway cluster in $DIR (port $PORT)"
+dp_cluster_start "$DIR" "$PORT" "dataplane.database = 'appview'" "dataplane.memory_limit = 256MB"
+createdb appview
+export PGDATABASE=appview
+if [ "${DP_KEEP:-0}" = 1 ]; then
+    trap - EXIT
+    echo "== the cluster stays up: psql -h $DIR -p $PORT -U postgres appview"
+fi
+
+echo "== CREATE EXTENSION dataplane; loading a demo graph (20k users, power-law follows)"
+dp_psql <<'SQL'
+CREATE EXTENSION dataplane;
+SELECT setseed(0.42);
+INSERT INTO dataplane.actor (did)
+SELECT 'did:plc:demo' || g FROM generate_series(1, 20000) g;
+-- Each user follows ~30 accounts drawn from a Zipf-like popularity curve.
+INSERT INTO dataplane.follow (follower, followee)
+SELECT DISTINCT u, 1 + floor(20000 * power(random(), 3))::int
+  FROM generate_series(1, 20000) u, generate_series(1, 30)
+ON CONFLICT DO NOTHING;
+DELETE FROM dataplane.follow WHERE follower = followee;
+SELECT dataplane.rebuild();
+SQL
+
+echo "== the index is built:"
+dp_psql -x -c "SELECT state, follow_edges, memory_used, round(bytes_per_edge::numeric, 2) AS bytes_per_edge, last_build_ms FROM dataplane.status()"
+echo "== reads answered from shared memory:"
+dp_psql <<'SQL'
+\echo 'Does 100 follow 1? How many follow 1, and whom does 100 follow?'
+SELECT dataplane.follows(100, 1) AS follows,
+       dataplane.follower_count(1) AS followers_of_1,
+       dataplane.following_count(100) AS following_of_100;
+\echo 'The first followers of account 2:'
+SELECT array_agg(f) AS followers FROM dataplane.followers(2, 10) f;
+\echo 'People 100 follows who also follow account 3 (social proof):'
+SELECT array_agg(p) AS proof, dataplane.social_proof_count(100, 3) AS how_many
+  FROM dataplane.social_proof(100, 3, 5) p;
+\echo 'Writes reach the index when they commit:'
+INSERT INTO dataplane.follow VALUES (100, 19999) ON CONFLICT DO NOTHING;
+SELECT dataplane.follows(100, 19999) AS after_follow;
+DELETE FROM dataplane.follow WHERE follower = 100 AND followee = 19999;
+SELECT dataplane.follows(100, 19999) AS after_unfollow;
+\echo 'And the index agrees with the tables (no rows = no difference):'
+SELECT * FROM dataplane.verify();
+SQL
+dp_psql -x -c "SELECT state, reads_index, reads_fallback, commits_applied FROM dataplane.status()"
+echo "== done"

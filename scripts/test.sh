@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Runs every test of dataplane and ends with "N passed, N failed":
+#   GoogleTest unit tests of the core (ctest), pg_regress and isolation tests
+#   against a throwaway cluster, and TAP tests (restart, crash, concurrency
+#   stress), each of which starts clusters of its own.
+# Usage (as root on Debian bookworm): bash scripts/test.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+dp_deps
+dp_build
+
+PASSED=0
+FAILED=0
+FAILURES=()
+WORK=$(mktemp -d /tmp/dataplane-test.XXXXXX)
+chown postgres:postgres "$WORK"
+for d in sql expected specs t; do
+    if [ -d "$DP_ROOT/$d" ]; then cp -r "$DP_ROOT/$d" "$WORK/"; fi
+done
+mkdir -p "$WORK/output_iso/expected"
+cp "$DP_ROOT"/expected/*.out "$WORK/output_iso/expected/" 2>/dev/null || true
+chown -R postgres:postgres "$WORK"
+
+# count SUITE PASSED FAILED [failed names...]
+count() {
+    local suite="$1" ok="$2" bad="$3"
+    shift 3
+    PASSED=$((PASSED + ok))
+    FAILED=$((FAILED + bad))
+    for n in "$@"; do FAILURES+=("$suite: $n"); done
+    echo "== $suite: $ok passed, $bad failed"
+}
+
+# pg_regress-style output: "... ok" / "... FAILED" lines.
+count_regress_output() {
+    local suite="$1" log="$2"
+    local ok bad names
+    ok=$(grep -cE '\.\.\. ok' "$log" || true)
+    bad=$(grep -cE '\.\.\. (FAILED|failed)' "$log" || true)
+    mapfile -t names < <(grep -E '\.\.\. (FAILED|failed)' "$log" | sed -E 's/^ *(test +)?([^ ]+).*/\2/')
+    count "$suite" "$ok" "$bad" "${names[@]}"
+}
+
+echo "== unit tests (GoogleTest)"
+if (cd "$DP_ROOT/build" && ctest --output-on-failure) > "$WORK/ctest.log" 2>&1; then
+    n=$(grep -oE '[0-9]+ tests failed out of [0-9]+' "$WORK/ctest.log" | awk '{print $6}')
+    count "unit" "${n:-0}" 0
+else
+    cat "$WORK/ctest.log"
+    n=$(grep -oE '[0-9]+ tests failed out of [0-9]+' "$WORK/ctest.log" | awk '{print $6}')
+    f=$(grep -oE '[0-9]+ tests failed out of' "$WORK/ctest.log" | awk '{print $1}')
+    count "unit" "$(( ${n:-1} - ${f:-1} ))" "${f:-1}" "see ctest output"
+fi
+
+echo "== starting a test cluster"
+dp_cluster_start "$WORK/cluster" 55432 "dataplane.database = 'contrib_regression'" \
+    "dataplane.memory_limit = 64MB"
+as_pg createdb -h "$WORK/cluster" -p 55432 contrib_regression
+
+REGRESS_TESTS=$(cd "$DP_ROOT/sql" && ls *.sql | grep -v '^dataplane' | sed 's/\.sql$//' | sort)
+echo "== regression tests"
+as_pg "$PGXS_DIR/src/test/regress/pg_regress" --inputdir="$WORK" --outputdir="$WORK" \
+    --host="$WORK/cluster" --port=55432 --use-existing --dbname=contrib_regression \
+    $REGRESS_TESTS > "$WORK/regress.log" 2>&1 || true
+cat "$WORK/regress.log"
+count_regress_output "regress" "$WORK/regress.log"
+[ -f "$WORK/regression.diffs" ] && cat "$WORK/regression.diffs"
+
+if ls "$DP_ROOT"/specs/*.spec >/dev/null 2>&1; then
+    SPECS=$(cd "$DP_ROOT/specs" && ls *.spec | sed 's/\.spec$//' | sort)
+    echo "== isolation tests"
+    as_pg "$PGXS_DIR/src/test/isolation/pg_isolation_regress" --inputdir="$WORK" \
+        --outputdir="$WORK/output_iso" --host="$WORK/cluster" --port=55432 --use-existing \
+        --dbname=contrib_regression $SPECS > "$WORK/isolation.log" 2>&1 || true
+    cat "$WORK/isolation.log"
+    count_regress_output "isolation" "$WORK/isolation.log"
+    [ -f "$WORK/output_iso/regression.diffs" ] && cat "$WORK/output_iso/regression.diffs"
+fi
+dp_cluster_stop "$WORK/cluster"
+
+if ls "$DP_ROOT"/t/*.pl >/dev/null 2>&1; then
+    echo "== TAP tests"
+    for tap in "$WORK"/t/*.pl; do
+        name=$(basename "$tap")
+        if (cd "$WORK" && as_pg env PATH="$PATH" PERL5LIB="$PGXS_DIR/src/test/perl:$WORK/t" \
+                TESTDIR="$WORK/tap" PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
+                DP_ROOT="$DP_ROOT" prove -v "$tap") > "$WORK/tap-$name.log" 2>&1; then
+            count "tap" 1 0
+            grep -E '^(ok|# )' "$WORK/tap-$name.log" | grep -vE '^# (Running|Postmaster|Checking|Took)' | tail -n 40 || true
+        else
+            cat "$WORK/tap-$name.log"
+            for log in "$WORK"/tap/tmp_check/log/*.log; do
+                [ -f "$log" ] && { echo "---- $log"; tail -n 60 "$log"; }
+            done
+            count "tap" 0 1 "$name"
+        fi
+    done
+fi
+
+echo
+for f in "${FAILURES[@]}"; do echo "FAILED $f"; done
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

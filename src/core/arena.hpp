@@ -1,0 +1,47 @@
+// Arena: the allocator the core uses for shared data.
+//
+// The core never sees PostgreSQL. In the server the arena is a DSA area
+// created in place inside the main shared memory segment, so every block is
+// addressed by its byte offset from one base that all backends map at the
+// same address; in unit tests it is a plain heap region. Blocks are
+// referenced by a 32-bit "ref": the offset divided by 8, which addresses up
+// to 32 GiB.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace dp {
+
+using Ref = uint32_t;            // offset / 8 inside the arena; 0 = none
+constexpr Ref kNoRef = 0;
+constexpr uint64_t kMaxArenaBytes = uint64_t(1) << 35;
+
+struct Arena {
+    char *base = nullptr;
+    // Returns the offset of a block of at least `size` bytes, 8-byte aligned,
+    // or 0 when the arena is full. Never throws.
+    uint64_t (*alloc_fn)(void *ctx, size_t size) = nullptr;
+    void (*free_fn)(void *ctx, uint64_t offset, size_t size) = nullptr;
+    void *ctx = nullptr;
+    // Source of serial numbers for Roaring blocks (shared by all processes).
+    uint64_t *serial_counter = nullptr;
+
+    Ref alloc(size_t size) const {
+        uint64_t off = alloc_fn(ctx, size);
+        return off == 0 ? kNoRef : Ref(off >> 3);
+    }
+    void free(Ref r, size_t size) const {
+        if (r != kNoRef)
+            free_fn(ctx, uint64_t(r) << 3, size);
+    }
+    uint64_t next_serial() const {
+        return __atomic_add_fetch(serial_counter, 1, __ATOMIC_RELAXED);
+    }
+    template <typename T = char>
+    T *at(Ref r) const {
+        return reinterpret_cast<T *>(base + (uint64_t(r) << 3));
+    }
+};
+
+}  // namespace dp

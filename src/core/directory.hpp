@@ -1,0 +1,73 @@
+// The user directory: per uid, the two follow sets, found by uid in two
+// steps (a top table of leaf refs, then a leaf of 4096 entries).
+//
+// uids are dense positive ints, so a flat table beats any hash: a lookup is
+// two dependent loads. Leaves are created on first write and live until the
+// server stops; the top table lives outside the arena (in the fixed shared
+// memory segment) and covers the whole positive int range.
+#pragma once
+
+#include <cstdint>
+
+#include "arena.hpp"
+#include "set_layout.hpp"
+
+namespace dp {
+
+constexpr uint32_t kLeafBits = 12;
+constexpr uint32_t kLeafSize = 1u << kLeafBits;
+constexpr uint32_t kTopSize = (uint32_t(1) << 31) >> kLeafBits;  // leaves for all positive ints
+
+enum Side : uint8_t { kOut = 0, kIn = 1 };  // out: whom u follows; in: u's followers
+
+struct DirEntry {
+    SetRef set[2];  // indexed by Side
+};
+static_assert(sizeof(DirEntry) == 16, "DirEntry layout");
+
+// Lives in fixed shared memory, zeroed at server start.
+struct DirTop {
+    uint32_t leaves_end;  // 1 + highest leaf index ever created
+    uint32_t n_leaves;
+    Ref leaf[kTopSize];
+};
+
+class Directory {
+  public:
+    Directory(const Arena &arena, DirTop *top) : arena_(arena), top_(top) {}
+
+    // The entry of uid, or nullptr when no leaf holds it yet (an empty user).
+    DirEntry *find(uint32_t uid) const {
+        if (uid == 0 || uid >= (uint32_t(1) << 31))
+            return nullptr;
+        Ref leaf = __atomic_load_n(&top_->leaf[uid >> kLeafBits], __ATOMIC_ACQUIRE);
+        if (leaf == kNoRef || leaf == kInvalidRef)
+            return nullptr;
+        return arena_.at<DirEntry>(leaf) + (uid & (kLeafSize - 1));
+    }
+
+    // The entry of uid, creating its leaf; nullptr when the arena is full.
+    DirEntry *get(uint32_t uid);
+
+    // A leaf that could not be created loses the changes of its 4096 users:
+    // it is marked lost, and their reads go to the tables until a rebuild.
+    void mark_lost(uint32_t uid);
+    bool lost(uint32_t uid) const {
+        return uid != 0 && uid < (uint32_t(1) << 31) &&
+               __atomic_load_n(&top_->leaf[uid >> kLeafBits], __ATOMIC_ACQUIRE) == kInvalidRef;
+    }
+    // Forgets lost marks (a new build starts from nothing).
+    void clear_lost();
+
+    // One past the highest uid any leaf covers: iterations stop there.
+    uint32_t uid_end() const {
+        return __atomic_load_n(&top_->leaves_end, __ATOMIC_ACQUIRE) << kLeafBits;
+    }
+    uint32_t leaves() const { return __atomic_load_n(&top_->n_leaves, __ATOMIC_RELAXED); }
+
+  private:
+    const Arena &arena_;
+    DirTop *top_;
+};
+
+}  // namespace dp

@@ -1,0 +1,119 @@
+#include "graph_apply.hpp"
+
+#include <new>
+#include <vector>
+
+#include "set_write.hpp"
+
+namespace dp {
+
+namespace {
+
+void invalidate(const Arena &arena, SetRef *ref, ApplyResult *r, int side) {
+    WriteStats st;
+    set_free(arena, ref, &st);
+    r->card[side] += st.card;
+    *ref = SetRef{kInvalidRef, kNoRef};
+    r->invalidated++;
+}
+
+// Applies the changes v[0..n) that share one owner and side.
+void apply_group(const StripeApply &a, const SideChange *v, size_t n, ApplyResult *r,
+                 std::vector<uint32_t> *ins, std::vector<uint32_t> *del) {
+    const uint32_t owner = v[0].owner;
+    const uint8_t side = v[0].side;
+    ins->clear();
+    del->clear();
+    for (size_t i = 0; i < n; i++) {
+        if (a.lww->n && a.lww->newer(owner, v[i].other, side, a.lsn)) {
+            r->stale++;
+            continue;
+        }
+        (v[i].op == kInsert ? ins : del)->push_back(v[i].other);
+    }
+    if (ins->empty() && del->empty())
+        return;
+    DirEntry *e = a.dir->get(owner);
+    if (e == nullptr) {
+        if (!a.dir->lost(owner)) {
+            a.dir->mark_lost(owner);
+            r->lost_leaves++;
+        }
+        return;
+    }
+    SetRef *ref = &e->set[side];
+    if (ref->invalid())
+        return;
+    WriteStats st;
+    Status s = a.journal(a.ctx, owner, side)
+                   ? set_journal(*a.arena, ref, ins->data(), ins->size(), del->data(), del->size(),
+                                 &st)
+                   : set_apply(*a.arena, ref, ins->data(), ins->size(), del->data(), del->size(),
+                               a.views, &st);
+    r->card[side] += st.card;
+    r->compactions += st.compactions;
+    if (s != Status::kOk) {
+        invalidate(*a.arena, ref, r, side);
+        return;
+    }
+    auto needed = [&](uint32_t o, uint32_t x, uint8_t sd) { return a.any_pending(a.ctx, o, x, sd); };
+    for (size_t i = 0; i < n; i++) {
+        if (!a.others_pending(a.ctx, owner, v[i].other, side))
+            continue;
+        if (!a.lww->record(owner, v[i].other, side, a.lsn, needed)) {
+            invalidate(*a.arena, ref, r, side);
+            return;
+        }
+    }
+}
+
+}  // namespace
+
+void apply_stripe(const StripeApply &a, const SideChange *v, size_t n, ApplyResult *r) {
+    if (a.lww->n)
+        a.lww->prune([&](uint32_t o, uint32_t x, uint8_t sd) { return a.any_pending(a.ctx, o, x, sd); });
+    try {
+        std::vector<uint32_t> ins, del;
+        size_t i = 0;
+        while (i < n) {
+            size_t j = i + 1;
+            while (j < n && v[j].owner == v[i].owner && v[j].side == v[i].side)
+                j++;
+            apply_group(a, v + i, j - i, r, &ins, &del);
+            i = j;
+        }
+    } catch (const std::bad_alloc &) {
+        // Out of process memory for the scratch lists: the sets this
+        // transaction touched in the stripe may now be stale.
+        for (size_t i = 0; i < n; i++) {
+            DirEntry *e = a.dir->find(v[i].owner);
+            if (e != nullptr && !e->set[v[i].side].invalid())
+                invalidate(*a.arena, &e->set[v[i].side], r, v[i].side);
+        }
+    }
+}
+
+void clear_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, ApplyResult *r) {
+    uint32_t end = dir.uid_end();
+    for (uint32_t uid = stripe == 0 ? kStripes : stripe; uid < end; uid += kStripes) {
+        DirEntry *e = dir.find(uid);
+        if (e == nullptr) {
+            // Skip to the next leaf: none of this one's uids have sets.
+            uint32_t next_leaf = ((uid >> kLeafBits) + 1) << kLeafBits;
+            uint32_t k = (next_leaf + kStripes - 1 - stripe) / kStripes;
+            uid = k * kStripes + stripe - kStripes;
+            continue;
+        }
+        for (int side = 0; side < 2; side++) {
+            WriteStats st;
+            SetRef *ref = &e->set[side];
+            if (ref->invalid())
+                *ref = SetRef{};
+            else
+                set_free(arena, ref, &st);
+            r->card[side] += st.card;
+        }
+    }
+}
+
+}  // namespace dp

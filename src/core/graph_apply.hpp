@@ -1,0 +1,48 @@
+// Applying one committed transaction's netted follow changes to one stripe.
+//
+// Runs under the stripe's lock (exclusive) in the commit callback: it must not
+// fail. A set that cannot take its change (arena full, or the commit-order
+// table full) is marked invalid, so that readers answer it from the tables
+// until the next build, instead of answering wrongly.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "arena.hpp"
+#include "directory.hpp"
+#include "edge_batch.hpp"
+#include "lww.hpp"
+#include "roaring_views.hpp"
+
+namespace dp {
+
+struct StripeApply {
+    const Arena *arena;
+    Directory *dir;
+    LwwTable *lww;
+    RoaringViews *views;
+    uint64_t lsn;  // commit LSN of the transaction
+    void *ctx;
+    // Does a pending transaction other than this one hold the key's bucket?
+    bool (*others_pending)(void *ctx, uint32_t owner, uint32_t other, uint8_t side);
+    // Does any pending transaction (this one included) hold the key's bucket?
+    bool (*any_pending)(void *ctx, uint32_t owner, uint32_t other, uint8_t side);
+    // Is this set still in journal mode (a running build has not installed it)?
+    bool (*journal)(void *ctx, uint32_t uid, uint8_t side);
+};
+
+struct ApplyResult {
+    int64_t card[2] = {0, 0};  // change in edges per side
+    uint64_t compactions = 0;
+    uint64_t invalidated = 0;  // sets marked invalid
+    uint64_t stale = 0;        // changes skipped: a newer commit already applied
+    uint64_t lost_leaves = 0;  // directory leaves that could not be created
+};
+
+void apply_stripe(const StripeApply &a, const SideChange *v, size_t n, ApplyResult *r);
+
+// Frees every set of the users in `stripe` (TRUNCATE, or a new build).
+void clear_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, ApplyResult *r);
+
+}  // namespace dp

@@ -1,0 +1,83 @@
+#include "graph_read.hpp"
+
+#include <new>
+
+#include "set_read.hpp"
+
+namespace dp {
+
+// The set of owner on side; false when the index cannot answer for it.
+bool GraphReader::ref_of(uint32_t owner, Side side, SetRef *ref) const {
+    if (dir_.lost(owner))
+        return false;
+    const DirEntry *e = dir_.find(owner);
+    *ref = e ? e->set[side] : SetRef{};
+    return !ref->invalid();
+}
+
+Read GraphReader::contains(uint32_t owner, Side side, uint32_t x, bool *out) const {
+    SetRef ref;
+    if (!ref_of(owner, side, &ref))
+        return Read::kUnknown;
+    SetView v(arena_, ref, views_);
+    if (!v.ok())
+        return Read::kUnknown;
+    *out = v.contains(x);
+    return Read::kOk;
+}
+
+Read GraphReader::size(uint32_t owner, Side side, uint64_t *out) const {
+    SetRef ref;
+    if (!ref_of(owner, side, &ref))
+        return Read::kUnknown;
+    SetView v(arena_, ref, views_);
+    if (!v.ok())
+        return Read::kUnknown;
+    *out = v.size();
+    return Read::kOk;
+}
+
+Read GraphReader::list(uint32_t owner, Side side, uint32_t after, size_t lim, uint32_t *out,
+                       size_t *n) const {
+    SetRef ref;
+    if (!ref_of(owner, side, &ref))
+        return Read::kUnknown;
+    SetView v(arena_, ref, views_);
+    if (!v.ok())
+        return Read::kUnknown;
+    *n = v.list(after, lim, out);
+    return Read::kOk;
+}
+
+Read GraphReader::proof_count(uint32_t viewer, uint32_t target, uint64_t *out) const {
+    SetRef a, b;
+    if (!ref_of(viewer, kOut, &a) || !ref_of(target, kIn, &b))
+        return Read::kUnknown;
+    SetView va(arena_, a, views_), vb(arena_, b, views_);
+    if (!va.ok() || !vb.ok())
+        return Read::kUnknown;
+    try {
+        *out = intersect_count(va, vb);
+    } catch (const std::bad_alloc &) {
+        return Read::kUnknown;
+    }
+    return Read::kOk;
+}
+
+Read GraphReader::proof_list(uint32_t viewer, uint32_t target, size_t lim, uint32_t *out,
+                             size_t *n) const {
+    SetRef a, b;
+    if (!ref_of(viewer, kOut, &a) || !ref_of(target, kIn, &b))
+        return Read::kUnknown;
+    SetView va(arena_, a, views_), vb(arena_, b, views_);
+    if (!va.ok() || !vb.ok())
+        return Read::kUnknown;
+    try {
+        *n = intersect_list(va, vb, 0, lim, out);
+    } catch (const std::bad_alloc &) {
+        return Read::kUnknown;
+    }
+    return Read::kOk;
+}
+
+}  // namespace dp

@@ -1,0 +1,43 @@
+// Read operations on the follow graph, as the SQL functions need them.
+//
+// The caller holds the stripe lock (shared) of every uid it passes. Each call
+// answers kOk, or kUnknown when the index does not hold that user's set
+// exactly (a set or directory leaf dropped under memory pressure, or a
+// bitmap CRoaring would not view): the caller then asks the tables.
+// Nothing here throws or allocates in the arena.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "arena.hpp"
+#include "directory.hpp"
+#include "roaring_views.hpp"
+
+namespace dp {
+
+enum class Read { kOk, kUnknown };
+
+class GraphReader {
+  public:
+    GraphReader(const Arena &arena, const Directory &dir, RoaringViews *views)
+        : arena_(arena), dir_(dir), views_(views) {}
+
+    Read contains(uint32_t owner, Side side, uint32_t x, bool *out) const;
+    Read size(uint32_t owner, Side side, uint64_t *out) const;
+    // Ascending uids > after in the set, at most lim; out has room for lim.
+    Read list(uint32_t owner, Side side, uint32_t after, size_t lim, uint32_t *out,
+              size_t *n) const;
+    // Accounts `viewer` follows that follow `target`.
+    Read proof_count(uint32_t viewer, uint32_t target, uint64_t *out) const;
+    Read proof_list(uint32_t viewer, uint32_t target, size_t lim, uint32_t *out,
+                    size_t *n) const;
+
+  private:
+    bool ref_of(uint32_t owner, Side side, SetRef *ref) const;
+    const Arena &arena_;
+    const Directory &dir_;
+    RoaringViews *views_;
+};
+
+}  // namespace dp

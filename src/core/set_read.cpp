@@ -1,0 +1,369 @@
+#include "set_read.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include <roaring/containers/containers.h>
+
+namespace dp {
+
+bool sorted_contains(const uint32_t *v, uint32_t n, uint32_t x) {
+    const uint32_t *p = std::lower_bound(v, v + n, x);
+    return p != v + n && *p == x;
+}
+
+uint32_t gallop_lower_bound(const uint32_t *v, uint32_t n, uint32_t from, uint32_t x) {
+    if (from >= n || v[from] >= x)
+        return from;
+    uint32_t step = 1, lo = from, hi = from + 1;
+    while (hi < n && v[hi] < x) {
+        lo = hi;
+        step <<= 1;
+        hi = lo + step;
+    }
+    if (hi > n)
+        hi = n;
+    return uint32_t(std::lower_bound(v + lo + 1, v + hi, x) - v);
+}
+
+static uint32_t gallop16(const uint16_t *v, uint32_t n, uint32_t from, uint16_t x) {
+    if (from >= n || v[from] >= x)
+        return from;
+    uint32_t step = 1, lo = from, hi = from + 1;
+    while (hi < n && v[hi] < x) {
+        lo = hi;
+        step <<= 1;
+        hi = lo + step;
+    }
+    if (hi > n)
+        hi = n;
+    return uint32_t(std::lower_bound(v + lo + 1, v + hi, x) - v);
+}
+
+// ---------------------------------------------------------------- BaseCursor
+
+void BaseCursor::init(const BaseHdr *h, const roaring_bitmap_t *view) {
+    h_ = h;
+    view_ = view;
+    valid_ = false;
+}
+
+void BaseCursor::load() {
+    switch (h_->fmt) {
+        case kFmtArray32:
+            valid_ = i_ < h_->n;
+            if (valid_)
+                value_ = array32_data(h_)[i_];
+            break;
+        case kFmtPacked16:
+            valid_ = i_ < h_->n;
+            if (valid_) {
+                const uint16_t *ends = packed16_ends(h_);
+                while (i_ >= ends[k_])
+                    k_++;
+                value_ = (uint32_t(packed16_keys(h_)[k_]) << 16) | packed16_lows(h_)[i_];
+            }
+            break;
+        default:
+            valid_ = it_.has_value;
+            value_ = it_.current_value;
+            break;
+    }
+}
+
+void BaseCursor::seek(uint32_t x) {
+    if (h_ == nullptr) {
+        valid_ = false;
+        return;
+    }
+    switch (h_->fmt) {
+        case kFmtArray32: {
+            const uint32_t *v = array32_data(h_);
+            i_ = uint32_t(std::lower_bound(v, v + h_->n, x) - v);
+            break;
+        }
+        case kFmtPacked16: {
+            const uint16_t *keys = packed16_keys(h_);
+            const uint16_t *ends = packed16_ends(h_);
+            const uint16_t hi = uint16_t(x >> 16), lo = uint16_t(x);
+            k_ = uint32_t(std::lower_bound(keys, keys + h_->nkeys, hi) - keys);
+            if (k_ == h_->nkeys) {
+                i_ = h_->n;
+            } else {
+                uint32_t start = k_ == 0 ? 0 : ends[k_ - 1];
+                if (keys[k_] == hi) {
+                    const uint16_t *lows = packed16_lows(h_);
+                    i_ = uint32_t(std::lower_bound(lows + start, lows + ends[k_], lo) - lows);
+                } else {
+                    i_ = start;
+                }
+            }
+            break;
+        }
+        default:
+            roaring_init_iterator(view_, &it_);
+            if (x > 0)
+                roaring_move_uint32_iterator_equalorlarger(&it_, x);
+            break;
+    }
+    load();
+}
+
+void BaseCursor::next() {
+    if (h_->fmt == kFmtRoaring)
+        roaring_advance_uint32_iterator(&it_);
+    else
+        i_++;
+    load();
+}
+
+// ----------------------------------------------------------------- BaseProbe
+
+void BaseProbe::init(const BaseHdr *h, const roaring_bitmap_t *view) {
+    h_ = h;
+    view_ = view;
+    pos_ = 0;
+}
+
+bool BaseProbe::contains(uint32_t x) {
+    if (h_ == nullptr)
+        return false;
+    switch (h_->fmt) {
+        case kFmtArray32: {
+            const uint32_t *v = array32_data(h_);
+            pos_ = gallop_lower_bound(v, h_->n, pos_, x);
+            return pos_ < h_->n && v[pos_] == x;
+        }
+        case kFmtPacked16: {
+            const uint16_t *keys = packed16_keys(h_);
+            pos_ = gallop16(keys, h_->nkeys, pos_, uint16_t(x >> 16));
+            if (pos_ == h_->nkeys || keys[pos_] != uint16_t(x >> 16))
+                return false;
+            const uint16_t *ends = packed16_ends(h_);
+            const uint16_t *lows = packed16_lows(h_);
+            uint32_t start = pos_ == 0 ? 0 : ends[pos_ - 1];
+            return std::binary_search(lows + start, lows + ends[pos_], uint16_t(x));
+        }
+        default: {
+            const roaring_array_t &ra = view_->high_low_container;
+            pos_ = gallop16(ra.keys, uint32_t(ra.size), pos_, uint16_t(x >> 16));
+            if (pos_ == uint32_t(ra.size) || ra.keys[pos_] != uint16_t(x >> 16))
+                return false;
+            return container_contains(ra.containers[pos_], uint16_t(x), ra.typecodes[pos_]);
+        }
+    }
+}
+
+// ------------------------------------------------------------------- SetView
+
+SetView::SetView(const Arena &arena, SetRef ref, RoaringViews *views) {
+    if (ref.base != kNoRef && ref.base != kInvalidRef) {
+        base_ = arena.at<BaseHdr>(ref.base);
+        if (base_->fmt == kFmtRoaring) {
+            view_ = views->get(base_);
+            ok_ = view_ != nullptr;
+        }
+    }
+    if (ref.delta != kNoRef)
+        delta_ = arena.at<DeltaHdr>(ref.delta);
+}
+
+uint32_t SetView::size() const {
+    uint32_t n = base_ ? base_->n : 0;
+    if (delta_)
+        n += delta_->n_add - delta_->n_del;
+    return n;
+}
+
+bool SetView::contains(uint32_t x) const {
+    if (delta_) {
+        if (sorted_contains(delta_->adds(), delta_->n_add, x))
+            return true;
+        if (sorted_contains(delta_->dels(), delta_->n_del, x))
+            return false;
+    }
+    BaseProbe p;
+    p.init(base_, view_);
+    return p.contains(x);
+}
+
+size_t SetView::list(uint32_t after, size_t lim, uint32_t *out) const {
+    if (lim == 0 || after == UINT32_MAX)
+        return 0;
+    BaseCursor c;
+    c.init(base_, view_);
+    c.seek(after + 1);
+    const uint32_t *adds = delta_ ? delta_->adds() : nullptr;
+    const uint32_t *dels = delta_ ? delta_->dels() : nullptr;
+    uint32_t na = delta_ ? delta_->n_add : 0, nd = delta_ ? delta_->n_del : 0;
+    uint32_t ai = na ? gallop_lower_bound(adds, na, 0, after + 1) : 0;
+    uint32_t di = nd ? gallop_lower_bound(dels, nd, 0, after + 1) : 0;
+    size_t k = 0;
+    while (k < lim) {
+        if (c.valid() && (ai == na || c.value() < adds[ai])) {
+            uint32_t x = c.value();
+            c.next();
+            while (di < nd && dels[di] < x)
+                di++;
+            if (di < nd && dels[di] == x)
+                continue;
+            out[k++] = x;
+        } else if (ai < na) {
+            out[k++] = adds[ai++];
+        } else {
+            break;
+        }
+    }
+    return k;
+}
+
+// ------------------------------------------------------------------ SetProbe
+
+SetProbe::SetProbe(const SetView &s) : s_(s) { base_.init(s.base(), s.view()); }
+
+bool SetProbe::contains(uint32_t x) {
+    const DeltaHdr *d = s_.delta();
+    if (d != nullptr) {
+        if (d->n_add) {
+            ai_ = gallop_lower_bound(d->adds(), d->n_add, ai_, x);
+            if (ai_ < d->n_add && d->adds()[ai_] == x)
+                return true;
+        }
+        if (d->n_del) {
+            di_ = gallop_lower_bound(d->dels(), d->n_del, di_, x);
+            if (di_ < d->n_del && d->dels()[di_] == x)
+                return false;
+        }
+    }
+    return base_.contains(x);
+}
+
+// ------------------------------------------------------------- intersections
+
+// Sets above this size with Roaring bases are intersected by CRoaring itself.
+constexpr uint32_t kRoaringAndMin = 4096;
+
+static bool both_large_roaring(const SetView &a, const SetView &b) {
+    return a.is_roaring() && b.is_roaring() && a.size() >= kRoaringAndMin &&
+           b.size() >= kRoaringAndMin;
+}
+
+// Count of uids in the sorted list v (n of them) that `in` contains.
+template <typename Pred>
+static uint64_t count_if_sorted(const uint32_t *v, uint32_t n, Pred in) {
+    uint64_t c = 0;
+    for (uint32_t i = 0; i < n; i++)
+        c += in(v[i]) ? 1 : 0;
+    return c;
+}
+
+static uint64_t count_large(const SetView &a, const SetView &b) {
+    // With A = Ab - Ad + Aa and B = Bb - Bd + Ba (adds disjoint from the base,
+    // removes inside it):
+    // |A∩B| = |Ab∩Bb| - |Ad∩Bb| - |Ab∩Bd| + |Ad∩Bd| + |(Ab-Ad)∩Ba| + |Aa∩B|
+    static const uint32_t kNone[1] = {0};
+    const DeltaHdr *da = a.delta(), *db = b.delta();
+    const uint32_t *aa = da ? da->adds() : kNone, *ad = da ? da->dels() : kNone;
+    const uint32_t *ba = db ? db->adds() : kNone, *bd = db ? db->dels() : kNone;
+    uint32_t naa = da ? da->n_add : 0, nad = da ? da->n_del : 0;
+    uint32_t nba = db ? db->n_add : 0, nbd = db ? db->n_del : 0;
+
+    int64_t c = int64_t(roaring_bitmap_and_cardinality(a.view(), b.view()));
+    BaseProbe pb, pa;
+    pb.init(b.base(), b.view());
+    c -= int64_t(count_if_sorted(ad, nad, [&](uint32_t x) { return pb.contains(x); }));
+    pa.init(a.base(), a.view());
+    c -= int64_t(count_if_sorted(bd, nbd, [&](uint32_t x) { return pa.contains(x); }));
+    c += int64_t(count_if_sorted(ad, nad, [&](uint32_t x) { return sorted_contains(bd, nbd, x); }));
+    BaseProbe pa2;
+    pa2.init(a.base(), a.view());
+    c += int64_t(count_if_sorted(ba, nba, [&](uint32_t x) {
+        return pa2.contains(x) && !sorted_contains(ad, nad, x);
+    }));
+    SetProbe pbs(b);
+    c += int64_t(count_if_sorted(aa, naa, [&](uint32_t x) { return pbs.contains(x); }));
+    return uint64_t(c);
+}
+
+uint64_t intersect_count(const SetView &a, const SetView &b) {
+    if (a.size() == 0 || b.size() == 0)
+        return 0;
+    if (both_large_roaring(a, b))
+        return count_large(a, b);
+    const SetView &small = a.size() <= b.size() ? a : b;
+    const SetView &large = a.size() <= b.size() ? b : a;
+    SetProbe probe(large);
+    uint64_t c = 0;
+    small.for_each([&](uint32_t x) {
+        c += probe.contains(x) ? 1 : 0;
+        return true;
+    });
+    return c;
+}
+
+// Both large and Roaring: let CRoaring intersect the bases, then correct for
+// the deltas while merging in ascending order.
+static size_t list_large(const SetView &a, const SetView &b, uint32_t after, size_t lim,
+                         uint32_t *out) {
+    roaring_bitmap_t *r = roaring_bitmap_and(a.view(), b.view());
+    if (r == nullptr)
+        return 0;
+    std::vector<uint32_t> extra;
+    const DeltaHdr *da = a.delta(), *db = b.delta();
+    if (da)
+        for (uint32_t i = 0; i < da->n_add; i++)
+            if (da->adds()[i] > after && b.contains(da->adds()[i]))
+                extra.push_back(da->adds()[i]);
+    if (db)
+        for (uint32_t i = 0; i < db->n_add; i++)
+            if (db->adds()[i] > after && a.contains(db->adds()[i]))
+                extra.push_back(db->adds()[i]);
+    std::sort(extra.begin(), extra.end());
+    extra.erase(std::unique(extra.begin(), extra.end()), extra.end());
+
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(r, &it);
+    if (after < UINT32_MAX)
+        roaring_move_uint32_iterator_equalorlarger(&it, after + 1);
+    else
+        it.has_value = false;
+    size_t k = 0, e = 0;
+    while (k < lim) {
+        bool base_ok = it.has_value;
+        if (base_ok && (e == extra.size() || it.current_value < extra[e])) {
+            uint32_t x = it.current_value;
+            roaring_advance_uint32_iterator(&it);
+            if (da && sorted_contains(da->dels(), da->n_del, x))
+                continue;
+            if (db && sorted_contains(db->dels(), db->n_del, x))
+                continue;
+            out[k++] = x;
+        } else if (e < extra.size()) {
+            out[k++] = extra[e++];
+        } else {
+            break;
+        }
+    }
+    roaring_bitmap_free(r);
+    return k;
+}
+
+size_t intersect_list(const SetView &a, const SetView &b, uint32_t after, size_t lim,
+                      uint32_t *out) {
+    if (lim == 0 || a.size() == 0 || b.size() == 0 || after == UINT32_MAX)
+        return 0;
+    if (both_large_roaring(a, b))
+        return list_large(a, b, after, lim, out);
+    const SetView &small = a.size() <= b.size() ? a : b;
+    const SetView &large = a.size() <= b.size() ? b : a;
+    SetProbe probe(large);
+    size_t k = 0;
+    small.for_each([&](uint32_t x) {
+        if (x > after && probe.contains(x))
+            out[k++] = x;
+        return k < lim;
+    });
+    return k;
+}
+
+}  // namespace dp

@@ -1,0 +1,197 @@
+// dataplane.verify(): one row per difference between the index and the
+// tables, none when they agree.
+//
+// It first waits for the index to be built, then takes a SHARE lock on
+// dataplane.follow, which waits for every writing transaction (and its
+// commit apply, done before the lock is released) and keeps new ones out
+// while it compares. Sets the index does not serve (dropped under memory
+// pressure: reads of them go to the tables) are skipped, with a NOTICE.
+#include "build.hpp"
+#include "capture.hpp"
+#include "gate.hpp"
+#include "graph_read.hpp"
+
+extern "C" {
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+DP_SQL_FUNCTION(dataplane_verify);
+}
+
+namespace dpg {
+
+namespace {
+
+struct Report {
+    Tuplestorestate *store;
+    TupleDesc desc;
+    int64 rows;
+    int64 skipped;
+};
+
+void report(Report *r, const char *problem, uint32 uid, uint32 other, const char *detail) {
+    Datum v[4] = {CStringGetTextDatum(problem), Int32GetDatum(int32(uid)),
+                  Int32GetDatum(int32(other)), CStringGetTextDatum(detail)};
+    bool nulls[4] = {false, false, false, false};
+    tuplestore_putvalues(r->store, r->desc, v, nulls);
+    r->rows++;
+}
+
+// Streams (owner, other) rows of one side in owner, other order.
+class RowStream {
+  public:
+    void open(dp::Side side) {
+        const char *sql = side == dp::kOut
+                              ? "SELECT follower, followee FROM dataplane.follow ORDER BY 1, 2"
+                              : "SELECT followee, follower FROM dataplane.follow ORDER BY 1, 2";
+        SPIPlanPtr plan = SPI_prepare(sql, 0, nullptr);
+        portal_ = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
+        fetch();
+    }
+    bool valid() const { return i_ < n_; }
+    uint32 owner() const { return cur_[0]; }
+    uint32 other() const { return cur_[1]; }
+    void next() {
+        i_++;
+        if (i_ == n_)
+            fetch();
+        else
+            load();
+    }
+    void close() { SPI_cursor_close(portal_); }
+
+  private:
+    void fetch() {
+        if (batch_ != nullptr)
+            SPI_freetuptable(batch_);
+        SPI_cursor_fetch(portal_, true, 10000);
+        batch_ = SPI_tuptable;
+        n_ = SPI_processed;
+        i_ = 0;
+        if (n_ > 0)
+            load();
+    }
+    void load() {
+        bool isnull;
+        for (int k = 0; k < 2; k++)
+            cur_[k] = uint32(DatumGetInt32(
+                SPI_getbinval(batch_->vals[i_], batch_->tupdesc, k + 1, &isnull)));
+    }
+    Portal portal_ = nullptr;
+    SPITupleTable *batch_ = nullptr;
+    uint64 n_ = 0, i_ = 0;
+    uint32 cur_[2] = {0, 0};
+};
+
+// The next uid >= from with a non-empty set on side (a hint: read unlocked;
+// no writer runs while verify holds its lock).
+uint32 next_indexed(dp::Directory &dir, dp::Side side, uint32 from) {
+    uint32 end = dir.uid_end();
+    for (uint32 uid = Max(from, 1u); uid < end; uid++) {
+        dp::DirEntry *e = dir.find(uid);
+        if (e == nullptr) {
+            if (!dir.lost(uid))
+                uid = (((uid >> dp::kLeafBits) + 1) << dp::kLeafBits) - 1;
+            continue;
+        }
+        if (!e->set[side].empty())
+            return uid;
+    }
+    return UINT32_MAX;
+}
+
+// Compares one user's set with its rows; advances the stream past them.
+void compare_user(Report *r, dp::Directory &dir, dp::Side side, uint32 uid, RowStream *rows) {
+    const char *what = side == dp::kOut ? "following" : "followers";
+    uint32 s = dp::stripe_of(uid);
+    LWLockAcquire(stripe_lock(s), LW_SHARED);
+    dp::GraphReader reader(L.arena, dir, local_views);
+    uint64 size = 0;
+    uint32 *set = nullptr;
+    size_t n = 0;
+    bool known = reader.size(uid, side, &size) == dp::Read::kOk;
+    if (known) {
+        set = static_cast<uint32 *>(palloc(sizeof(uint32) * (size + 1)));
+        known = reader.list(uid, side, 0, size, set, &n) == dp::Read::kOk;
+    }
+    LWLockRelease(stripe_lock(s));
+    if (!known) {
+        r->skipped++;
+        while (rows->valid() && rows->owner() == uid)
+            rows->next();
+        return;
+    }
+    size_t k = 0;
+    while (rows->valid() && rows->owner() == uid) {
+        uint32 x = rows->other();
+        while (k < n && set[k] < x)
+            report(r, "extra", uid, set[k++], what);
+        if (k < n && set[k] == x)
+            k++;
+        else
+            report(r, "missing", uid, x, what);
+        rows->next();
+    }
+    while (k < n)
+        report(r, "extra", uid, set[k++], what);
+    if (set != nullptr)
+        pfree(set);
+}
+
+void verify_side(Report *r, dp::Side side) {
+    dp::Directory dir = directory();
+    RowStream rows;
+    rows.open(side);
+    uint32 uid = next_indexed(dir, side, 1);
+    for (;;) {
+        uint32 next_row = rows.valid() ? rows.owner() : UINT32_MAX;
+        uint32 cur = Min(uid, next_row);
+        if (cur == UINT32_MAX)
+            break;
+        compare_user(r, dir, side, cur, &rows);
+        if (uid == cur)
+            uid = next_indexed(dir, side, cur + 1);
+        CHECK_FOR_INTERRUPTS();
+    }
+    rows.close();
+}
+
+}  // namespace
+
+}  // namespace dpg
+
+using namespace dpg;
+
+extern "C" Datum dataplane_verify(PG_FUNCTION_ARGS) {
+    InitMaterializedSRF(fcinfo, 0);
+    auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    if (!shmem_attach())
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("dataplane is not loaded via shared_preload_libraries"),
+                        errhint("Without it there is no index to verify.")));
+    if (txn_has_changes())
+        ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+                        errmsg("dataplane.verify() cannot run in a transaction that has "
+                               "changed dataplane tables"),
+                        errhint("Commit first: the index only holds committed changes.")));
+    Oid gen = current_generation();
+    if (!build_and_wait(gen, false))
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("the dataplane index could not be built"),
+                        errhint("See dataplane.status() and the server log.")));
+    LockRelationOid(gen, ShareLock);
+    Report r{rsinfo->setResult, rsinfo->setDesc, 0, 0};
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "dataplane: SPI_connect failed");
+    verify_side(&r, dp::kOut);
+    verify_side(&r, dp::kIn);
+    SPI_finish();
+    if (r.skipped > 0)
+        ereport(NOTICE, (errmsg("dataplane.verify skipped %lld sets that the index does not hold "
+                                "(memory limit); reads of them use the tables",
+                                (long long) r.skipped)));
+    return Datum(0);
+}

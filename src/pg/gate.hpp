@@ -1,0 +1,28 @@
+// Whether a read may answer from the index, and the bookkeeping of how reads
+// were answered.
+#pragma once
+
+#include "pg_prelude.hpp"
+
+#include "shmem.hpp"
+
+namespace dpg {
+
+// OID of dataplane.follow in this database (InvalidOid if absent). It names
+// the incarnation of the tables the index belongs to: DROP and CREATE
+// EXTENSION make a new one. Cached, and forgotten on relcache invalidation.
+Oid current_generation();
+
+// True when the index may answer this read: it is built for the current
+// tables, this transaction has not changed them itself, and every commit the
+// snapshot sees has been applied. Otherwise *why says why not, and a build
+// is launched if none is under way.
+bool read_gate(Fallback *why);
+
+inline void count_index_read() { pg_atomic_fetch_add_u64(&L.sh->reads_index, 1); }
+inline void count_fallback(Fallback why) {
+    if (L.sh != nullptr)
+        pg_atomic_fetch_add_u64(&L.sh->reads_sql[why], 1);
+}
+
+}  // namespace dpg

@@ -1,0 +1,50 @@
+#include "guc.hpp"
+
+#include "pg_prelude.hpp"
+
+extern "C" {
+#include "utils/guc.h"
+}
+
+namespace dpg {
+
+int guc_memory_limit_mb = 256;
+int guc_feed_capacity = 800;
+int guc_author_capacity = 1000;
+int guc_fanout_limit = 10000;
+char *guc_database = nullptr;
+int guc_test_apply_delay_ms = 0;
+
+void guc_init() {
+    DefineCustomIntVariable(
+        "dataplane.memory_limit", "Shared memory the dataplane index may use.",
+        "Taken from shared memory at server start. When the index needs more, it "
+        "evicts feed rings, then answers what it cannot hold from the tables.",
+        &guc_memory_limit_mb, 256, 1, 32 * 1024, PGC_POSTMASTER, GUC_UNIT_MB, nullptr, nullptr,
+        nullptr);
+    DefineCustomIntVariable("dataplane.feed_capacity",
+                            "Items a viewer's feed ring keeps in memory.", nullptr,
+                            &guc_feed_capacity, 800, 1, 100000, PGC_POSTMASTER, 0, nullptr,
+                            nullptr, nullptr);
+    DefineCustomIntVariable("dataplane.author_capacity",
+                            "Items an author ring keeps in memory.", nullptr,
+                            &guc_author_capacity, 1000, 1, 100000, PGC_POSTMASTER, 0, nullptr,
+                            nullptr, nullptr);
+    DefineCustomIntVariable(
+        "dataplane.fanout_limit",
+        "Followers above which an author's items are merged at read time, not fanned out.",
+        nullptr, &guc_fanout_limit, 10000, 0, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable(
+        "dataplane.database", "The database whose dataplane tables the index serves.",
+        "CREATE EXTENSION dataplane is only allowed in this database.", &guc_database,
+        "postgres", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "dataplane.test_apply_delay", "Testing only: delay before a commit is applied.",
+        "Widens the window between a commit becoming visible and its apply, so that "
+        "tests can race other transactions into it.",
+        &guc_test_apply_delay_ms, 0, 0, 60000, PGC_SUSET, GUC_UNIT_MS | GUC_NOT_IN_SAMPLE,
+        nullptr, nullptr, nullptr);
+    MarkGUCPrefixReserved("dataplane");
+}
+
+}  // namespace dpg

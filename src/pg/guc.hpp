@@ -1,0 +1,16 @@
+// The extension's configuration parameters (dataplane.*).
+#pragma once
+
+namespace dpg {
+
+extern int guc_memory_limit_mb;
+extern int guc_feed_capacity;
+extern int guc_author_capacity;
+extern int guc_fanout_limit;
+extern char *guc_database;
+extern int guc_test_apply_delay_ms;
+
+// Defines the parameters; called from _PG_init while preloading.
+void guc_init();
+
+}  // namespace dpg

@@ -1,0 +1,157 @@
+#include "shmem.hpp"
+
+#include "guc.hpp"
+
+extern "C" {
+#include "access/transam.h"
+#include "storage/ipc.h"
+#include "storage/pg_shmem.h"
+#include "storage/shmem.h"
+#include "utils/memutils.h"
+}
+
+namespace dpg {
+
+Local L;
+static dp::RoaringViews views_storage;
+dp::RoaringViews *local_views = &views_storage;
+
+static shmem_request_hook_type prev_shmem_request_hook = nullptr;
+static shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
+static bool hooks_installed = false;
+
+static const char kTrancheName[] = "dataplane";
+static const char kDsaTrancheName[] = "dataplane_dsa";
+
+size_t dsa_rounded_size(size_t size) {
+    static const uint16 classes[] = {8,    16,   24,   32,   40,   48,   56,   64,   80,
+                                     96,   112,  128,  160,  192,  224,  256,  320,  384,
+                                     448,  512,  640,  768,  896,  1024, 1280, 1560, 1816,
+                                     2048, 2616, 3120, 3640, 4096, 5456, 6552, 7280, 8192};
+    if (size > 8192)
+        return (size + 4095) & ~size_t(4095);
+    for (uint16 c : classes)
+        if (size <= c)
+            return c;
+    return 8192;
+}
+
+static Size fixed_size() {
+    return add_size(offsetof(DpShared, pending_xid),
+                    mul_size(sizeof(pg_atomic_uint32), MaxBackends));
+}
+
+static Size dsa_size() {
+    Size sz = Size(guc_memory_limit_mb) * 1024 * 1024;
+    return Max(sz, dsa_minimum_size());
+}
+
+static void request_hook() {
+    if (prev_shmem_request_hook)
+        prev_shmem_request_hook();
+    RequestAddinShmemSpace(add_size(MAXALIGN(fixed_size()), dsa_size()));
+    RequestNamedLWLockTranche(kTrancheName, dp::kStripes);
+}
+
+static void init_fresh(DpShared *sh) {
+    std::memset(static_cast<void *>(sh), 0, fixed_size());
+    SpinLockInit(&sh->mutex);
+    pg_atomic_init_u32(&sh->state, kStateEmpty);
+    ConditionVariableInit(&sh->build_cv);
+    for (auto &c : sh->cursor)
+        pg_atomic_init_u32(&c, 0);
+    pg_atomic_init_u32(&sh->n_pending, 0);
+    pg_atomic_init_u64(&sh->bytes_used, 0);
+    pg_atomic_init_u64(&sh->reads_index, 0);
+    for (auto &r : sh->reads_sql)
+        pg_atomic_init_u64(&r, 0);
+    pg_atomic_init_u64(&sh->commits_applied, 0);
+    pg_atomic_init_u64(&sh->changes_applied, 0);
+    pg_atomic_init_u64(&sh->lost_leaves, 0);
+    for (auto &st : sh->stripes) {
+        st.mode = kModeEmpty;
+        for (auto &b : st.pending)
+            pg_atomic_init_u32(&b, 0);
+    }
+    for (int i = 0; i < MaxBackends; i++)
+        pg_atomic_init_u32(&sh->pending_xid[i], InvalidTransactionId);
+
+    // The DSA area lives right after the fixed struct, in the main segment,
+    // and may not grow beyond it: that is how memory_limit is enforced.
+    sh->dsa_size = dsa_size();
+    sh->dsa_place = reinterpret_cast<char *>(
+        ShmemAlloc(sh->dsa_size));
+    sh->dsa_tranche = LWLockNewTrancheId();
+    dsa_area *area = dsa_create_in_place(sh->dsa_place, sh->dsa_size, sh->dsa_tranche, nullptr);
+    dsa_set_size_limit(area, sh->dsa_size);
+    dsa_pin(area);
+    dsa_detach(area);
+}
+
+static void startup_hook() {
+    if (prev_shmem_startup_hook)
+        prev_shmem_startup_hook();
+    LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+    bool found;
+    auto *sh = static_cast<DpShared *>(ShmemInitStruct("dataplane", fixed_size(), &found));
+    if (!found)
+        init_fresh(sh);
+    L.sh = sh;
+    L.locks = GetNamedLWLockTranche(kTrancheName);
+    LWLockRelease(AddinShmemInitLock);
+}
+
+void shmem_init_hooks() {
+    prev_shmem_request_hook = shmem_request_hook;
+    shmem_request_hook = request_hook;
+    prev_shmem_startup_hook = shmem_startup_hook;
+    shmem_startup_hook = startup_hook;
+    hooks_installed = true;
+}
+
+bool shmem_available() { return hooks_installed && L.sh != nullptr; }
+
+static uint64_t arena_alloc(void *, size_t size) {
+    int flags = DSA_ALLOC_NO_OOM | (size >= MaxAllocSize ? DSA_ALLOC_HUGE : 0);
+    dsa_pointer p = dsa_allocate_extended(L.dsa, size, flags);
+    if (!DsaPointerIsValid(p))
+        return 0;
+    pg_atomic_fetch_add_u64(&L.sh->bytes_used, dsa_rounded_size(size));
+    return p;
+}
+
+static void arena_free(void *, uint64_t offset, size_t size) {
+    dsa_free(L.dsa, dsa_pointer(offset));
+    pg_atomic_fetch_sub_u64(&L.sh->bytes_used, dsa_rounded_size(size));
+}
+
+bool shmem_attach() {
+    if (L.dsa != nullptr)
+        return true;
+    if (!shmem_available())
+        return false;
+    LWLockRegisterTranche(L.sh->dsa_tranche, kDsaTrancheName);
+    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+    dsa_area *area = dsa_attach_in_place(L.sh->dsa_place, nullptr);
+    dsa_pin_mapping(area);
+    MemoryContextSwitchTo(old);
+
+    // The area is one in-place segment that may not grow, so every
+    // dsa_pointer is a plain offset from the place: the core addresses
+    // blocks as base + offset without calling dsa_get_address.
+    dsa_pointer probe = dsa_allocate_extended(area, 8, DSA_ALLOC_NO_OOM);
+    if (DsaPointerIsValid(probe)) {
+        if (dsa_get_address(area, probe) != L.sh->dsa_place + probe)
+            elog(FATAL, "dataplane: unexpected DSA layout");
+        dsa_free(area, probe);
+    }
+    L.arena.base = L.sh->dsa_place;
+    L.arena.alloc_fn = arena_alloc;
+    L.arena.free_fn = arena_free;
+    L.arena.ctx = nullptr;
+    L.arena.serial_counter = &L.sh->serial;
+    L.dsa = area;
+    return true;
+}
+
+}  // namespace dpg

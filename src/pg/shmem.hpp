@@ -1,0 +1,135 @@
+// The index's shared memory: one fixed struct in the main segment, set up by
+// shmem_request_hook / shmem_startup_hook, plus a DSA area created in place
+// right after it, of dataplane.memory_limit bytes, that holds every set.
+//
+// Locking (see also lww.hpp and commit.cpp):
+//  - A user's two follow sets are guarded by the LWLock of the stripe
+//    uid % kStripes: readers take it shared, the commit apply and the build
+//    take it exclusive. A reader needing two users takes both stripes in
+//    stripe order; writers hold one stripe at a time.
+//  - DpShared.mutex (a spinlock) guards the build bookkeeping fields marked
+//    (m); the state word itself is atomic so that reads test it without a
+//    lock.
+//  - Per-stripe fields marked (s) are under the stripe lock.
+//  - Counters are atomics.
+#pragma once
+
+#include "pg_prelude.hpp"
+
+#include "directory.hpp"
+#include "edge_batch.hpp"
+#include "lww.hpp"
+#include "roaring_views.hpp"
+
+extern "C" {
+#include "datatype/timestamp.h"
+#include "port/atomics.h"
+#include "storage/condition_variable.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
+#include "utils/dsa.h"
+}
+
+namespace dpg {
+
+// Whether the index answers reads.
+enum IndexState : uint32 {
+    kStateEmpty = 0,     // nothing built yet (server start, crash, new extension)
+    kStateBuilding = 1,  // a build was launched or is running; reads use the tables
+    kStateReady = 2,     // reads answer from memory
+};
+
+// Whether the commit apply maintains a stripe's sets.
+enum StripeMode : uint32 {
+    kModeEmpty = 0,     // not maintained: the next build reads the tables
+    kModeBuilding = 1,  // maintained; sets a build has not installed yet keep a journal
+    kModeReady = 2,
+};
+
+// Why a read went to the tables instead of the index.
+enum Fallback {
+    kFbWarming = 0,   // the index is not built yet
+    kFbOwnWrites,     // the transaction changed the tables itself
+    kFbUnknown,       // the user's set was dropped under memory pressure
+    kFbInFlight,      // a commit visible to the reader was still being applied
+    kFbCount
+};
+
+struct StripeShared {
+    uint32 mode;                   // (s) StripeMode
+    uint32 pad;
+    int64 edges[2];                // (s) set sizes per side, summed
+    uint64 compactions;            // (s)
+    uint64 stale;                  // (s) changes skipped: a newer commit came first
+    uint64 invalid_sets;           // (s) sets currently marked invalid
+    pg_atomic_uint32 pending[dp::kBuckets];  // pending-key filter (lww.hpp)
+    dp::LwwTable lww;              // (s)
+};
+
+struct DpShared {
+    slock_t mutex;
+    pg_atomic_uint32 state;        // IndexState
+    Oid gen_relid;                 // (m) dataplane.follow the index belongs to
+    Oid dbid;                      // (m) database of that table
+    int builder_pid;               // (m) running builder, 0 if none
+    uint64 launch_seq;             // (m) bumped by every launch and invalidation:
+                                   //     a build finishes only if it is current
+    TimestampTz launched_at;       // (m)
+    TimestampTz build_started_at;  // (m)
+    TimestampTz build_finished_at; // (m)
+    TimestampTz failed_at;         // (m) last failed build
+    uint64 build_seq;              // (m) builds finished, successful or not
+    uint64 builds_ok;              // (m)
+    double last_build_ms;          // (m)
+    char last_error[256];          // (m)
+    ConditionVariable build_cv;    // signalled when a build ends
+
+    pg_atomic_uint32 cursor[2];    // build: users below have been installed
+    pg_atomic_uint32 n_pending;    // transactions between PRE_COMMIT and apply
+    pg_atomic_uint64 bytes_used;   // arena bytes held, as DSA rounds them
+    pg_atomic_uint64 reads_index;
+    pg_atomic_uint64 reads_sql[kFbCount];
+    pg_atomic_uint64 commits_applied;
+    pg_atomic_uint64 changes_applied;
+    pg_atomic_uint64 lost_leaves;
+    uint64 serial;                 // Roaring block serials (dp::Arena)
+
+    int dsa_tranche;
+    size_t dsa_size;
+    char *dsa_place;
+
+    StripeShared stripes[dp::kStripes];
+    dp::DirTop dir;
+    // Then MaxBackends pending-transaction slots: the top-level xid of a
+    // transaction of that backend between PRE_COMMIT and the end of its
+    // apply, else InvalidTransactionId.
+    pg_atomic_uint32 pending_xid[FLEXIBLE_ARRAY_MEMBER];
+};
+
+// This backend's handles on the shared index.
+struct Local {
+    DpShared *sh = nullptr;
+    dsa_area *dsa = nullptr;
+    LWLockPadded *locks = nullptr;
+    dp::Arena arena;
+};
+
+extern Local L;
+extern dp::RoaringViews *local_views;
+
+// Called from _PG_init when preloaded.
+void shmem_init_hooks();
+// True if the library was loaded by shared_preload_libraries.
+bool shmem_available();
+// Attaches this backend to the DSA area (once). False if the library was
+// not preloaded: then there is no index, and reads use the tables.
+bool shmem_attach();
+
+inline LWLock *stripe_lock(uint32 stripe) { return &L.locks[stripe].lock; }
+inline dp::Directory directory() { return dp::Directory(L.arena, &L.sh->dir); }
+
+// The memory DSA hands out for a request of `size` bytes (its size classes,
+// or whole 4 kB pages above 8 kB): what memory_used counts.
+size_t dsa_rounded_size(size_t size);
+
+}  // namespace dpg
