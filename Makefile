@@ -39,3 +39,8 @@ include $(PGXS)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@
+
+# PGXS tracks no header dependencies: a header change must rebuild every
+# object, or objects compiled against an older shared-memory layout would
+# write to the wrong offsets.
+$(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
