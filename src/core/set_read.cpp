@@ -248,6 +248,49 @@ static bool both_large_roaring(const SetView &a, const SetView &b) {
            b.size() >= kRoaringAndMin;
 }
 
+// |base ∩ bitmap| where base is an Array32 or Packed16 block: one CRoaring
+// container intersection per 16-bit group of the base, instead of a
+// membership test per uid. The group's low halves are handed to CRoaring as
+// an array container that borrows our memory.
+static uint64_t count_groups_vs_roaring(const BaseHdr *base, const roaring_bitmap_t *bm) {
+    const roaring_array_t &ra = bm->high_low_container;
+    const uint32_t nc = uint32_t(ra.size);
+    uint32_t pos = 0;
+    uint64_t c = 0;
+    auto group = [&](uint16_t key, const uint16_t *lows, uint32_t n) {
+        pos = gallop16(ra.keys, nc, pos, key);
+        if (pos == nc || ra.keys[pos] != key)
+            return;
+        array_container_t ac{int32_t(n), int32_t(n), const_cast<uint16_t *>(lows)};
+        c += uint64_t(container_and_cardinality(&ac, ARRAY_CONTAINER_TYPE_CODE,
+                                                ra.containers[pos], ra.typecodes[pos]));
+    };
+    if (base->fmt == kFmtPacked16) {
+        const uint16_t *keys = packed16_keys(base), *ends = packed16_ends(base);
+        const uint16_t *lows = packed16_lows(base);
+        uint32_t start = 0;
+        for (uint32_t g = 0; g < base->nkeys; g++) {
+            group(keys[g], lows + start, ends[g] - start);
+            start = ends[g];
+        }
+        return c;
+    }
+    // Array32: regroup into low halves, a bounded chunk at a time (the
+    // cardinality of a group is the sum over its chunks).
+    constexpr uint32_t kChunk = 1024;
+    uint16_t buf[kChunk];
+    const uint32_t *v = array32_data(base);
+    uint32_t i = 0;
+    while (i < base->n) {
+        uint16_t key = uint16_t(v[i] >> 16);
+        uint32_t n = 0;
+        while (i < base->n && uint16_t(v[i] >> 16) == key && n < kChunk)
+            buf[n++] = uint16_t(v[i++]);
+        group(key, buf, n);
+    }
+    return c;
+}
+
 // Count of uids in the sorted list v (n of them) that `in` contains.
 template <typename Pred>
 static uint64_t count_if_sorted(const uint32_t *v, uint32_t n, Pred in) {
@@ -285,6 +328,21 @@ static uint64_t count_large(const SetView &a, const SetView &b) {
     return uint64_t(c);
 }
 
+// |S ∩ L| for a small set S without a delta and a Roaring-based L:
+// |S ∩ Lb| - |S ∩ Ld| + |S ∩ La|, the first by container intersections.
+static uint64_t count_small_vs_roaring(const SetView &small, const SetView &large) {
+    uint64_t c = count_groups_vs_roaring(small.base(), large.view());
+    if (const DeltaHdr *d = large.delta()) {
+        BaseProbe p;
+        p.init(small.base(), nullptr);
+        c -= count_if_sorted(d->dels(), d->n_del, [&](uint32_t x) { return p.contains(x); });
+        BaseProbe q;
+        q.init(small.base(), nullptr);
+        c += count_if_sorted(d->adds(), d->n_add, [&](uint32_t x) { return q.contains(x); });
+    }
+    return c;
+}
+
 uint64_t intersect_count(const SetView &a, const SetView &b) {
     if (a.size() == 0 || b.size() == 0)
         return 0;
@@ -292,6 +350,9 @@ uint64_t intersect_count(const SetView &a, const SetView &b) {
         return count_large(a, b);
     const SetView &small = a.size() <= b.size() ? a : b;
     const SetView &large = a.size() <= b.size() ? b : a;
+    if (large.is_roaring() && small.delta() == nullptr && small.base() != nullptr &&
+        small.base()->fmt != kFmtRoaring)
+        return count_small_vs_roaring(small, large);
     SetProbe probe(large);
     uint64_t c = 0;
     small.for_each([&](uint32_t x) {
