@@ -87,9 +87,18 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     SpinLockRelease(&sh->mutex);
     uint32 st = pg_atomic_read_u32(&sh->state);
     int64 lost = int64(pg_atomic_read_u64(&sh->lost_leaves));
-    uint64 fb[kFbCount], fb_total = 0;
+    uint64 fb[kFbCount], fb_total = 0, reads_index = pg_atomic_read_u64(&sh->reads_index);
     for (int i = 0; i < kFbCount; i++)
-        fb_total += fb[i] = pg_atomic_read_u64(&sh->reads_sql[i]);
+        fb[i] = pg_atomic_read_u64(&sh->reads_sql[i]);
+    const ReadCounters *rc = read_counters(sh);
+    for (int b = 0; b < MaxBackends; b++) {
+        const volatile ReadCounters *c = &rc[b];
+        reads_index += c->index;
+        for (int i = 0; i < kFbCount; i++)
+            fb[i] += c->sql[i];
+    }
+    for (int i = 0; i < kFbCount; i++)
+        fb_total += fb[i];
 
     int c = 0;
     v[c++] = CStringGetTextDatum(state_name(st, invalid > 0 || lost > 0));
@@ -104,7 +113,7 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     c++;
     v[c++] = Int64GetDatum(invalid);
     v[c++] = Int64GetDatum(lost);
-    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->reads_index)));
+    v[c++] = Int64GetDatum(int64(reads_index));
     v[c++] = Int64GetDatum(int64(fb_total));
     v[c++] = Int64GetDatum(int64(fb[kFbWarming]));
     v[c++] = Int64GetDatum(int64(fb[kFbOwnWrites]));

@@ -19,9 +19,16 @@ Oid current_generation();
 // is launched if none is under way.
 bool read_gate(Fallback *why);
 
-inline void count_index_read() { pg_atomic_fetch_add_u64(&L.sh->reads_index, 1); }
+inline void count_index_read() {
+    if (L.counters != nullptr)
+        L.counters->index++;
+    else
+        pg_atomic_fetch_add_u64(&L.sh->reads_index, 1);
+}
 inline void count_fallback(Fallback why) {
-    if (L.sh != nullptr)
+    if (L.counters != nullptr)
+        L.counters->sql[why]++;
+    else if (L.sh != nullptr)
         pg_atomic_fetch_add_u64(&L.sh->reads_sql[why], 1);
 }
 

@@ -4,6 +4,7 @@
 
 extern "C" {
 #include "access/transam.h"
+#include "storage/backendid.h"
 #include "storage/ipc.h"
 #include "storage/pg_shmem.h"
 #include "storage/shmem.h"
@@ -36,9 +37,14 @@ size_t dsa_rounded_size(size_t size) {
     return 8192;
 }
 
+static Size counters_offset() {
+    Size off = add_size(offsetof(DpShared, pending_xid),
+                        mul_size(sizeof(pg_atomic_uint32), MaxBackends));
+    return TYPEALIGN(alignof(ReadCounters), off);
+}
+
 static Size fixed_size() {
-    return add_size(offsetof(DpShared, pending_xid),
-                    mul_size(sizeof(pg_atomic_uint32), MaxBackends));
+    return add_size(counters_offset(), mul_size(sizeof(ReadCounters), MaxBackends));
 }
 
 static Size dsa_size() {
@@ -75,6 +81,7 @@ static void init_fresh(DpShared *sh) {
     }
     for (int i = 0; i < MaxBackends; i++)
         pg_atomic_init_u32(&sh->pending_xid[i], InvalidTransactionId);
+    sh->counters_offset = counters_offset();
 
     // The DSA area lives right after the fixed struct, in the main segment,
     // and may not grow beyond it: that is how memory_limit is enforced.
@@ -150,6 +157,8 @@ bool shmem_attach() {
     L.arena.free_fn = arena_free;
     L.arena.ctx = nullptr;
     L.arena.serial_counter = &L.sh->serial;
+    if (MyBackendId != InvalidBackendId && MyBackendId <= MaxBackends)
+        L.counters = &read_counters(L.sh)[MyBackendId - 1];
     L.dsa = area;
     return true;
 }

@@ -87,8 +87,9 @@ struct DpShared {
     pg_atomic_uint32 cursor[2];    // build: users below have been installed
     pg_atomic_uint32 n_pending;    // transactions between PRE_COMMIT and apply
     pg_atomic_uint64 bytes_used;   // arena bytes held, as DSA rounds them
-    pg_atomic_uint64 reads_index;
+    pg_atomic_uint64 reads_index;            // reads of processes without a backend slot
     pg_atomic_uint64 reads_sql[kFbCount];
+    size_t counters_offset;                  // of the per-backend ReadCounters array
     pg_atomic_uint64 commits_applied;
     pg_atomic_uint64 changes_applied;
     pg_atomic_uint64 lost_leaves;
@@ -106,12 +107,21 @@ struct DpShared {
     pg_atomic_uint32 pending_xid[FLEXIBLE_ARRAY_MEMBER];
 };
 
+// How one backend's reads were answered. Each backend writes only its own
+// cache line (no atomic read-modify-write on a line all backends share, on
+// the hottest path); status() sums them.
+struct alignas(128) ReadCounters {
+    uint64 index;
+    uint64 sql[kFbCount];
+};
+
 // This backend's handles on the shared index.
 struct Local {
     DpShared *sh = nullptr;
     dsa_area *dsa = nullptr;
     LWLockPadded *locks = nullptr;
     dp::Arena arena;
+    ReadCounters *counters = nullptr;  // this backend's, or nullptr
 };
 
 extern Local L;
@@ -126,6 +136,9 @@ bool shmem_available();
 bool shmem_attach();
 
 inline LWLock *stripe_lock(uint32 stripe) { return &L.locks[stripe].lock; }
+inline ReadCounters *read_counters(DpShared *sh) {
+    return reinterpret_cast<ReadCounters *>(reinterpret_cast<char *>(sh) + sh->counters_offset);
+}
 inline dp::Directory directory() { return dp::Directory(L.arena, &L.sh->dir); }
 
 // The memory DSA hands out for a request of `size` bytes (its size classes,
