@@ -207,7 +207,7 @@ void install_one(dp::Directory &dir, uint32 uid, uint8 side, const uint32 *v, si
     dp::SetRef *ref = &e->set[side];
     dp::WriteStats ws;
     if (dp::set_install(L.arena, ref, v, n, &ws) != dp::Status::kOk) {
-            dp::set_free(L.arena, ref, &ws);
+        dp::set_free(L.arena, ref, &ws);
         *ref = dp::SetRef{dp::kInvalidRef, dp::kNoRef};
         st.invalid_sets++;
     }
