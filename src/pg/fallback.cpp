@@ -5,6 +5,7 @@ extern "C" {
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 }
 
@@ -75,17 +76,25 @@ void execute(Query q, Datum *values) {
     GetUserIdAndSecContext(&saved_user, &saved_sec);
     SetUserIdAndSecContext(tables_owner(),
                            saved_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+    // A new snapshot, as a new READ COMMITTED statement would take: the
+    // contract's semantics, also inside REPEATABLE READ transactions, and
+    // the same the index gives. It still sees this transaction's own changes.
+    PushActiveSnapshot(GetLatestSnapshot());
     PG_TRY();
     {
         int rc = SPI_execute_plan(plans[q], values, nullptr, true, 0);
         if (rc != SPI_OK_SELECT)
             elog(ERROR, "dataplane: fallback query failed: %s", SPI_result_code_string(rc));
     }
-    PG_FINALLY();
+    PG_CATCH();
     {
+        // The abort that follows unwinds the snapshot stack.
         SetUserIdAndSecContext(saved_user, saved_sec);
+        PG_RE_THROW();
     }
     PG_END_TRY();
+    PopActiveSnapshot();
+    SetUserIdAndSecContext(saved_user, saved_sec);
 }
 
 // Runs a query with int4 arguments under the caller's snapshot.
