@@ -21,7 +21,7 @@
 
 namespace dp {
 
-constexpr uint32_t kLwwSlots = 128;
+constexpr uint32_t kLwwSlots = 512;
 
 struct LwwEntry {
     uint32_t owner;

@@ -16,6 +16,7 @@ extern "C" {
 #include "funcapi.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
 DP_SQL_FUNCTION(dataplane_verify);
@@ -186,8 +187,12 @@ extern "C" Datum dataplane_verify(PG_FUNCTION_ARGS) {
     Report r{rsinfo->setResult, rsinfo->setDesc, 0, 0};
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "dataplane: SPI_connect failed");
+    // Compare with what is committed now that the lock has waited out every
+    // writer: a snapshot taken after the wait, whatever the isolation level.
+    PushActiveSnapshot(GetLatestSnapshot());
     verify_side(&r, dp::kOut);
     verify_side(&r, dp::kIn);
+    PopActiveSnapshot();
     SPI_finish();
     if (r.skipped > 0)
         ereport(NOTICE, (errmsg("dataplane.verify skipped %lld sets that the index does not hold "
