@@ -32,6 +32,8 @@ DirEntry *Directory::get(uint32_t uid) {
 }
 
 void Directory::mark_lost(uint32_t uid) {
+    if (uid == 0 || uid >= (uint32_t(1) << 31))
+        return;  // no entry can exist for it: nothing to lose
     Ref expected = kNoRef;
     uint32_t idx = uid >> kLeafBits;
     if (__atomic_compare_exchange_n(&top_->leaf[idx], &expected, kInvalidRef, false,

@@ -22,6 +22,8 @@ void apply_group(const StripeApply &a, const SideChange *v, size_t n, ApplyResul
                  std::vector<uint32_t> *ins, std::vector<uint32_t> *del) {
     const uint32_t owner = v[0].owner;
     const uint8_t side = v[0].side;
+    if (owner == 0 || owner >= (uint32_t(1) << 31))
+        return;  // not a uid (the tables allow none such): no set to change
     ins->clear();
     del->clear();
     for (size_t i = 0; i < n; i++) {
@@ -84,11 +86,18 @@ void apply_stripe(const StripeApply &a, const SideChange *v, size_t n, ApplyResu
         }
     } catch (const std::bad_alloc &) {
         // Out of process memory for the scratch lists: the sets this
-        // transaction touched in the stripe may now be stale.
+        // transaction touched in the stripe may now be stale. An owner with
+        // no leaf yet has no set to invalidate: its leaf is marked lost.
         for (size_t i = 0; i < n; i++) {
             DirEntry *e = a.dir->find(v[i].owner);
-            if (e != nullptr && !e->set[v[i].side].invalid())
-                invalidate(*a.arena, &e->set[v[i].side], r, v[i].side);
+            if (e != nullptr) {
+                if (!e->set[v[i].side].invalid())
+                    invalidate(*a.arena, &e->set[v[i].side], r, v[i].side);
+            } else if (!a.dir->lost(v[i].owner) && v[i].owner != 0 &&
+                       v[i].owner < (uint32_t(1) << 31)) {
+                a.dir->mark_lost(v[i].owner);
+                r->lost_leaves++;
+            }
         }
     }
 }

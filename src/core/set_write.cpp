@@ -15,6 +15,12 @@ namespace {
 
 using Vec = std::vector<uint32_t>;
 
+// memcpy of an empty vector passes a null source: undefined, so skip it.
+void copy_u32(uint32_t *dst, const Vec &v) {
+    if (!v.empty())
+        std::memcpy(dst, v.data(), v.size() * 4);
+}
+
 uint32_t count_groups(const uint32_t *v, size_t n) {
     uint32_t k = 0;
     for (size_t i = 0; i < n; i++)
@@ -214,8 +220,8 @@ Status apply_to_delta(const Arena &arena, SetRef *ref, const SetView &view, cons
         *arena.at<DeltaHdr>(dref) = DeltaHdr{cap, 0, 0, 0};
     }
     auto *w = arena.at<DeltaHdr>(dref);
-    std::memcpy(w->slots(), new_adds.data(), new_adds.size() * 4);
-    std::memcpy(w->slots() + cap - new_dels.size(), new_dels.data(), new_dels.size() * 4);
+    copy_u32(w->slots(), new_adds);
+    copy_u32(w->slots() + cap - new_dels.size(), new_dels);
     st->card += int64_t(add_in.size()) + int64_t(un_del.size()) - int64_t(un_add.size()) -
                 int64_t(del_in.size());
     w->n_add = uint32_t(new_adds.size());
@@ -304,8 +310,8 @@ Status set_journal(const Arena &arena, SetRef *ref, const uint32_t *ins, size_t 
             cap = ncap;
         }
         auto *w = arena.at<DeltaHdr>(dref);
-        std::memcpy(w->slots(), new_adds.data(), new_adds.size() * 4);
-        std::memcpy(w->slots() + cap - new_dels.size(), new_dels.data(), new_dels.size() * 4);
+        copy_u32(w->slots(), new_adds);
+        copy_u32(w->slots() + cap - new_dels.size(), new_dels);
         st->card += int64_t(new_adds.size()) - int64_t(na);
         w->n_add = uint32_t(new_adds.size());
         w->n_del = uint32_t(new_dels.size());

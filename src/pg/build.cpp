@@ -217,10 +217,25 @@ void install_one(dp::Directory &dir, uint32 uid, uint8 side, const uint32 *v, si
 // Step 3 for one side: keys sorted by owner.
 void install_side(const Edges &e, uint8 side, uint64 seq, uint32 *buf) {
     dp::Directory dir = directory();
-    uint32 end = Max(dir.uid_end(), e.max_uid + 1);
+    const uint32 rows_end = e.max_uid + 1;
     size_t i = 0;
     uint32 uid = 1;
-    while (uid < end) {
+    for (;;) {
+        // The end moves: a commit may create a leaf (a new account) while
+        // the pass runs, and its journal must be installed too.
+        uint32 end = Max(dir.uid_end(), rows_end);
+        if (uid >= end) {
+            // Decide that the pass is over under every stripe lock, where no
+            // commit can create a leaf; from then on commits apply normally.
+            lock_all_stripes();
+            bool done = uid >= Max(dir.uid_end(), rows_end);
+            if (done)
+                pg_atomic_write_u32(&L.sh->cursor[side], UINT32_MAX);
+            unlock_all_stripes();
+            if (done)
+                return;
+            continue;
+        }
         uint32 leaf_end = Min(end, ((uid >> dp::kLeafBits) + 1) << dp::kLeafBits);
         bool rows_in_leaf = i < e.n && uint32(e.keys[i] >> 32) < leaf_end;
         if (!rows_in_leaf && dir.find(uid | 1) == nullptr && !dir.lost(uid)) {
