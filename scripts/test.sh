@@ -80,6 +80,8 @@ dp_cluster_stop "$WORK/cluster"
 
 if ls "$DP_ROOT"/t/*.pl >/dev/null 2>&1; then
     echo "== TAP tests"
+    mkdir -p "$WORK/tap"
+    chown postgres:postgres "$WORK/tap"
     for tap in "$WORK"/t/*.pl; do
         name=$(basename "$tap")
         if (cd "$WORK" && as_pg env PATH="$PATH" PERL5LIB="$PGXS_DIR/src/test/perl:$WORK/t" \

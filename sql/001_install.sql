@@ -6,7 +6,7 @@ SELECT c.relname, c.relkind
  WHERE n.nspname = 'dataplane'
  ORDER BY 1;
 
--- pg_dump keeps the rows: the tables and the item sequence are config objects.
+-- pg_dump keeps the rows: the tables and both sequences are config objects.
 SELECT unnest(extconfig)::regclass AS dumped
   FROM pg_extension WHERE extname = 'dataplane' ORDER BY 1;
 

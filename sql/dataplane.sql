@@ -55,6 +55,7 @@ SELECT pg_catalog.pg_extension_config_dump('dataplane.follow', '');
 SELECT pg_catalog.pg_extension_config_dump('dataplane.post', '');
 SELECT pg_catalog.pg_extension_config_dump('dataplane.repost', '');
 SELECT pg_catalog.pg_extension_config_dump('dataplane.item_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dataplane.actor_uid_seq', '');
 
 -- -------------------------------------------------------- change capture
 
@@ -140,6 +141,7 @@ CREATE FUNCTION dataplane.status(
     OUT fallback_own_writes bigint,
     OUT fallback_unknown bigint,
     OUT fallback_in_flight bigint,
+    OUT fallback_not_served bigint,
     OUT commits_applied bigint,
     OUT changes_applied bigint,
     OUT stale_changes bigint,

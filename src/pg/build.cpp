@@ -1,5 +1,6 @@
 #include "build.hpp"
 
+#include "gate.hpp"
 #include "graph_apply.hpp"
 #include "set_write.hpp"
 #include "shmem.hpp"
@@ -334,7 +335,7 @@ void build(uint64 seq) {
 }  // namespace
 
 void maybe_launch_build(Oid gen) {
-    if (!OidIsValid(gen))
+    if (!OidIsValid(gen) || !serves_this_database())
         return;
     uint64 seq;
     if (claim_launch(gen, false, &seq))

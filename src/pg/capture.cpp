@@ -1,5 +1,6 @@
 #include "capture.hpp"
 
+#include "gate.hpp"
 #include "shmem.hpp"
 
 extern "C" {
@@ -149,7 +150,7 @@ extern "C" Datum dataplane_capture_follow(PG_FUNCTION_ARGS) {
     auto *td = reinterpret_cast<TriggerData *>(fcinfo->context);
     // Without the preloaded library there is no index to maintain: the next
     // server start with it builds the index from the tables.
-    if (!shmem_attach())
+    if (!shmem_attach() || !serves_this_database())
         return PointerGetDatum(nullptr);
     ensure_context();
     Oid relid = RelationGetRelid(td->tg_relation);

@@ -12,6 +12,7 @@ extern "C" {
 #include "access/xlog.h"
 #include "storage/backendid.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 }
 
 namespace dpg {
@@ -169,7 +170,7 @@ void apply_commit() {
         pg_usleep(long(guc_test_apply_delay_ms) * 1000L);
     // Changes to another incarnation of the tables (the extension was
     // dropped and created again) are not ours to apply.
-    if (t.gen == L.sh->gen_relid) {
+    if (t.gen == L.sh->gen_relid && MyDatabaseId == L.sh->dbid) {
         dp::Directory dir = directory();
         dp::StripeApply a{};
         a.arena = &L.arena;
@@ -232,13 +233,17 @@ bool fence_visible_commits() {
         if (!TransactionIdIsValid(xid) || XidInMVCCSnapshot(xid, snap))
             continue;
         // Committed (or aborted) before our snapshot, still applying: it is
-        // past its commit record, so this takes microseconds. Bulk applies
-        // can take longer; then the tables answer instead.
-        int spins = 0;
+        // past its commit record, so this takes microseconds. Spin for up
+        // to ~20 us (no sleep: the shortest sleep is far longer); a bulk
+        // apply takes longer, and then the tables answer instead.
+        TimestampTz start = 0;
         while (pg_atomic_read_u32(&L.sh->pending_xid[i]) == xid) {
-            if (++spins > 200)
+            TimestampTz now = GetCurrentTimestamp();
+            if (start == 0)
+                start = now;
+            else if (now - start > 20)
                 return false;
-            pg_usleep(1);
+            pg_spin_delay();
         }
     }
     return true;

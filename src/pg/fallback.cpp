@@ -5,6 +5,7 @@ extern "C" {
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "nodes/parsenodes.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 }
@@ -106,7 +107,10 @@ void run(Query q, const int32 *args) {
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "dataplane: SPI_connect failed");
     if (plans[q] == nullptr) {
-        SPIPlanPtr p = SPI_prepare(kQueries[q].sql, kQueries[q].nargs, types);
+        // Custom plans: a generic plan of the social-proof join scans every
+        // follower of a popular target, whichever viewer asks.
+        SPIPlanPtr p = SPI_prepare_cursor(kQueries[q].sql, kQueries[q].nargs, types,
+                                          CURSOR_OPT_CUSTOM_PLAN);
         if (p == nullptr)
             elog(ERROR, "dataplane: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
         SPI_keepplan(p);

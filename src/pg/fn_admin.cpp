@@ -57,7 +57,7 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
         elog(ERROR, "dataplane.status: return type must be a row type");
     desc = BlessTupleDesc(desc);
-    constexpr int kCols = 23;
+    constexpr int kCols = 24;
     Datum v[kCols];
     bool nulls[kCols];
     std::memset(nulls, 0, sizeof(nulls));
@@ -119,6 +119,7 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     v[c++] = Int64GetDatum(int64(fb[kFbOwnWrites]));
     v[c++] = Int64GetDatum(int64(fb[kFbUnknown]));
     v[c++] = Int64GetDatum(int64(fb[kFbInFlight]));
+    v[c++] = Int64GetDatum(int64(fb[kFbNotServed]));
     v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->commits_applied)));
     v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->changes_applied)));
     v[c++] = Int64GetDatum(stale);
@@ -149,6 +150,7 @@ extern "C" Datum dataplane_rebuild(PG_FUNCTION_ARGS) {
                         errmsg("dataplane is not loaded via shared_preload_libraries"),
                         errhint("Add 'dataplane' to shared_preload_libraries and restart the "
                                 "server; until then reads use the tables.")));
+    check_served_database("rebuild");
     if (txn_has_changes())
         ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
                         errmsg("dataplane.rebuild() cannot run in a transaction that has "

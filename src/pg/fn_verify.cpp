@@ -173,6 +173,7 @@ extern "C" Datum dataplane_verify(PG_FUNCTION_ARGS) {
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("dataplane is not loaded via shared_preload_libraries"),
                         errhint("Without it there is no index to verify.")));
+    check_served_database("verify");
     if (txn_has_changes())
         ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
                         errmsg("dataplane.verify() cannot run in a transaction that has "

@@ -52,6 +52,7 @@ enum Fallback {
     kFbOwnWrites,     // the transaction changed the tables itself
     kFbUnknown,       // the user's set was dropped under memory pressure
     kFbInFlight,      // a commit visible to the reader was still being applied
+    kFbNotServed,     // this database is not dataplane.database (a copy)
     kFbCount
 };
 

@@ -1,0 +1,297 @@
+# Shared helpers of the dataplane TAP tests: a cluster with the extension
+# preloaded, a generated follow graph, and the comparison of every graph
+# function with the reference SQL over the tables (the SQL contract of
+# DESIGN.md).
+package DataplaneTest;
+
+use strict;
+use warnings;
+
+# PostgreSQL::Test::Utils creates $TESTDIR/tmp_check with a plain mkdir in
+# its INIT block, which fails when $TESTDIR itself does not exist yet (as
+# with scripts/test.sh, which points TESTDIR at a directory it never
+# creates). This module is loaded at compile time, before that INIT block
+# runs: create $TESTDIR here.
+BEGIN
+{
+	if (defined $ENV{TESTDIR} && $ENV{TESTDIR} ne '' && !-d $ENV{TESTDIR})
+	{
+		mkdir $ENV{TESTDIR} or die "could not create TESTDIR $ENV{TESTDIR}: $!";
+	}
+}
+
+use Exporter 'import';
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep time);
+
+our @EXPORT = qw(dp_node load_graph sample_sql check_functions verify_clean
+  dp_state wait_state wait_until status_field bg_start bg_finish);
+
+# dp_node($name, %opts): a started cluster with dataplane preloaded.
+#   preload => 0          do not preload the library
+#   conf => "..."         more postgresql.conf lines
+#   extension => 0        do not CREATE EXTENSION
+#   db => 'postgres'      dataplane.database (and where the extension goes)
+sub dp_node
+{
+	my ($name, %opts) = @_;
+	my $db = $opts{db} // 'postgres';
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	my $conf = "dataplane.database = '$db'\n"
+	  . "max_worker_processes = 16\n"
+	  . "max_connections = 40\n"
+	  . "shared_buffers = 64MB\n"
+	  . "max_wal_size = 1GB\n"
+	  . "checkpoint_timeout = 30min\n"
+	  # Cluster.pm logs every statement; pgbench runs would flood the log.
+	  . "log_statement = none\n"
+	  . "log_min_messages = warning\n";
+	$conf = "shared_preload_libraries = 'dataplane'\n" . $conf
+	  unless defined $opts{preload} && !$opts{preload};
+	$conf .= $opts{conf} . "\n" if defined $opts{conf};
+	$node->append_conf('postgresql.conf', $conf);
+	$node->start;
+	if ($db ne 'postgres')
+	{
+		$node->safe_psql('postgres', "CREATE DATABASE $db");
+	}
+	$node->safe_psql($db, 'CREATE EXTENSION dataplane')
+	  unless defined $opts{extension} && !$opts{extension};
+	return $node;
+}
+
+# load_graph($node, %opts): $opts{actors} actors, about $opts{follows}
+# follows. Followees are skewed towards low uids (popular accounts), so that
+# social proof is not empty; a few accounts (uid 1..$opts{big}) follow many.
+# A bulk load: the foreign keys are checked by one query at the end instead
+# of per row (session_replication_role = replica; the capture triggers are
+# ENABLE ALWAYS and fire as usual), the rows go in primary key order, and the
+# (followee, follower) index is dropped during the load and created again
+# (random-order inserts into it would take most of the time).
+sub load_graph
+{
+	my ($node, %opts) = @_;
+	my $db = $opts{db} // 'postgres';
+	my $n = $opts{actors};
+	my $m = $opts{follows};
+	my $big = $opts{big} // 20;
+	my $big_deg = $opts{big_degree} // 500;
+	my $seed = $opts{seed} // 0.42;
+	my $t0 = time;
+	$node->safe_psql(
+		$db, qq{
+SET session_replication_role = replica;
+SET maintenance_work_mem = '256MB';
+SET work_mem = '256MB';
+SELECT setseed($seed);
+INSERT INTO dataplane.actor (uid, did)
+  SELECT g, 'did:plc:' || g FROM generate_series(1, $n) g;
+SELECT setval(pg_get_serial_sequence('dataplane.actor', 'uid'), $n);
+DROP INDEX dataplane.follow_followee_idx;
+INSERT INTO dataplane.follow (follower, followee)
+  SELECT DISTINCT f, e FROM (
+    SELECT 1 + (random() * ($n - 1))::int AS f,
+           1 + floor(($n - 1) * power(random(), 3))::int AS e
+      FROM generate_series(1, $m)
+    UNION ALL
+    SELECT b, 1 + (random() * ($n - 1))::int
+      FROM generate_series(1, $big) b, generate_series(1, $big_deg)
+  ) x WHERE f <> e ORDER BY f, e;
+CREATE INDEX follow_followee_idx ON dataplane.follow (followee, follower);
+});
+	my $bad = $node->safe_psql($db,
+		'SELECT count(*) FROM dataplane.follow f WHERE NOT EXISTS '
+		  . '(SELECT 1 FROM dataplane.actor a WHERE a.uid = f.follower) '
+		  . 'OR NOT EXISTS (SELECT 1 FROM dataplane.actor a WHERE a.uid = f.followee)'
+	);
+	die "load_graph: $bad follows without actor" if $bad ne '0';
+	$node->safe_psql($db, 'VACUUM ANALYZE dataplane.actor, dataplane.follow');
+	my $edges = $node->safe_psql($db, 'SELECT count(*) FROM dataplane.follow');
+	note sprintf("loaded %d actors, %d follows in %.1f s", $n, $edges, time - $t0);
+	return $edges;
+}
+
+# A SQL expression: an int[] of sample uids. Popular accounts (low uids),
+# the heavy followers, random users, and the highest uids (installed last by
+# a build).
+sub sample_sql
+{
+	my ($n, $count) = @_;
+	$count //= 200;
+	my $r = $count - 40;
+	return "(SELECT array_agg(DISTINCT u) FROM ("
+	  . "SELECT generate_series(1, 20) u "
+	  . "UNION ALL SELECT generate_series(GREATEST($n - 9, 1), $n) "
+	  . "UNION ALL SELECT 1 + (hashint4(g) & 2147483647) % $n FROM generate_series(1, $r) g "
+	  . "UNION ALL SELECT x FROM unnest(ARRAY[$n + 1, $n + 5000, 0, -1]) x) s)";
+}
+
+# The comparison query: one row per (function, arguments) whose answer
+# differs from the reference SQL, at most 20; and the number of checks and of
+# non-empty social proofs.
+sub _check_query
+{
+	my ($sample) = @_;
+	# The reference social proof is
+	#   f JOIN follow g ON g.follower = f.followee AND g.followee = x
+	# As (follower, followee) is the primary key, g matches at most one row:
+	# the join is written as a correlated lookup, which the planner cannot
+	# turn into a scan of all followers of a popular x.
+	my $proof_cond = '(SELECT true FROM dataplane.follow g '
+	  . 'WHERE g.follower = f.followee AND g.followee = x)';
+	return qq{
+CREATE TEMP TABLE IF NOT EXISTS dp_checks (fn text, args text, got text, want text);
+TRUNCATE dp_checks;
+WITH s AS (SELECT unnest($sample) AS u),
+-- pairs (u, x): x = some accounts u follows, some it does not, popular ones
+p AS (
+  SELECT u, x FROM s, LATERAL (
+    (SELECT followee AS x FROM dataplane.follow WHERE follower = s.u ORDER BY followee LIMIT 3)
+    UNION (SELECT followee FROM dataplane.follow WHERE follower = s.u ORDER BY followee DESC LIMIT 1)
+    UNION (SELECT follower FROM dataplane.follow WHERE followee = s.u ORDER BY follower LIMIT 2)
+    UNION SELECT v FROM unnest(ARRAY[1, 2, 3, 7, 50, abs(u) + 1, abs(u) * 7 % 1000 + 1]) v) z
+)
+INSERT INTO dp_checks
+SELECT 'follower_count', u::text, dataplane.follower_count(u)::text,
+       (SELECT count(*) FROM dataplane.follow WHERE followee = u)::text FROM s
+UNION ALL
+SELECT 'following_count', u::text, dataplane.following_count(u)::text,
+       (SELECT count(*) FROM dataplane.follow WHERE follower = u)::text FROM s
+UNION ALL
+SELECT 'followers', format('%s, %s, %s', u, lim, aft),
+       (SELECT array_agg(x)::text FROM dataplane.followers(u, lim, aft) x),
+       (SELECT array_agg(follower)::text FROM (SELECT follower FROM dataplane.follow
+          WHERE followee = u AND follower > aft ORDER BY 1 LIMIT lim) r)
+  FROM s, (VALUES (100000, 0), (7, 0), (5, -3), (10, 1000), (3, 150000), (1, 2147483647)) v(lim, aft)
+UNION ALL
+SELECT 'following', format('%s, %s, %s', u, lim, aft),
+       (SELECT array_agg(x)::text FROM dataplane.following(u, lim, aft) x),
+       (SELECT array_agg(followee)::text FROM (SELECT followee FROM dataplane.follow
+          WHERE follower = u AND followee > aft ORDER BY 1 LIMIT lim) r)
+  FROM s, (VALUES (100000, 0), (7, 0), (10, 1000), (3, 150000)) v(lim, aft)
+UNION ALL
+SELECT 'follows', format('%s, %s', u, x), dataplane.follows(u, x)::text,
+       EXISTS (SELECT 1 FROM dataplane.follow WHERE follower = u AND followee = x)::text
+  FROM p
+UNION ALL
+SELECT 'follows', format('%s, %s', x, u), dataplane.follows(x, u)::text,
+       EXISTS (SELECT 1 FROM dataplane.follow WHERE follower = x AND followee = u)::text
+  FROM p
+UNION ALL
+SELECT 'social_proof', format('%s, %s, %s', u, x, lim),
+       (SELECT array_agg(y)::text FROM dataplane.social_proof(u, x, lim) y),
+       (SELECT array_agg(followee)::text FROM (SELECT f.followee FROM dataplane.follow f
+         WHERE f.follower = u AND $proof_cond ORDER BY 1 LIMIT lim) r)
+  FROM p, (VALUES (10), (100000)) v(lim)
+UNION ALL
+SELECT 'social_proof_count', format('%s, %s', u, x),
+       dataplane.social_proof_count(u, x)::text,
+       (SELECT count(*) FROM dataplane.follow f WHERE f.follower = u AND $proof_cond)::text
+  FROM p;
+SELECT (SELECT count(*) FROM dp_checks),
+       (SELECT count(*) FROM dp_checks WHERE fn = 'social_proof_count' AND want <> '0'),
+       (SELECT count(*) FROM dp_checks WHERE got IS DISTINCT FROM want);
+SELECT fn || '(' || args || '): got ' || coalesce(got, 'none') || ', want ' || coalesce(want, 'none')
+  FROM dp_checks WHERE got IS DISTINCT FROM want LIMIT 10;
+};
+}
+
+# check_functions($node, $label, %opts): every function agrees with the
+# reference SQL on the sample; returns the number of checks made.
+#   sample => SQL int[] expression (default: sample_sql($opts{actors}))
+sub check_functions
+{
+	my ($node, $label, %opts) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my $db = $opts{db} // 'postgres';
+	my $sample = $opts{sample} // sample_sql($opts{actors});
+	my $out = $node->safe_psql($db, _check_query($sample));
+	my ($summary, @diffs) = split /\n/, $out;
+	my ($checks, $proofs, $bad) = split /\|/, $summary;
+	is($bad, '0', "$label: every function matches the reference SQL ($checks checks)")
+	  or diag join("\n", @diffs);
+	ok($proofs > 0, "$label: the sample has non-empty social proofs ($proofs)")
+	  unless $opts{no_proof_check};
+	return $checks;
+}
+
+# verify() returns no rows.
+sub verify_clean
+{
+	my ($node, $label, %opts) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my $db = $opts{db} // 'postgres';
+	my ($rc, $out, $err) = $node->psql($db,
+		"SELECT problem || ' ' || uid || ' ' || other || ' ' || detail "
+		  . "FROM dataplane.verify() LIMIT 20");
+	is($rc, 0, "$label: verify() runs") or diag $err;
+	is($out, '', "$label: verify() returns no rows");
+	return $err;
+}
+
+sub status_field
+{
+	my ($node, $field, $db) = @_;
+	return $node->safe_psql($db // 'postgres',
+		"SELECT $field FROM dataplane.status()");
+}
+
+sub dp_state
+{
+	my ($node, $db) = @_;
+	return status_field($node, 'state', $db);
+}
+
+# wait_until($node, $sql, $expected, $timeout_s): polls every 50 ms; true if
+# the query returned $expected in time.
+sub wait_until
+{
+	my ($node, $sql, $expected, $timeout, $db) = @_;
+	$timeout //= 60;
+	my $deadline = time + $timeout;
+	my $last = '';
+	while (time < $deadline)
+	{
+		my ($rc, $out, $err) = $node->psql($db // 'postgres', $sql);
+		$last = "$out$err";
+		return 1 if $rc == 0 && $out eq $expected;
+		usleep(50_000);
+	}
+	diag "wait_until timed out: $sql => $last (want $expected)";
+	return 0;
+}
+
+# wait_state($node, $state): polls status().state.
+sub wait_state
+{
+	my ($node, $state, $timeout, $db) = @_;
+	return wait_until($node, 'SELECT state FROM dataplane.status()',
+		$state, $timeout, $db);
+}
+
+# bg_start($node, $sql): a background psql session that has started to run
+# $sql (which must end with a semicolon).
+sub bg_start
+{
+	my ($node, $sql, $db) = @_;
+	my $bg = $node->background_psql($db // 'postgres', on_error_stop => 0);
+	$bg->query_until(qr/bg_started/, "\\echo bg_started\n$sql\n\\echo bg_done\n");
+	return $bg;
+}
+
+# bg_finish($bg): waits until the session's $sql is done, quits, and returns
+# (stdout, stderr) of $sql.
+sub bg_finish
+{
+	my ($bg) = @_;
+	my $out = $bg->query_until(qr/bg_done/, '');
+	my $err = $bg->{stderr};
+	$bg->quit;
+	$out =~ s/\n?bg_done\n?//;
+	return ($out, $err);
+}
+
+1;
