@@ -2,43 +2,61 @@
 # markdown report. Sourced by bench/run after scripts/common.sh.
 
 BENCH_CLIENTS=${BENCH_CLIENTS:-2}
-BENCH_SECONDS=${BENCH_SECONDS:-10}
-BENCH_REPEATS=${BENCH_REPEATS:-3}
+BENCH_SECONDS=${BENCH_SECONDS:-5}
+BENCH_REPEATS=${BENCH_REPEATS:-5}
 
-# pgbench_run NAME SCRIPT_FILE: runs the script BENCH_REPEATS times for
-# BENCH_SECONDS each (2 clients, prepared protocol, transaction latency logs)
-# and appends "name tps p50 p99 p999" (median TPS over repeats; latency
-# percentiles over all transactions, in microseconds) to $RESULTS_TSV.
-pgbench_run() {
-    local name="$1" script="$2"
-    local logdir="$WORKDIR/pgbench-$name"
-    rm -rf "$logdir"
-    mkdir -p "$logdir"
-    local tps_list=()
-    for r in $(seq 1 "$BENCH_REPEATS"); do
-        local out
-        out=$(cd "$logdir" && pgbench -n -M prepared -c "$BENCH_CLIENTS" -j "$BENCH_CLIENTS" \
-              -T "$BENCH_SECONDS" -f "$script" -l --log-prefix="r$r" "$PGDATABASE" 2>&1) || {
-            echo "$out" >&2
-            echo "pgbench failed for $name" >&2
-            return 1
-        }
-        tps_list+=("$(echo "$out" | sed -nE 's/^tps = ([0-9.]+).*/\1/p' | head -n1)")
+# Workloads are registered first, then run round-robin: every round runs
+# each workload once for BENCH_SECONDS, so that drift in a noisy machine
+# hits them all alike. TPS is the median over rounds; latency percentiles
+# come from a 5% sample of transactions over all rounds (pgbench's latency
+# clock is coarse: a few tens of microseconds), in microseconds.
+WORKLOADS=()
+declare -A WORKLOAD_SCRIPT
+
+# workload NAME SCRIPT_FILE
+workload() {
+    WORKLOADS+=("$1")
+    WORKLOAD_SCRIPT[$1]="$2"
+}
+
+run_workloads() {
+    local name r
+    for name in "${WORKLOADS[@]}"; do
+        rm -rf "$WORKDIR/pgbench-$name"
+        mkdir -p "$WORKDIR/pgbench-$name"
+        : > "$WORKDIR/pgbench-$name/tps"
     done
-    local tps
-    tps=$(printf '%s\n' "${tps_list[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-    local pct
-    pct=$(cat "$logdir"/r*.* | awk '{print $3}' | sort -n | awk '
-        {a[NR]=$1}
-        END {
-            p50=a[int(NR*0.50)>0?int(NR*0.50):1]; p99=a[int(NR*0.99)>0?int(NR*0.99):1];
-            p999=a[int(NR*0.999)>0?int(NR*0.999):1];
-            print p50, p99, p999
-        }')
-    printf '%s\t%s\t%s\n' "$name" "$tps" "$pct" | tr ' ' '\t' >> "$RESULTS_TSV"
-    printf '   %-32s %10.0f tps   p50 %6s us   p99 %6s us   p99.9 %6s us\n' \
-        "$name" "$tps" $pct
-    rm -rf "$logdir"
+    for r in $(seq 1 "$BENCH_REPEATS"); do
+        for name in "${WORKLOADS[@]}"; do
+            local out
+            out=$(cd "$WORKDIR/pgbench-$name" && pgbench -n -M prepared -c "$BENCH_CLIENTS" \
+                  -j "$BENCH_CLIENTS" -T "$BENCH_SECONDS" -f "${WORKLOAD_SCRIPT[$name]}" \
+                  -l --sampling-rate=0.05 --log-prefix="r$r" "$PGDATABASE" 2>&1) || {
+                echo "$out" >&2
+                echo "pgbench failed for $name" >&2
+                return 1
+            }
+            echo "$out" | sed -nE 's/^tps = ([0-9.]+).*/\1/p' | head -n1 >> "$WORKDIR/pgbench-$name/tps"
+        done
+        echo "   round $r of $BENCH_REPEATS done"
+    done
+    for name in "${WORKLOADS[@]}"; do
+        local dir="$WORKDIR/pgbench-$name" tps pct
+        tps=$(sort -n "$dir/tps" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+        pct=$(cat "$dir"/r*.* 2>/dev/null | awk '{print $3}' | sort -n | awk '
+            {a[NR]=$1}
+            END {
+                if (NR == 0) { print "-", "-", "-"; exit }
+                i50=int(NR*0.50); i99=int(NR*0.99); i999=int(NR*0.999);
+                if (i50 < 1) i50 = 1; if (i99 < 1) i99 = 1; if (i999 < 1) i999 = 1;
+                print a[i50], a[i99], a[i999]
+            }')
+        printf '%s\t%s\t%s\n' "$name" "$tps" "$pct" | tr ' ' '\t' >> "$RESULTS_TSV"
+        printf '   %-34s %10.0f tps   p50 %6s us   p99 %6s us   p99.9 %6s us\n' \
+            "$name" "$tps" $pct
+        rm -rf "$dir"
+    done
+    WORKLOADS=()
 }
 
 # The value of column 2 (tps) for a workload name in the results.

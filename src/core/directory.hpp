@@ -1,5 +1,6 @@
-// The user directory: per uid, the two follow sets, found by uid in two
-// steps (a top table of leaf refs, then a leaf of 4096 entries).
+// The user directory: per uid, the two follow sets and the two rings, found
+// by uid in two steps (a top table of leaf refs, then a leaf of 4096
+// entries).
 //
 // uids are dense positive ints, so a flat table beats any hash: a lookup is
 // two dependent loads. Leaves are created on first write and live until the
@@ -22,8 +23,10 @@ enum Side : uint8_t { kOut = 0, kIn = 1 };  // out: whom u follows; in: u's foll
 
 struct DirEntry {
     SetRef set[2];  // indexed by Side
+    Ref author;     // author ring (author_apply.hpp)
+    Ref feed;       // feed ring (feed rings are built for viewers who read)
 };
-static_assert(sizeof(DirEntry) == 16, "DirEntry layout");
+static_assert(sizeof(DirEntry) == 24, "DirEntry layout");
 
 // Lives in fixed shared memory, zeroed at server start.
 struct DirTop {

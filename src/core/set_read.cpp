@@ -5,6 +5,10 @@
 
 #include <roaring/containers/containers.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace dp {
 
 bool sorted_contains(const uint32_t *v, uint32_t n, uint32_t x) {
@@ -262,6 +266,43 @@ static inline bool contains_branchless(const uint16_t *v, uint32_t n, uint16_t x
     return *base == x;
 }
 
+// Is x among the 64 values at v? A flat comparison of all of them (SIMD
+// where there is some): no chain of dependent loads, as a search has.
+static inline bool contains_window64(const uint16_t *v, uint16_t x) {
+#if defined(__SSE2__)
+    const __m128i needle = _mm_set1_epi16(short(x));
+    __m128i any = _mm_setzero_si128();
+    for (int i = 0; i < 64; i += 8)
+        any = _mm_or_si128(any, _mm_cmpeq_epi16(
+                                    _mm_loadu_si128(reinterpret_cast<const __m128i *>(v + i)), needle));
+    return _mm_movemask_epi8(any) != 0;
+#else
+    bool hit = false;
+    for (int i = 0; i < 64; i++)
+        hit |= v[i] == x;
+    return hit;
+#endif
+}
+
+// Is x in the sorted array v[0..n)? For big arrays of roughly uniform
+// values (the low halves of uids in a container), interpolation first:
+// the guess lands within a few dozen slots, and only that window is
+// searched, which touches 3-4 cache lines instead of a binary search's 8.
+static inline bool contains_interpolated(const uint16_t *v, uint32_t n, uint16_t x) {
+    if (n < 128)
+        return contains_branchless(v, n, x);
+    uint32_t first = v[0], last = v[n - 1];
+    if (x < first || x > last)
+        return false;
+    uint32_t pos = uint32_t(uint64_t(x - first) * (n - 1) / (last - first + 1));
+    uint32_t lo = pos >= 32 ? pos - 32 : 0;
+    if (lo + 64 > n)
+        lo = n - 64;
+    if (v[lo] <= x && x <= v[lo + 63])
+        return contains_window64(v + lo, x);
+    return contains_branchless(v, n, x);
+}
+
 // |base ∩ bitmap| where base is an Array32 or Packed16 block: one CRoaring
 // container intersection per 16-bit group of the base, instead of a
 // membership test per uid. The group's low halves are handed to CRoaring as
@@ -293,7 +334,7 @@ static uint64_t count_groups_vs_roaring(const BaseHdr *base, const roaring_bitma
                 // each beats the skewed intersection's mispredictions.
                 const auto *arr = static_cast<const array_container_t *>(g.cont);
                 for (uint32_t k = 0; k < g.n; k++)
-                    c += contains_branchless(arr->array, uint32_t(arr->cardinality), g.lows[k]);
+                    c += contains_interpolated(arr->array, uint32_t(arr->cardinality), g.lows[k]);
             } else {
                 array_container_t ac{int32_t(g.n), int32_t(g.n), const_cast<uint16_t *>(g.lows)};
                 c += uint64_t(container_and_cardinality(&ac, ARRAY_CONTAINER_TYPE_CODE, g.cont,
@@ -312,9 +353,12 @@ static uint64_t count_groups_vs_roaring(const BaseHdr *base, const roaring_bitma
             const auto *arr = static_cast<const array_container_t *>(cont);
             const uint16_t *a = arr->array;
             uint32_t card = uint32_t(arr->cardinality);
-            __builtin_prefetch(a + card / 2);
-            __builtin_prefetch(a + card / 4);
-            __builtin_prefetch(a + 3 * card / 4);
+            // The ends (for interpolation) and the likely window.
+            __builtin_prefetch(a);
+            __builtin_prefetch(a + card - 1);
+            if (n == 1 && card > 1 && lows[0] >= a[0] && lows[0] <= a[card - 1])
+                __builtin_prefetch(a + uint64_t(lows[0] - a[0]) * (card - 1) /
+                                           (a[card - 1] - a[0] + 1));
         }
         batch[nb++] = Pending{cont, type, lows, n};
         if (nb == kBatch)

@@ -221,7 +221,9 @@ TEST(SetIntersect, AllShapesWithDeltas) {
     struct Shape {
         uint32_t n, space;
     } shapes[] = {{0, 100}, {5, 1000}, {60, 40000000}, {500, 70000}, {3000, 40000000},
-                  {20000, 60000}, {120000, 400000}};
+                  {20000, 60000}, {120000, 400000},
+                  // array containers of ~3000 uids: the interpolated search
+                  {200000, 4000000}, {40, 4000000}, {700, 4000000}};
     std::vector<std::pair<SetRef, Model>> sets;
     for (auto s : shapes) {
         Model m;

@@ -1,0 +1,248 @@
+// Rings of feed items: the newest items of one author (author rings, full
+// records) or of one viewer's timeline (feed rings, compact entries), kept
+// sorted by their key (sort time, item id), with a horizon below which the
+// ring is not complete.
+//
+// A ring holds every item that belongs in it whose key is above its
+// horizon. It starts complete (horizon = kMinKey) when it was built from
+// everything there is; dropping its oldest item to make room raises the
+// horizon to that item's key. A read of keys above the horizon is exact; a
+// read below it goes to the tables.
+//
+// Physically a ring is a circular buffer in one arena block, oldest item at
+// `head`: appending a new newest item and dropping the oldest are O(1);
+// items arriving out of order (a created_at in the past) are shifted into
+// place. Rings grow by doubling up to their capacity; when the arena is
+// full they stop growing and drop their oldest items instead, which costs
+// depth, never exactness.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "arena.hpp"
+
+namespace dp {
+
+// The sort key of a feed item: created_at in microseconds since the
+// PostgreSQL epoch, then the item id. Pages are in descending key order.
+struct ItemKey {
+    int64_t ts;
+    int64_t id;
+};
+inline bool operator<(ItemKey a, ItemKey b) { return a.ts < b.ts || (a.ts == b.ts && a.id < b.id); }
+inline bool operator==(ItemKey a, ItemKey b) { return a.ts == b.ts && a.id == b.id; }
+inline bool operator<=(ItemKey a, ItemKey b) { return !(b < a); }
+constexpr ItemKey kMinKey{std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::min()};
+constexpr ItemKey kMaxKey{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max()};
+
+// An author ring's entry: the whole feed item (32 bytes).
+struct AuthorItem {
+    int64_t ts;
+    int64_t id;        // item id: the post's, or the repost's
+    int64_t post_id;   // the post (itself, for a post)
+    uint32_t author;   // the post's author
+    uint32_t reposter; // 0 for a post
+    ItemKey key() const { return ItemKey{ts, id}; }
+};
+static_assert(sizeof(AuthorItem) == 32, "AuthorItem layout");
+
+// A feed ring's entry (24 bytes): a repost's post and the post's author are
+// read from the reposter's author ring when a page shows it.
+struct FeedItem {
+    int64_t ts;
+    int64_t id;
+    uint32_t src;    // the author of a post, the reposter of a repost
+    uint32_t flags;  // kItemRepost
+    ItemKey key() const { return ItemKey{ts, id}; }
+};
+static_assert(sizeof(FeedItem) == 24, "FeedItem layout");
+
+constexpr uint32_t kItemRepost = 1;
+
+inline FeedItem feed_item_of(const AuthorItem &a) {
+    return FeedItem{a.ts, a.id, a.reposter ? a.reposter : a.author, a.reposter ? kItemRepost : 0};
+}
+
+struct RingHdr {
+    uint32_t cap;       // slots allocated
+    uint32_t n;         // items held
+    uint32_t head;      // slot of the oldest item
+    uint32_t flags;     // kRingBuilding
+    ItemKey horizon;    // complete for keys above
+    uint32_t last_read; // coarse clock of the last read (feed rings: eviction)
+    uint32_t pad;
+};
+static_assert(sizeof(RingHdr) == 40, "RingHdr layout");
+
+// A feed ring being built from author rings (feed_ring.hpp) takes commits
+// meanwhile and records the items they delete, so that the build does not
+// bring them back.
+constexpr uint32_t kRingBuilding = 1;
+
+enum class Insert { kAdded, kPresent, kBelowHorizon };
+
+template <typename Item>
+class Ring {
+  public:
+    static size_t bytes(uint32_t cap) { return sizeof(RingHdr) + size_t(cap) * sizeof(Item); }
+
+    explicit Ring(RingHdr *h) : h_(h) {}
+    RingHdr *hdr() const { return h_; }
+    uint32_t size() const { return h_->n; }
+    uint32_t cap() const { return h_->cap; }
+    ItemKey horizon() const { return h_->horizon; }
+    bool full() const { return h_->n == h_->cap; }
+
+    // Logical index 0 is the oldest item.
+    Item &at(uint32_t i) const { return items()[(h_->head + i) % h_->cap]; }
+    const Item &newest() const { return at(h_->n - 1); }
+    const Item &oldest() const { return at(0); }
+
+    static void init(RingHdr *h, uint32_t cap, ItemKey horizon) {
+        *h = RingHdr{cap, 0, 0, 0, horizon, 0, 0};
+    }
+
+    // Logical index of the first item whose key is >= k (size() if none).
+    uint32_t lower_bound(ItemKey k) const {
+        uint32_t lo = 0, hi = h_->n;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            if (at(mid).key() < k)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo;
+    }
+
+    // The item with exactly key k, or nullptr.
+    const Item *find(ItemKey k) const {
+        uint32_t i = lower_bound(k);
+        return i < h_->n && at(i).key() == k ? &at(i) : nullptr;
+    }
+
+    // Inserts in key order. A full ring drops its oldest item (or refuses
+    // one older than all it holds), raising its horizon.
+    Insert insert(const Item &it) {
+        ItemKey k = it.key();
+        if (k <= h_->horizon)
+            return Insert::kBelowHorizon;
+        uint32_t pos = lower_bound(k);
+        if (pos < h_->n && at(pos).key() == k)
+            return Insert::kPresent;
+        if (full()) {
+            if (pos == 0) {
+                raise_horizon(k);
+                return Insert::kBelowHorizon;
+            }
+            drop_oldest();
+            pos--;
+        }
+        // Shift the newer items up by one slot, then place the item.
+        for (uint32_t i = h_->n; i > pos; i--)
+            at(i) = at(i - 1);
+        h_->n++;
+        at(pos) = it;
+        return Insert::kAdded;
+    }
+
+    // Removes the item with key k; false if absent.
+    bool erase(ItemKey k) {
+        uint32_t pos = lower_bound(k);
+        if (pos == h_->n || !(at(pos).key() == k))
+            return false;
+        for (uint32_t i = pos; i + 1 < h_->n; i++)
+            at(i) = at(i + 1);
+        h_->n--;
+        return true;
+    }
+
+    // Removes every item for which drop(item) is true; returns how many.
+    template <typename Pred>
+    uint32_t erase_if(Pred drop) {
+        uint32_t j = 0, n = h_->n;
+        for (uint32_t i = 0; i < n; i++) {
+            if (drop(at(i)))
+                continue;
+            if (j != i)
+                at(j) = at(i);
+            j++;
+        }
+        h_->n = j;
+        return n - j;
+    }
+
+    void drop_oldest() {
+        raise_horizon(oldest().key());
+        h_->head = (h_->head + 1) % h_->cap;
+        h_->n--;
+    }
+
+    void raise_horizon(ItemKey k) {
+        if (h_->horizon < k)
+            h_->horizon = k;
+    }
+
+    // Copies the items, oldest first, into a block of a larger capacity.
+    void copy_to(RingHdr *dst) const {
+        Ring<Item> d(dst);
+        for (uint32_t i = 0; i < h_->n; i++)
+            d.items()[i] = at(i);
+        dst->n = h_->n;
+        dst->head = 0;
+        dst->horizon = h_->horizon;
+        dst->flags = h_->flags;
+        dst->last_read = h_->last_read;
+    }
+
+  private:
+    Item *items() const { return reinterpret_cast<Item *>(h_ + 1); }
+    RingHdr *h_;
+};
+
+using AuthorRing = Ring<AuthorItem>;
+using FeedRing = Ring<FeedItem>;
+
+// Inserts into the ring at *ref (creating it), growing it by doubling up to
+// max_cap. When the arena cannot give a bigger block the ring keeps its
+// size and drops its oldest items instead. Returns kBelowHorizon also when
+// no ring could be created at all (*ref stays kNoRef): the caller must then
+// mark the owner's items as not held.
+template <typename Item>
+Insert ring_insert(const Arena &arena, Ref *ref, const Item &it, uint32_t max_cap,
+                   uint32_t first_cap = 4) {
+    if (*ref == kNoRef) {
+        uint32_t cap = first_cap < max_cap ? first_cap : max_cap;
+        Ref r = arena.alloc(Ring<Item>::bytes(cap));
+        if (r == kNoRef)
+            return Insert::kBelowHorizon;
+        Ring<Item>::init(arena.at<RingHdr>(r), cap, kMinKey);
+        *ref = r;
+    }
+    Ring<Item> ring(arena.at<RingHdr>(*ref));
+    if (ring.full() && ring.cap() < max_cap && ring.horizon() < it.key()) {
+        uint32_t cap = ring.cap() * 2 < max_cap ? ring.cap() * 2 : max_cap;
+        Ref r = arena.alloc(Ring<Item>::bytes(cap));
+        if (r != kNoRef) {
+            RingHdr *h = arena.at<RingHdr>(r);
+            Ring<Item>::init(h, cap, kMinKey);
+            ring.copy_to(h);
+            arena.free(*ref, Ring<Item>::bytes(ring.cap()));
+            *ref = r;
+            ring = Ring<Item>(h);
+        }
+    }
+    return ring.insert(it);
+}
+
+template <typename Item>
+void ring_free(const Arena &arena, Ref *ref) {
+    if (*ref != kNoRef)
+        arena.free(*ref, Ring<Item>::bytes(arena.at<RingHdr>(*ref)->cap));
+    *ref = kNoRef;
+}
+
+}  // namespace dp

@@ -1,0 +1,262 @@
+// Rings and timeline pages against brute-force models: sorted insertion,
+// out-of-order arrivals, dropping the oldest (the horizon), erasure, growth
+// and the arena running out; the page merge against a sort of everything.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "ring.hpp"
+#include "test_arena.hpp"
+#include "timeline_page.hpp"
+
+namespace dp {
+namespace {
+
+using test::TestArena;
+
+AuthorItem item(int64_t ts, int64_t id, uint32_t author = 7, uint32_t reposter = 0) {
+    return AuthorItem{ts, id, reposter ? id - 1 : id, author, reposter};
+}
+
+std::vector<ItemKey> keys_of(const AuthorRing &r) {
+    std::vector<ItemKey> v;
+    for (uint32_t i = 0; i < r.size(); i++)
+        v.push_back(r.at(i).key());
+    return v;
+}
+
+bool key_less(ItemKey a, ItemKey b) { return a < b; }
+
+// The model: every item ever inserted and not erased, and the ring must
+// hold exactly those above its horizon, in order.
+void check(const AuthorRing &r, const std::map<std::pair<int64_t, int64_t>, AuthorItem> &all) {
+    std::vector<ItemKey> want;
+    for (const auto &[k, it] : all)
+        if (r.horizon() < it.key())
+            want.push_back(it.key());
+    std::vector<ItemKey> got = keys_of(r);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); i++)
+        ASSERT_TRUE(got[i] == want[i]) << i;
+    ASSERT_TRUE(std::is_sorted(got.begin(), got.end(), key_less));
+}
+
+TEST(Ring, RandomInsertEraseAgainstModel) {
+    for (uint32_t cap : {1u, 3u, 16u, 100u}) {
+        TestArena ta;
+        Ref ref = ta.arena.alloc(AuthorRing::bytes(cap));
+        AuthorRing::init(ta.arena.at<RingHdr>(ref), cap, kMinKey);
+        AuthorRing r(ta.arena.at<RingHdr>(ref));
+        std::mt19937_64 rng(cap);
+        std::map<std::pair<int64_t, int64_t>, AuthorItem> all;
+        int64_t next_id = 1, clock = 1000;
+        for (int step = 0; step < 3000; step++) {
+            int op = int(rng() % 10);
+            if (op < 6) {
+                // Mostly new items at the head; some from the past.
+                clock += int64_t(rng() % 5);
+                int64_t ts = rng() % 4 == 0 ? clock - int64_t(rng() % 200) : clock;
+                AuthorItem it = item(ts, next_id++);
+                Insert res = r.insert(it);
+                all[{it.ts, it.id}] = it;
+                if (res == Insert::kBelowHorizon) {
+                    ASSERT_TRUE(it.key() <= r.horizon());
+                }
+            } else if (op < 8 && !all.empty()) {
+                auto it = all.begin();
+                std::advance(it, rng() % all.size());
+                bool had = r.find(it->second.key()) != nullptr;
+                ASSERT_EQ(r.erase(it->second.key()), had);
+                all.erase(it);
+            } else if (!all.empty()) {
+                // Re-inserting a present item is a no-op.
+                const AuthorItem &it = std::prev(all.end())->second;
+                if (r.find(it.key()) != nullptr) {
+                    ASSERT_EQ(r.insert(it), Insert::kPresent);
+                }
+            }
+            check(r, all);
+            if (::testing::Test::HasFatalFailure())
+                return;
+        }
+    }
+}
+
+TEST(Ring, EraseIfKeepsOrder) {
+    TestArena ta;
+    Ref ref = ta.arena.alloc(FeedRing::bytes(8));
+    FeedRing::init(ta.arena.at<RingHdr>(ref), 8, kMinKey);
+    FeedRing r(ta.arena.at<RingHdr>(ref));
+    for (int i = 1; i <= 12; i++)  // wraps around the circular buffer
+        r.insert(FeedItem{i * 10, i, uint32_t(i % 3), 0});
+    EXPECT_EQ(r.size(), 8u);
+    EXPECT_TRUE(r.horizon() == (ItemKey{40, 4}));
+    EXPECT_EQ(r.erase_if([](const FeedItem &f) { return f.src == 1; }), 2u);
+    std::vector<int64_t> ids;
+    for (uint32_t i = 0; i < r.size(); i++)
+        ids.push_back(r.at(i).id);
+    EXPECT_EQ(ids, (std::vector<int64_t>{5, 6, 8, 9, 11, 12}));
+    // An item older than the horizon is refused.
+    EXPECT_EQ(r.insert(FeedItem{35, 99, 2, 0}), Insert::kBelowHorizon);
+}
+
+TEST(Ring, GrowsToCapacityThenDrops) {
+    TestArena ta;
+    Ref ref = kNoRef;
+    for (int i = 1; i <= 100; i++)
+        ring_insert(ta.arena, &ref, item(i, i), 37);
+    AuthorRing r(ta.arena.at<RingHdr>(ref));
+    EXPECT_EQ(r.cap(), 37u);
+    EXPECT_EQ(r.size(), 37u);
+    EXPECT_EQ(r.oldest().id, 64);
+    EXPECT_TRUE(r.horizon() == (ItemKey{63, 63}));
+    ring_free<AuthorItem>(ta.arena, &ref);
+    EXPECT_EQ(ta.live_blocks(), 0u);
+}
+
+TEST(Ring, FullArenaDropsInsteadOfGrowing) {
+    TestArena ta;
+    Ref ref = kNoRef;
+    for (int i = 1; i <= 4; i++)
+        ring_insert(ta.arena, &ref, item(i, i), 1000);
+    ta.limit = ta.live_bytes();  // no room to grow
+    for (int i = 5; i <= 10; i++)
+        EXPECT_EQ(ring_insert(ta.arena, &ref, item(i, i), 1000), Insert::kAdded);
+    AuthorRing r(ta.arena.at<RingHdr>(ref));
+    EXPECT_EQ(r.size(), 4u);
+    EXPECT_EQ(r.oldest().id, 7);
+    EXPECT_TRUE(r.horizon() == (ItemKey{6, 6}));
+    // Nothing at all fits: no ring.
+    Ref none = kNoRef;
+    EXPECT_EQ(ring_insert(ta.arena, &none, item(1, 1), 1000), Insert::kBelowHorizon);
+    EXPECT_EQ(none, kNoRef);
+}
+
+// ------------------------------------------------------------------ pages
+
+struct Model {
+    std::vector<AuthorItem> items;  // every item of every followed author
+};
+
+bool keep_all(void *, uint32_t) { return true; }
+bool keep_set(void *ctx, uint32_t uid) { return static_cast<std::set<uint32_t> *>(ctx)->count(uid); }
+
+TEST(TimelinePage, MergeMatchesBruteForce) {
+    std::mt19937_64 rng(5);
+    for (int iter = 0; iter < 400; iter++) {
+        // Items of a few authors; the feed ring holds some authors' items
+        // (possibly truncated), celebrity rings hold the others'.
+        const uint32_t n_authors = 1 + uint32_t(rng() % 6);
+        std::vector<AuthorItem> all;
+        int64_t id = 1;
+        for (uint32_t a = 1; a <= n_authors; a++)
+            for (int k = int(rng() % 12); k > 0; k--)
+                all.push_back(item(int64_t(rng() % 40), id++, a, rng() % 4 == 0 ? a + 100 : 0));
+        auto src_of = [](const AuthorItem &x) { return x.reposter ? x.reposter : x.author; };
+        std::set<uint32_t> followed;
+        for (uint32_t a = 1; a <= n_authors; a++)
+            if (rng() % 5)
+                followed.insert(a), followed.insert(a + 100);
+        std::set<uint32_t> celebs;
+        for (uint32_t a = 1; a <= n_authors; a++)
+            if (rng() % 4 == 0)
+                celebs.insert(a);
+
+        auto by_key = [](const AuthorItem &x, const AuthorItem &y) { return x.key() < y.key(); };
+        std::sort(all.begin(), all.end(), by_key);
+        // Feed ring: items of non-celebrity sources (followed or not: the
+        // filter drops unfollowed ones), and some celebrity items fanned
+        // out before their author became one; the newest cap of them.
+        std::vector<FeedItem> feed;
+        for (const auto &x : all)
+            if (!celebs.count(src_of(x)) || rng() % 3 == 0)
+                feed.push_back(feed_item_of(x));
+        size_t cap = 1 + rng() % 20;
+        ItemKey feed_h = kMinKey;
+        if (feed.size() > cap) {
+            feed_h = feed[feed.size() - cap - 1].key();
+            feed.erase(feed.begin(), feed.end() - cap);
+        }
+        // Celebrity rings (followed celebrities only), possibly truncated;
+        // some of their items also sit in the feed (fanned out before).
+        std::vector<std::vector<AuthorItem>> crings;
+        std::vector<Source<AuthorItem>> csrc;
+        for (uint32_t c : celebs) {
+            if (!followed.count(c))
+                continue;
+            std::vector<AuthorItem> ring;
+            for (const auto &x : all)
+                if (src_of(x) == c)
+                    ring.push_back(x);
+            crings.push_back(ring);
+        }
+        std::vector<ItemKey> chor;
+        for (auto &ring : crings) {
+            size_t ccap = 1 + rng() % 10;
+            ItemKey h = kMinKey;
+            if (ring.size() > ccap) {
+                h = ring[ring.size() - ccap - 1].key();
+                ring.erase(ring.begin(), ring.end() - ccap);
+            }
+            csrc.push_back(Source<AuthorItem>{ring.data(), ring.size(), h});
+        }
+        // The truth: every item whose source the viewer follows.
+        std::vector<FeedItem> truth;
+        for (auto it = all.rbegin(); it != all.rend(); ++it)
+            if (followed.count(src_of(*it)))
+                truth.push_back(feed_item_of(*it));
+
+        ItemKey before = rng() % 3 == 0 ? kMaxKey : ItemKey{int64_t(rng() % 45), int64_t(rng() % 60)};
+        size_t lim = rng() % 15;
+        std::vector<FeedItem> out;
+        Page p = merge_page(Source<FeedItem>{feed.data(), feed.size(), feed_h}, keep_set,
+                            &followed, csrc.data(), csrc.size(), before, lim, &out);
+        std::vector<FeedItem> want;
+        for (const auto &x : truth)
+            if (x.key() < before && want.size() < lim)
+                want.push_back(x);
+        if (p == Page::kExact) {
+            ASSERT_EQ(out.size(), want.size()) << "iter " << iter;
+            for (size_t i = 0; i < out.size(); i++) {
+                ASSERT_TRUE(out[i].key() == want[i].key()) << "iter " << iter << " at " << i;
+                ASSERT_EQ(out[i].src, want[i].src);
+                ASSERT_EQ(out[i].flags, want[i].flags);
+            }
+        } else {
+            // Refusing is only allowed when a horizon is in the way.
+            ItemKey h = feed_h;
+            for (auto &c : csrc)
+                if (h < c.horizon)
+                    h = c.horizon;
+            ASSERT_FALSE(h == kMinKey) << "iter " << iter;
+        }
+    }
+}
+
+TEST(TimelinePage, CompleteSourcesAreExactToTheEnd) {
+    std::vector<FeedItem> feed = {{1, 1, 5, 0}, {2, 2, 5, 0}, {3, 3, 6, 0}};
+    std::vector<FeedItem> out;
+    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), kMinKey}, keep_all, nullptr,
+                         nullptr, 0, kMaxKey, 50, &out),
+              Page::kExact);
+    EXPECT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[0].id, 3);
+    out.clear();
+    // The same ring with a horizon: a page reaching below it is refused...
+    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), ItemKey{0, 9}}, keep_all,
+                         nullptr, nullptr, 0, kMaxKey, 50, &out),
+              Page::kNeedsTables);
+    out.clear();
+    // ...a page above it is not.
+    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), ItemKey{0, 9}}, keep_all,
+                         nullptr, nullptr, 0, kMaxKey, 2, &out),
+              Page::kExact);
+    EXPECT_EQ(out.size(), 2u);
+}
+
+}  // namespace
+}  // namespace dp
