@@ -55,4 +55,16 @@ void Directory::clear_lost() {
     }
 }
 
+void Directory::free_leaves() {
+    uint32_t end = __atomic_load_n(&top_->leaves_end, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < end; i++) {
+        Ref leaf = top_->leaf[i];
+        if (leaf != kNoRef && leaf != kInvalidRef)
+            arena_.free(leaf, sizeof(DirEntry) * kLeafSize);
+        __atomic_store_n(&top_->leaf[i], kNoRef, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&top_->n_leaves, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&top_->leaves_end, 0, __ATOMIC_RELEASE);
+}
+
 }  // namespace dp

@@ -61,6 +61,10 @@ class Directory {
     }
     // Forgets lost marks (a new build starts from nothing).
     void clear_lost();
+    // Frees every leaf and forgets lost marks: the directory is as at server
+    // start. Every entry must be empty, and the caller must exclude every
+    // reader and writer (all stripe locks), since entries are read in place.
+    void free_leaves();
 
     // One past the highest uid any leaf covers: iterations stop there.
     uint32_t uid_end() const {

@@ -118,25 +118,6 @@ void builder_exit(int, Datum) {
     ConditionVariableBroadcast(&L.sh->build_cv);
 }
 
-// Step 1: every stripe empty and in journal mode.
-void reset_stripes() {
-    dp::Directory dir = directory();
-    for (auto &c : L.sh->cursor)
-        pg_atomic_write_u32(&c, 0);
-    for (uint32 s = 0; s < dp::kStripes; s++) {
-        StripeShared &st = L.sh->stripes[s];
-        LWLockAcquire(stripe_lock(s), LW_EXCLUSIVE);
-        dp::ApplyResult r;
-        dp::clear_stripe(L.arena, dir, s, &r);
-        st.edges[0] = st.edges[1] = 0;
-        st.invalid_sets = 0;
-        st.mode = kModeBuilding;
-        LWLockRelease(stripe_lock(s));
-    }
-    dir.clear_lost();
-    pg_atomic_write_u64(&L.sh->lost_leaves, 0);
-}
-
 void lock_all_stripes() {
     for (uint32 s = 0; s < dp::kStripes; s++)
         LWLockAcquire(stripe_lock(s), LW_EXCLUSIVE);
@@ -145,6 +126,35 @@ void lock_all_stripes() {
 void unlock_all_stripes() {
     for (uint32 s = dp::kStripes; s-- > 0;)
         LWLockRelease(stripe_lock(s));
+}
+
+// Step 1: every stripe empty and in journal mode.
+//
+// Stripes are emptied one at a time and left unmaintained (commits skip
+// them: the build's snapshot, taken later, sees those commits). Then, with
+// no set left anywhere, the directory's leaves are freed too: users who had
+// sets before may have none now, and their leaves would hold memory the new
+// index needs. Only then do commits start journaling.
+void reset_stripes() {
+    dp::Directory dir = directory();
+    for (auto &c : L.sh->cursor)
+        pg_atomic_write_u32(&c, 0);
+    for (uint32 s = 0; s < dp::kStripes; s++) {
+        StripeShared &st = L.sh->stripes[s];
+        LWLockAcquire(stripe_lock(s), LW_EXCLUSIVE);
+        st.mode = kModeEmpty;
+        dp::ApplyResult r;
+        dp::clear_stripe(L.arena, dir, s, &r);
+        st.edges[0] = st.edges[1] = 0;
+        st.invalid_sets = 0;
+        LWLockRelease(stripe_lock(s));
+    }
+    lock_all_stripes();
+    dir.free_leaves();
+    for (uint32 s = 0; s < dp::kStripes; s++)
+        L.sh->stripes[s].mode = kModeBuilding;
+    unlock_all_stripes();
+    pg_atomic_write_u64(&L.sh->lost_leaves, 0);
 }
 
 // Step 2: the edges as (owner << 32 | other) keys.

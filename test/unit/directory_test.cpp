@@ -226,3 +226,31 @@ TEST(Directory, TwoDirectoriesOverOneTopAgree) {
 
 }  // namespace
 }  // namespace dp
+
+namespace dp {
+namespace {
+
+TEST(Directory, FreeLeavesReturnsEveryBlock) {
+    // A rebuild starts from a directory as at server start: leaves made by
+    // users who no longer have sets must not hold memory.
+    test::TestArena ta;
+    test::DirTopHolder h;
+    Directory d(ta.arena, h.top);
+    for (uint32_t u : {1u, 5000u, 9000u, 100000u})
+        ASSERT_NE(d.get(u), nullptr);
+    d.mark_lost(50000);
+    EXPECT_EQ(ta.live_blocks(), 4u);
+    d.free_leaves();
+    EXPECT_EQ(ta.live_blocks(), 0u);
+    EXPECT_EQ(d.leaves(), 0u);
+    EXPECT_EQ(d.uid_end(), 0u);
+    EXPECT_FALSE(d.lost(50000));
+    EXPECT_EQ(d.find(5000), nullptr);
+    DirEntry *e = d.get(5000);
+    ASSERT_NE(e, nullptr);
+    EXPECT_TRUE(e->set[0].empty() && e->set[1].empty());
+    EXPECT_EQ(d.uid_end(), 2 * kLeafSize);
+}
+
+}  // namespace
+}  // namespace dp
