@@ -8,100 +8,33 @@ namespace dp {
 
 namespace {
 
-bool install(const Arena &arena, Ref *ref, const AuthorItem *scanned, size_t n, ItemKey horizon,
-             uint32_t cap);
-
-void give_up(const Arena &arena, Ref *ref, ItemResult *r) {
-    if (*ref != kNoRef && *ref != kInvalidRef)
-        ring_free<AuthorItem>(arena, ref);
-    *ref = kInvalidRef;
-    r->lost_rings++;
-}
-
 // Normal mode: the ring is the truth above its horizon.
-bool apply_one(const ItemApply &a, Ref *ref, const ItemChange &c) {
+bool apply_one(const Arena &arena, Ref *ref, const ItemChange &c, uint32_t cap) {
     if (c.op == kInsert) {
-        Insert res = ring_insert(*a.arena, ref, c.item, a.author_cap);
+        Insert res = ring_insert(arena, ref, c.item, cap, 4, true);
         return !(res == Insert::kBelowHorizon && *ref == kNoRef);  // no ring at all
     }
     if (*ref == kNoRef)
         return true;
-    AuthorRing ring(a.arena->at<RingHdr>(*ref));
+    AuthorRing ring(arena.at<RingHdr>(*ref));
     ring.erase(c.item.key());
     if (ring.size() == 0 && ring.horizon() == kMinKey)
-        ring_free<AuthorItem>(*a.arena, ref);  // nothing left, nothing missing
+        ring_free<AuthorItem>(arena, ref);  // nothing left, nothing missing
     return true;
 }
 
 // Journal mode: record the change for the build's install.
-bool journal_one(const ItemApply &a, Ref *ref, const ItemChange &c) {
+bool journal_one(const Arena &arena, Ref *ref, const ItemChange &c) {
     AuthorItem entry = c.item;
     if (c.op == kDelete)
         entry.author = 0;  // a tombstone
-    if (*ref != kNoRef)
-        AuthorRing(a.arena->at<RingHdr>(*ref)).erase(entry.key());
-    Insert res = ring_insert(*a.arena, ref, entry, kJournalCap);
+    // A journal must not drop entries: grow it, or give it up.
+    if (*ref != kNoRef && !AuthorRing(arena.at<RingHdr>(*ref)).find(entry.key()) &&
+        !ring_make_room<AuthorItem>(arena, ref, kJournalCap))
+        return false;
+    Insert res = ring_insert(arena, ref, entry, kJournalCap, 4, true);
     return !(res == Insert::kBelowHorizon && *ref == kNoRef);
 }
-
-}  // namespace
-
-void apply_author_rings(const ItemApply &a, const ItemChange *v, size_t n, bool *applied_out,
-                        ItemResult *r) {
-    auto needed = [&](const ItemLwwKey &k) {
-        return a.any_pending(a.ctx, a.stripe, item_bucket(k.id, uint8_t(k.kind)));
-    };
-    if (a.lww->n)
-        a.lww->prune(needed);
-    for (size_t i = 0; i < n; i++) {
-        const ItemChange &c = v[i];
-        applied_out[i] = false;
-        if (c.src == 0 || c.src >= (uint32_t(1) << 31))
-            continue;
-        ItemLwwKey key{c.item.id, c.kind, 0};
-        if (a.lww->n && a.lww->newer(key, a.lsn)) {
-            r->stale++;
-            continue;
-        }
-        applied_out[i] = true;
-        DirEntry *e = a.dir->get(c.src);
-        if (e == nullptr) {
-            if (!a.dir->lost(c.src)) {
-                a.dir->mark_lost(c.src);
-                r->lost_leaves++;
-            }
-            continue;
-        }
-        Ref *ref = &e->author;
-        if (*ref == kInvalidRef)
-            continue;
-        bool ok = a.journal(a.ctx, c.src) ? journal_one(a, ref, c) : apply_one(a, ref, c);
-        if (!ok) {
-            give_up(*a.arena, ref, r);
-            continue;
-        }
-        r->applied++;
-        if (a.others_pending(a.ctx, a.stripe, item_bucket(c.item.id, c.kind)) &&
-            !a.lww->record(key, a.lsn, needed))
-            give_up(*a.arena, ref, r);
-    }
-}
-
-bool author_ring_install(const Arena &arena, Ref *ref, const AuthorItem *scanned, size_t n,
-                         ItemKey horizon, uint32_t cap) {
-    if (*ref == kInvalidRef)
-        return true;  // lost during the build: stays lost until the next one
-    try {
-        return install(arena, ref, scanned, n, horizon, cap);
-    } catch (const std::bad_alloc &) {
-        if (*ref != kNoRef && *ref != kInvalidRef)
-            ring_free<AuthorItem>(arena, ref);
-        *ref = kInvalidRef;
-        return false;
-    }
-}
-
-namespace {
 
 bool install(const Arena &arena, Ref *ref, const AuthorItem *scanned, size_t n, ItemKey horizon,
              uint32_t cap) {
@@ -114,9 +47,10 @@ bool install(const Arena &arena, Ref *ref, const AuthorItem *scanned, size_t n, 
             journal.push_back(j.at(i));
         ring_free<AuthorItem>(arena, ref);
     }
-    if (n == 0 && journal.empty() && horizon == kMinKey)
+    if (n == 0 && horizon == kMinKey &&
+        std::all_of(journal.begin(), journal.end(), is_tombstone))
         return true;  // no items at all
-    uint32_t want = uint32_t(std::min<size_t>(cap, std::max<size_t>(1, n + journal.size())));
+    uint32_t want = uint32_t(std::min<size_t>(cap, std::max<size_t>(4, n + journal.size())));
     Ref r = arena.alloc(AuthorRing::bytes(want));
     if (r == kNoRef) {
         *ref = kInvalidRef;
@@ -130,13 +64,40 @@ bool install(const Arena &arena, Ref *ref, const AuthorItem *scanned, size_t n, 
         if (is_tombstone(it))
             ring.erase(it.key());
         else
-            ring.insert(it);
+            ring.upsert(it);
+    }
+    if (ring.size() == 0 && ring.horizon() == kMinKey) {
+        ring_free<AuthorItem>(arena, &r);
+        return true;
     }
     *ref = r;
     return true;
 }
 
 }  // namespace
+
+bool author_ring_apply(const Arena &arena, Ref *ref, const ItemChange &c, uint32_t cap,
+                       bool journal) {
+    return journal ? journal_one(arena, ref, c) : apply_one(arena, ref, c, cap);
+}
+
+void author_ring_give_up(const Arena &arena, Ref *ref) {
+    if (*ref != kNoRef && *ref != kInvalidRef)
+        ring_free<AuthorItem>(arena, ref);
+    *ref = kInvalidRef;
+}
+
+bool author_ring_install(const Arena &arena, Ref *ref, const AuthorItem *scanned, size_t n,
+                         ItemKey horizon, uint32_t cap) {
+    if (*ref == kInvalidRef)
+        return true;  // lost during the build: stays lost until the next one
+    try {
+        return install(arena, ref, scanned, n, horizon, cap);
+    } catch (const std::bad_alloc &) {
+        author_ring_give_up(arena, ref);
+        return false;
+    }
+}
 
 void author_ring_clear(const Arena &arena, Ref *ref) {
     if (*ref != kNoRef && *ref != kInvalidRef)

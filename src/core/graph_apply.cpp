@@ -47,26 +47,27 @@ void apply_group(const StripeApply &a, const SideChange *v, size_t n, ApplyResul
     if (ref->invalid())
         return;
     WriteStats st;
-    Status s = a.journal(a.ctx, owner, side)
-                   ? set_journal(*a.arena, ref, ins->data(), ins->size(), del->data(), del->size(),
-                                 &st)
-                   : set_apply(*a.arena, ref, ins->data(), ins->size(), del->data(), del->size(),
-                               a.views, &st);
+    bool journal = a.journal(a.ctx, owner, side);
+    Status s = journal ? set_journal(*a.arena, ref, ins->data(), ins->size(), del->data(),
+                                     del->size(), &st)
+                       : set_apply(*a.arena, ref, ins->data(), ins->size(), del->data(),
+                                   del->size(), a.views, &st);
     r->card[side] += st.card;
     r->compactions += st.compactions;
-    if (s != Status::kOk) {
+    bool ok = s == Status::kOk;
+    if (!ok)
         invalidate(*a.arena, ref, r, side);
-        return;
-    }
     auto needed = [&](uint32_t o, uint32_t x, uint8_t sd) { return a.any_pending(a.ctx, o, x, sd); };
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; ok && i < n; i++) {
         if (!a.others_pending(a.ctx, owner, v[i].other, side))
             continue;
         if (!a.lww->record(owner, v[i].other, side, a.lsn, needed)) {
             invalidate(*a.arena, ref, r, side);
-            return;
+            ok = false;
         }
     }
+    if (a.observer != nullptr && !journal)
+        a.observer->applied(owner, side, ins->data(), ins->size(), del->data(), del->size(), ok);
 }
 
 }  // namespace

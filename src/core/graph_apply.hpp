@@ -17,6 +17,19 @@
 
 namespace dp {
 
+// Told about every set change the apply made (not journal changes), so that
+// the feed rings that depend on the follow graph can follow it.
+class EdgeObserver {
+  public:
+    // owner's set on side had ins added and del removed (both sorted), or,
+    // if !ok, could not be kept and is now invalid.
+    virtual void applied(uint32_t owner, uint8_t side, const uint32_t *ins, size_t n_ins,
+                         const uint32_t *del, size_t n_del, bool ok) = 0;
+
+  protected:
+    ~EdgeObserver() = default;
+};
+
 struct StripeApply {
     const Arena *arena;
     Directory *dir;
@@ -30,6 +43,7 @@ struct StripeApply {
     bool (*any_pending)(void *ctx, uint32_t owner, uint32_t other, uint8_t side);
     // Is this set still in journal mode (a running build has not installed it)?
     bool (*journal)(void *ctx, uint32_t uid, uint8_t side);
+    EdgeObserver *observer = nullptr;  // optional
 };
 
 struct ApplyResult {

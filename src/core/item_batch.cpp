@@ -4,11 +4,29 @@
 
 namespace dp {
 
-std::vector<ItemChange> net_item_changes(const RawItem *raw, size_t n) {
-    // Last change per (kind, id): sort positions by (kind, id, position).
-    std::vector<uint32_t> order(n);
+namespace {
+
+bool same_place(const AuthorItem &a, const AuthorItem &b) {
+    return item_src(a) == item_src(b) && a.key() == b.key();
+}
+
+}  // namespace
+
+NettedItems net_item_changes(const RawItem *raw, size_t n) {
+    NettedItems out;
+    // Changes before the last TRUNCATE of their kind are void.
+    size_t from[2] = {0, 0};
     for (size_t i = 0; i < n; i++)
-        order[i] = uint32_t(i);
+        if (raw[i].op == kItemTruncate && raw[i].kind < 2) {
+            out.truncated[raw[i].kind] = true;
+            from[raw[i].kind] = i + 1;
+        }
+    // Group by (kind, id), statement order within a group.
+    std::vector<uint32_t> order;
+    order.reserve(n);
+    for (size_t i = 0; i < n; i++)
+        if (raw[i].op != kItemTruncate && raw[i].kind < 2 && i >= from[raw[i].kind])
+            order.push_back(uint32_t(i));
     std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
         if (raw[a].kind != raw[b].kind)
             return raw[a].kind < raw[b].kind;
@@ -16,21 +34,24 @@ std::vector<ItemChange> net_item_changes(const RawItem *raw, size_t n) {
             return raw[a].item.id < raw[b].item.id;
         return a < b;
     });
-    std::vector<ItemChange> out;
-    out.reserve(n);
-    for (size_t i = 0; i < n; i++) {
-        const RawItem &r = raw[order[i]];
-        if (i + 1 < n && raw[order[i + 1]].kind == r.kind && raw[order[i + 1]].item.id == r.item.id) {
-            // A later change wins; but an item whose source changed (an
-            // UPDATE of the author or reposter) must also leave its old ring:
-            // keep the earlier change if it is a deletion from another source.
-            const RawItem &next = raw[order[i + 1]];
-            if (!(r.op == kDelete && item_src(r.item) != item_src(next.item)))
-                continue;
-        }
-        out.push_back(ItemChange{r.item, item_src(r.item), r.op, r.kind});
+    out.changes.reserve(order.size());
+    auto emit = [&](const RawItem &r) {
+        out.changes.push_back(ItemChange{r.item, item_src(r.item), r.op, r.kind});
+    };
+    for (size_t i = 0; i < order.size();) {
+        size_t j = i + 1;
+        while (j < order.size() && raw[order[j]].kind == raw[order[i]].kind &&
+               raw[order[j]].item.id == raw[order[i]].item.id)
+            j++;
+        const RawItem &first = raw[order[i]], &last = raw[order[j - 1]];
+        bool replaced = last.op == kInsert && same_place(first.item, last.item);
+        if (first.op == kDelete && !replaced)
+            emit(first);
+        if (last.op == kInsert)
+            emit(last);
+        i = j;
     }
-    std::sort(out.begin(), out.end(), [](const ItemChange &a, const ItemChange &b) {
+    std::sort(out.changes.begin(), out.changes.end(), [](const ItemChange &a, const ItemChange &b) {
         if (a.stripe() != b.stripe())
             return a.stripe() < b.stripe();
         if (a.src != b.src)

@@ -17,17 +17,22 @@ namespace dp {
 
 enum ItemKind : uint8_t { kPost = 0, kRepost = 1 };
 
+// RawItem.op of a TRUNCATE of the kind's table: earlier changes of that
+// kind are void, and every item of that kind leaves the rings.
+constexpr uint8_t kItemTruncate = 2;
+
 // One post or repost change as captured, in statement order. A deletion
 // needs only the key and the source (author = 0 when unknown).
 struct RawItem {
     AuthorItem item;
-    uint8_t op;    // kInsert or kDelete
+    uint8_t op;    // kInsert, kDelete or kItemTruncate
     uint8_t kind;  // ItemKind
 };
 
 inline uint32_t item_src(const AuthorItem &it) { return it.reposter ? it.reposter : it.author; }
 
-// One netted change to one item, owned by its source's author ring.
+// One netted change to one item, owned by its source's author ring. An
+// insertion replaces an item with the same key (its details may differ).
 struct ItemChange {
     AuthorItem item;
     uint32_t src;
@@ -36,16 +41,28 @@ struct ItemChange {
     uint32_t stripe() const { return stripe_of(src); }
 };
 
-// Nets `raw` (last change per (kind, id) wins) and returns the changes
-// ordered by (stripe of source, source, key).
-std::vector<ItemChange> net_item_changes(const RawItem *raw, size_t n);
+struct NettedItems {
+    std::vector<ItemChange> changes;  // ordered by (stripe of source, source, key, op)
+    bool truncated[2] = {false, false};  // per ItemKind
+};
+
+// Nets `raw`: per (kind, id), the deletion of the state committed before
+// (its first change, when that is a deletion) unless the final state has
+// the same source and key, and the final state (its last change, when that
+// is an insertion). Intermediate states were never committed.
+NettedItems net_item_changes(const RawItem *raw, size_t n);
 
 // Offsets of each stripe's run: changes of stripe s are [starts[s], starts[s+1]).
 std::vector<size_t> item_stripe_starts(const std::vector<ItemChange> &v);
 
+// Buckets of the item pending-key filter. Unlike edges (whose two sides
+// live in known stripes), an item reaches the feed rings of any stripe, so
+// its bucket is announced once, for all stripes.
+constexpr uint32_t kItemBuckets = 1024;
+
 inline uint32_t item_bucket(int64_t id, uint8_t kind) {
     uint64_t h = (uint64_t(id) ^ (uint64_t(kind) << 62)) * 0x9E3779B97F4A7C15ull;
-    return uint32_t(h >> 58) % kBuckets;
+    return uint32_t(h >> 54) % kItemBuckets;
 }
 
 }  // namespace dp

@@ -67,20 +67,24 @@ inline FeedItem feed_item_of(const AuthorItem &a) {
 }
 
 struct RingHdr {
-    uint32_t cap;       // slots allocated
-    uint32_t n;         // items held
-    uint32_t head;      // slot of the oldest item
-    uint32_t flags;     // kRingBuilding
-    ItemKey horizon;    // complete for keys above
-    uint32_t last_read; // coarse clock of the last read (feed rings: eviction)
-    uint32_t pad;
+    uint32_t cap;          // slots allocated
+    uint32_t n;            // items held
+    uint32_t head;         // slot of the oldest item
+    uint32_t flags;        // kRingReferenced
+    ItemKey horizon;       // complete for keys above
+    int64_t fanned_until;  // author rings: see below
 };
 static_assert(sizeof(RingHdr) == 40, "RingHdr layout");
 
-// A feed ring being built from author rings (feed_ring.hpp) takes commits
-// meanwhile and records the items they delete, so that the build does not
-// bring them back.
-constexpr uint32_t kRingBuilding = 1;
+// Feed rings: set by every read, cleared by the eviction sweep (CLOCK): a
+// ring the sweep finds unreferenced was not read since its last pass.
+constexpr uint32_t kRingReferenced = 1;
+
+// Author rings: items with created_at above fanned_until were never fanned
+// out to followers' feed rings (the author is a celebrity since then), so
+// deleting one needs no fan-out. kAllFanned: any item may have been.
+constexpr int64_t kAllFanned = std::numeric_limits<int64_t>::max();
+constexpr int64_t kNoneFanned = std::numeric_limits<int64_t>::min();
 
 enum class Insert { kAdded, kPresent, kBelowHorizon };
 
@@ -97,12 +101,15 @@ class Ring {
     bool full() const { return h_->n == h_->cap; }
 
     // Logical index 0 is the oldest item.
-    Item &at(uint32_t i) const { return items()[(h_->head + i) % h_->cap]; }
+    Item &at(uint32_t i) const {
+        uint32_t slot = h_->head + i;  // head < cap and i < cap: no division needed
+        return items()[slot >= h_->cap ? slot - h_->cap : slot];
+    }
     const Item &newest() const { return at(h_->n - 1); }
     const Item &oldest() const { return at(0); }
 
     static void init(RingHdr *h, uint32_t cap, ItemKey horizon) {
-        *h = RingHdr{cap, 0, 0, 0, horizon, 0, 0};
+        *h = RingHdr{cap, 0, 0, 0, horizon, kAllFanned};
     }
 
     // Logical index of the first item whose key is >= k (size() if none).
@@ -130,9 +137,14 @@ class Ring {
         ItemKey k = it.key();
         if (k <= h_->horizon)
             return Insert::kBelowHorizon;
-        uint32_t pos = lower_bound(k);
-        if (pos < h_->n && at(pos).key() == k)
-            return Insert::kPresent;
+        uint32_t pos;
+        if (h_->n == 0 || newest().key() < k) {
+            pos = h_->n;  // the common case: a new newest item
+        } else {
+            pos = lower_bound(k);
+            if (pos < h_->n && at(pos).key() == k)
+                return Insert::kPresent;
+        }
         if (full()) {
             if (pos == 0) {
                 raise_horizon(k);
@@ -147,6 +159,19 @@ class Ring {
         h_->n++;
         at(pos) = it;
         return Insert::kAdded;
+    }
+
+    // Inserts, or replaces the item with the same key (a repost that now
+    // reposts another post, a post with a new author in the same ring).
+    Insert upsert(const Item &it) {
+        if (h_->n > 0 && !(newest().key() < it.key())) {
+            uint32_t pos = lower_bound(it.key());
+            if (pos < h_->n && at(pos).key() == it.key()) {
+                at(pos) = it;
+                return Insert::kPresent;
+            }
+        }
+        return insert(it);
     }
 
     // Removes the item with key k; false if absent.
@@ -177,7 +202,7 @@ class Ring {
 
     void drop_oldest() {
         raise_horizon(oldest().key());
-        h_->head = (h_->head + 1) % h_->cap;
+        h_->head = h_->head + 1 == h_->cap ? 0 : h_->head + 1;
         h_->n--;
     }
 
@@ -195,7 +220,7 @@ class Ring {
         dst->head = 0;
         dst->horizon = h_->horizon;
         dst->flags = h_->flags;
-        dst->last_read = h_->last_read;
+        dst->fanned_until = h_->fanned_until;
     }
 
   private:
@@ -213,7 +238,7 @@ using FeedRing = Ring<FeedItem>;
 // mark the owner's items as not held.
 template <typename Item>
 Insert ring_insert(const Arena &arena, Ref *ref, const Item &it, uint32_t max_cap,
-                   uint32_t first_cap = 4) {
+                   uint32_t first_cap = 4, bool replace = false) {
     if (*ref == kNoRef) {
         uint32_t cap = first_cap < max_cap ? first_cap : max_cap;
         Ref r = arena.alloc(Ring<Item>::bytes(cap));
@@ -235,7 +260,30 @@ Insert ring_insert(const Arena &arena, Ref *ref, const Item &it, uint32_t max_ca
             ring = Ring<Item>(h);
         }
     }
-    return ring.insert(it);
+    return replace ? ring.upsert(it) : ring.insert(it);
+}
+
+// Makes room for one more item without dropping any: grows a full ring
+// (up to max_cap). False if it is full and cannot grow.
+template <typename Item>
+bool ring_make_room(const Arena &arena, Ref *ref, uint32_t max_cap) {
+    if (*ref == kNoRef)
+        return true;
+    Ring<Item> ring(arena.at<RingHdr>(*ref));
+    if (!ring.full())
+        return true;
+    if (ring.cap() >= max_cap)
+        return false;
+    uint32_t cap = ring.cap() * 2 < max_cap ? ring.cap() * 2 : max_cap;
+    Ref r = arena.alloc(Ring<Item>::bytes(cap));
+    if (r == kNoRef)
+        return false;
+    RingHdr *h = arena.at<RingHdr>(r);
+    Ring<Item>::init(h, cap, kMinKey);
+    ring.copy_to(h);
+    arena.free(*ref, Ring<Item>::bytes(ring.cap()));
+    *ref = r;
+    return true;
 }
 
 template <typename Item>

@@ -142,8 +142,6 @@ struct Model {
     std::vector<AuthorItem> items;  // every item of every followed author
 };
 
-bool keep_all(void *, uint32_t) { return true; }
-bool keep_set(void *ctx, uint32_t uid) { return static_cast<std::set<uint32_t> *>(ctx)->count(uid); }
 
 TEST(TimelinePage, MergeMatchesBruteForce) {
     std::mt19937_64 rng(5);
@@ -168,12 +166,12 @@ TEST(TimelinePage, MergeMatchesBruteForce) {
 
         auto by_key = [](const AuthorItem &x, const AuthorItem &y) { return x.key() < y.key(); };
         std::sort(all.begin(), all.end(), by_key);
-        // Feed ring: items of non-celebrity sources (followed or not: the
-        // filter drops unfollowed ones), and some celebrity items fanned
-        // out before their author became one; the newest cap of them.
+        // Feed ring: items of followed non-celebrity sources, and some
+        // celebrity items fanned out before their author became one; the
+        // newest cap of them.
         std::vector<FeedItem> feed;
         for (const auto &x : all)
-            if (!celebs.count(src_of(x)) || rng() % 3 == 0)
+            if (followed.count(src_of(x)) && (!celebs.count(src_of(x)) || rng() % 3 == 0))
                 feed.push_back(feed_item_of(x));
         size_t cap = 1 + rng() % 20;
         ItemKey feed_h = kMinKey;
@@ -212,9 +210,9 @@ TEST(TimelinePage, MergeMatchesBruteForce) {
 
         ItemKey before = rng() % 3 == 0 ? kMaxKey : ItemKey{int64_t(rng() % 45), int64_t(rng() % 60)};
         size_t lim = rng() % 15;
-        std::vector<FeedItem> out;
-        Page p = merge_page(Source<FeedItem>{feed.data(), feed.size(), feed_h}, keep_set,
-                            &followed, csrc.data(), csrc.size(), before, lim, &out);
+        std::vector<PageItem> out;
+        Page p = merge_page(Source<FeedItem>{feed.data(), feed.size(), feed_h}, csrc.data(),
+                            csrc.size(), before, lim, &out);
         std::vector<FeedItem> want;
         for (const auto &x : truth)
             if (x.key() < before && want.size() < lim)
@@ -222,9 +220,15 @@ TEST(TimelinePage, MergeMatchesBruteForce) {
         if (p == Page::kExact) {
             ASSERT_EQ(out.size(), want.size()) << "iter " << iter;
             for (size_t i = 0; i < out.size(); i++) {
-                ASSERT_TRUE(out[i].key() == want[i].key()) << "iter " << iter << " at " << i;
-                ASSERT_EQ(out[i].src, want[i].src);
-                ASSERT_EQ(out[i].flags, want[i].flags);
+                ASSERT_TRUE(out[i].item.key() == want[i].key()) << "iter " << iter << " at " << i;
+                FeedItem got = feed_item_of(out[i].item);
+                ASSERT_EQ(got.src, want[i].src);
+                ASSERT_EQ(got.flags, want[i].flags);
+                // Only reposts from the feed ring are left for the caller
+                // to resolve.
+                if (!out[i].resolved) {
+                    ASSERT_TRUE(want[i].flags & kItemRepost);
+                }
             }
         } else {
             // Refusing is only allowed when a horizon is in the way.
@@ -239,23 +243,29 @@ TEST(TimelinePage, MergeMatchesBruteForce) {
 
 TEST(TimelinePage, CompleteSourcesAreExactToTheEnd) {
     std::vector<FeedItem> feed = {{1, 1, 5, 0}, {2, 2, 5, 0}, {3, 3, 6, 0}};
-    std::vector<FeedItem> out;
-    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), kMinKey}, keep_all, nullptr,
-                         nullptr, 0, kMaxKey, 50, &out),
+    std::vector<PageItem> out;
+    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), kMinKey}, nullptr, 0, kMaxKey,
+                         50, &out),
               Page::kExact);
     EXPECT_EQ(out.size(), 3u);
-    EXPECT_EQ(out[0].id, 3);
+    EXPECT_EQ(out[0].item.id, 3);
+    EXPECT_EQ(out[0].item.author, 6u);
     out.clear();
     // The same ring with a horizon: a page reaching below it is refused...
-    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), ItemKey{0, 9}}, keep_all,
-                         nullptr, nullptr, 0, kMaxKey, 50, &out),
+    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), ItemKey{0, 9}}, nullptr, 0,
+                         kMaxKey, 50, &out),
               Page::kNeedsTables);
     out.clear();
-    // ...a page above it is not.
-    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), ItemKey{0, 9}}, keep_all,
-                         nullptr, nullptr, 0, kMaxKey, 2, &out),
+    // ...a page above it is not, nor is lim 0 anywhere.
+    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), ItemKey{0, 9}}, nullptr, 0,
+                         kMaxKey, 2, &out),
               Page::kExact);
     EXPECT_EQ(out.size(), 2u);
+    out.clear();
+    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), ItemKey{5, 0}}, nullptr, 0,
+                         ItemKey{1, 0}, 0, &out),
+              Page::kExact);
+    EXPECT_TRUE(out.empty());
 }
 
 }  // namespace

@@ -1,0 +1,487 @@
+#include "commit_apply.hpp"
+
+#include <algorithm>
+#include <new>
+
+#include "author_apply.hpp"
+#include "ring_ops.hpp"
+#include "set_read.hpp"
+#include "set_write.hpp"
+#include "stripe_guard.hpp"
+
+namespace dp {
+
+namespace {
+
+bool held(Ref r) { return r != kNoRef && r != kInvalidRef; }
+
+bool valid_uid(uint32_t u) { return u != 0 && u < (uint32_t(1) << 31); }
+
+ItemLwwKey lww_key(const ItemChange &c) { return ItemLwwKey{c.item.id, c.kind, 0}; }
+
+void drop_feed(const Arena &arena, DirEntry *e, TimelineStats *st) {
+    if (held(e->feed)) {
+        ring_free<FeedItem>(arena, &e->feed);
+        st->feeds_dropped++;
+    }
+    e->feed = kNoRef;
+}
+
+// apply_stripe's callbacks, routed to the env and the transaction.
+struct EdgeCtx {
+    const IndexEnv *env;
+    TxnHooks *hooks;
+};
+
+bool edge_others(void *c, uint32_t o, uint32_t x, uint8_t sd) {
+    return static_cast<EdgeCtx *>(c)->hooks->edge_others_pending(o, x, sd);
+}
+bool edge_any(void *c, uint32_t o, uint32_t x, uint8_t sd) {
+    return static_cast<EdgeCtx *>(c)->hooks->edge_any_pending(o, x, sd);
+}
+bool edge_journal(void *c, uint32_t uid, uint8_t side) {
+    const IndexEnv *e = static_cast<EdgeCtx *>(c)->env;
+    return e->set_journal(e->ctx, uid, side);
+}
+
+}  // namespace
+
+void CommitWork::clear() {
+    lsn = 0;
+    truncate_follow = false;
+    edges.clear();
+    edge_starts.clear();
+    items.changes.clear();
+    items.truncated[0] = items.truncated[1] = false;
+    item_starts.clear();
+}
+
+void CommitWork::index() {
+    edge_starts = stripe_starts(edges);
+    item_starts = item_stripe_starts(items.changes);
+}
+
+// Step 1's view of the follow-set changes: keeps feed rings in step.
+class CommitApply::Observer final : public EdgeObserver {
+  public:
+    Observer(const IndexEnv &env, CommitApply *c) : env_(env), c_(c) {}
+    void applied(uint32_t owner, uint8_t side, const uint32_t *ins, size_t n_ins,
+                 const uint32_t *del, size_t n_del, bool ok) override {
+        if (side != kOut)
+            return;
+        DirEntry *e = env_.dir->find(owner);
+        if (e == nullptr || !held(e->feed))
+            return;
+        if (!ok) {
+            drop_feed(*env_.arena, e, &c_->stats_);  // its follow set is no longer known
+            return;
+        }
+        feed_erase_sources(*env_.arena, e->feed, owner, del, n_del);
+        for (size_t i = 0; i < n_ins; i++)
+            if (ins[i] != owner)
+                c_->follows_.push_back(Follow{owner, ins[i]});
+    }
+
+  private:
+    const IndexEnv &env_;
+    CommitApply *c_;
+};
+
+void CommitApply::begin(const CommitWork *w) {
+    w_ = w;
+    stats_ = TimelineStats();
+    reset_feeds_ = false;
+    applied_.assign(w->items.changes.size(), 0);
+    fan_.clear();
+    fan_sorted_.clear();
+    fan_starts_.clear();
+    follows_.clear();
+    celeb_known_ = false;
+    phase_ = kEdges;
+    pos_ = size_t(-1);
+    advance();
+}
+
+bool CommitApply::step(const IndexEnv &env, TxnHooks &hooks) {
+    if (phase_ == kDone)
+        return false;
+    try {
+        switch (phase_) {
+            case kEdges: step_edges(env, hooks, uint32_t(pos_)); break;
+            case kItems: step_items(env, hooks, uint32_t(pos_)); break;
+            case kFanout: step_fanout(env, hooks, uint32_t(pos_)); break;
+            case kBackfill: step_backfill(env, pos_); break;
+            case kReset: step_reset(env, uint32_t(pos_)); break;
+            case kDone: break;
+        }
+    } catch (const std::bad_alloc &) {
+        // Scratch memory ran out: what this commit still had to do is lost.
+        // The host must rebuild the index (stats().out_of_memory).
+        stats_.out_of_memory++;
+        phase_ = kDone;
+        return false;
+    }
+    return advance();
+}
+
+// Moves to the next step that has work; false when none is left.
+bool CommitApply::advance() {
+    pos_++;
+    for (;;) {
+        switch (phase_) {
+            case kEdges:
+                while (pos_ < kStripes && !w_->truncate_follow &&
+                       w_->edge_starts[pos_] == w_->edge_starts[pos_ + 1])
+                    pos_++;
+                if (pos_ < kStripes)
+                    return true;
+                phase_ = kItems;
+                pos_ = 0;
+                continue;
+            case kItems: {
+                bool trunc = w_->items.truncated[0] || w_->items.truncated[1];
+                while (pos_ < kStripes && !trunc &&
+                       w_->item_starts[pos_] == w_->item_starts[pos_ + 1])
+                    pos_++;
+                if (pos_ < kStripes)
+                    return true;
+                phase_ = kFanout;
+                pos_ = 0;
+                sort_fanout();
+                continue;
+            }
+            case kFanout:
+                while (pos_ < kStripes && fan_starts_[pos_] == fan_starts_[pos_ + 1])
+                    pos_++;
+                if (pos_ < kStripes)
+                    return true;
+                phase_ = kBackfill;
+                pos_ = 0;
+                std::sort(follows_.begin(), follows_.end(), [](const Follow &a, const Follow &b) {
+                    return a.viewer != b.viewer ? a.viewer < b.viewer : a.followee < b.followee;
+                });
+                follows_.erase(std::unique(follows_.begin(), follows_.end(),
+                                           [](const Follow &a, const Follow &b) {
+                                               return a.viewer == b.viewer &&
+                                                      a.followee == b.followee;
+                                           }),
+                               follows_.end());
+                continue;
+            case kBackfill:
+                if (pos_ < follows_.size())
+                    return true;
+                phase_ = kReset;
+                pos_ = 0;
+                continue;
+            case kReset:
+                if (reset_feeds_ && pos_ < kStripes)
+                    return true;
+                if (reset_feeds_)
+                    stats_.feed_resets++;
+                phase_ = kDone;
+                return false;
+            case kDone:
+                return false;
+        }
+    }
+}
+
+// ------------------------------------------------------------- 1: follows
+
+void CommitApply::step_edges(const IndexEnv &env, TxnHooks &hooks, uint32_t s) {
+    {
+        StripeGuard g(env, s, true);
+        if (env.maintained(env.ctx, s)) {
+            ApplyResult r;
+            if (w_->truncate_follow) {
+                clear_stripe(*env.arena, *env.dir, s, &r);
+                stats_.feeds_dropped += clear_rings(*env.arena, *env.dir, s, false);
+            }
+            Observer obs(env, this);
+            EdgeCtx ctx{&env, &hooks};
+            StripeApply a{};
+            a.arena = env.arena;
+            a.dir = env.dir;
+            a.lww = &env.edge_lww[s];
+            a.views = env.views;
+            a.lsn = w_->lsn;
+            a.ctx = &ctx;
+            a.others_pending = edge_others;
+            a.any_pending = edge_any;
+            a.journal = edge_journal;
+            a.observer = &obs;
+            size_t from = w_->edge_starts[s], to = w_->edge_starts[s + 1];
+            apply_stripe(a, w_->edges.data() + from, to - from, &r);
+            hooks.edge_stripe_done(s, r);
+        }
+    }
+    hooks.edge_stripe_released(s);
+}
+
+// ------------------------------------------------- 2: posts and reposts
+
+void CommitApply::step_items(const IndexEnv &env, TxnHooks &hooks, uint32_t s) {
+    StripeGuard g(env, s, true);
+    if (!env.maintained(env.ctx, s))
+        return;
+    for (uint8_t k = 0; k < 2; k++)
+        if (w_->items.truncated[k])
+            erase_kind(*env.arena, *env.dir, s, k);
+    ItemLwwTable &lww = env.item_lww[s];
+    if (lww.n)
+        lww.prune([&](const ItemLwwKey &k) {
+            return hooks.item_any_pending(item_bucket(k.id, uint8_t(k.kind)));
+        });
+    for (size_t i = w_->item_starts[s]; i < w_->item_starts[s + 1]; i++)
+        apply_item(env, hooks, s, i);
+}
+
+void CommitApply::apply_item(const IndexEnv &env, TxnHooks &hooks, uint32_t s, size_t i) {
+    const ItemChange &c = w_->items.changes[i];
+    if (!valid_uid(c.src))
+        return;
+    ItemLwwTable &lww = env.item_lww[s];
+    ItemLwwKey key = lww_key(c);
+    if (lww.n && lww.newer(key, w_->lsn)) {
+        stats_.items_stale++;
+        return;
+    }
+    applied_[i] = 1;
+    bool journal = env.author_journal(env.ctx, c.src);
+    DirEntry *e = env.dir->get(c.src);
+    if (e == nullptr) {
+        if (!env.dir->lost(c.src)) {
+            env.dir->mark_lost(c.src);
+            stats_.lost_leaves++;
+        }
+        // Its followers are not known either: no fan-out is possible.
+        if (env.feeds_on(env.ctx))
+            reset_feeds_ = true;
+        return;
+    }
+    // The fan-out is planned against the ring as it was before this change
+    // (a promotion records what was fanned out until now).
+    if (!journal && env.feeds_on(env.ctx))
+        plan_fanout(env, i, e);
+    Ref *ref = &e->author;
+    if (*ref == kInvalidRef)
+        return;  // the author's items are not held; reads of them use the tables
+    bool was_none = *ref == kNoRef;
+    if (!author_ring_apply(*env.arena, ref, c, env.author_cap, journal)) {
+        author_ring_give_up(*env.arena, ref);
+        stats_.rings_lost++;
+        return;
+    }
+    stats_.items_applied++;
+    // A celebrity's new ring holds nothing that was fanned out: any item
+    // of theirs from before the promotion was deleted (the ring was empty).
+    if (was_none && held(*ref) && !journal && is_celeb(env, c.src))
+        env.arena->at<RingHdr>(*ref)->fanned_until = kNoneFanned;
+    auto needed = [&](const ItemLwwKey &k) {
+        return hooks.item_any_pending(item_bucket(k.id, uint8_t(k.kind)));
+    };
+    if (hooks.item_others_pending(item_bucket(c.item.id, c.kind)) &&
+        !lww.record(key, w_->lsn, needed)) {
+        author_ring_give_up(*env.arena, ref);
+        stats_.rings_lost++;
+    }
+}
+
+bool CommitApply::is_celeb(const IndexEnv &env, uint32_t uid) {
+    if (celeb_known_ && celeb_uid_ == uid)
+        return celeb_is_;
+    bool r = false;
+    {
+        CelebGuard g(env, false);
+        SetRef cs = *env.celebs;
+        if (!cs.empty() && !cs.invalid()) {
+            SetView v(*env.arena, cs, env.views);
+            r = v.ok() && v.contains(uid);
+        }
+    }
+    celeb_uid_ = uid;
+    celeb_known_ = true;
+    celeb_is_ = r;
+    return r;
+}
+
+// Makes src a celebrity if it has more than fanout_limit followers (or an
+// unknown number of them). Under src's stripe lock.
+bool CommitApply::try_promote(const IndexEnv &env, uint32_t src, DirEntry *e) {
+    if (env.set_journal(env.ctx, src, kIn))
+        return false;
+    if (!e->set[kIn].invalid()) {
+        SetView in(*env.arena, e->set[kIn], env.views);
+        if (in.ok() && in.size() <= env.fanout_limit)
+            return false;
+    }
+    {
+        CelebGuard g(env, true);
+        if (env.celebs->invalid())
+            return false;
+        WriteStats ws;
+        if (set_apply(*env.arena, env.celebs, &src, 1, nullptr, 0, env.views, &ws) != Status::kOk)
+            return false;
+    }
+    if (held(e->author)) {
+        AuthorRing r(env.arena->at<RingHdr>(e->author));
+        r.hdr()->fanned_until = r.size() > 0 ? r.newest().ts : kNoneFanned;
+        if (!(r.horizon() == kMinKey) && r.size() == 0)
+            r.hdr()->fanned_until = kAllFanned;  // items below the horizon are not known
+    }
+    stats_.promotions++;
+    celeb_uid_ = src;
+    celeb_known_ = true;
+    celeb_is_ = true;
+    return true;
+}
+
+// The feed rings this change must reach: the source's own, and its
+// followers' unless it is a celebrity. Under the source's stripe lock.
+void CommitApply::plan_fanout(const IndexEnv &env, size_t i, DirEntry *e) {
+    const ItemChange &c = w_->items.changes[i];
+    fan_.push_back(FanOp{c.src, uint32_t(i)});
+    bool celeb = is_celeb(env, c.src);
+    if (c.op == kInsert) {
+        if (!celeb)
+            celeb = try_promote(env, c.src, e);
+        if (celeb)
+            return;
+    } else if (celeb && held(e->author) &&
+               c.item.ts > env.arena->at<RingHdr>(e->author)->fanned_until) {
+        return;  // never fanned out
+    }
+    if (e->set[kIn].invalid()) {
+        reset_feeds_ = true;  // the followers are not known
+        return;
+    }
+    SetView in(*env.arena, e->set[kIn], env.views);
+    if (!in.ok()) {
+        reset_feeds_ = true;
+        return;
+    }
+    in.for_each([&](uint32_t f) {
+        if (f != c.src)
+            fan_.push_back(FanOp{f, uint32_t(i)});
+        return true;
+    });
+}
+
+// ------------------------------------------------------------ 3: fan-out
+
+// Groups the planned changes by the target's stripe, keeping their order
+// (a deletion before an insertion of the same item).
+void CommitApply::sort_fanout() {
+    fan_starts_.assign(kStripes + 1, 0);
+    for (const FanOp &f : fan_)
+        fan_starts_[stripe_of(f.target) + 1]++;
+    for (uint32_t s = 0; s < kStripes; s++)
+        fan_starts_[s + 1] += fan_starts_[s];
+    fan_sorted_.resize(fan_.size());
+    std::vector<size_t> next(fan_starts_.begin(), fan_starts_.end() - 1);
+    for (const FanOp &f : fan_)
+        fan_sorted_[next[stripe_of(f.target)]++] = f;
+}
+
+void CommitApply::step_fanout(const IndexEnv &env, TxnHooks &hooks, uint32_t t) {
+    StripeGuard g(env, t, true);
+    if (!env.maintained(env.ctx, t))
+        return;
+    size_t from = fan_starts_[t], to = fan_starts_[t + 1];
+    for (size_t k = from; k < to; k++)
+        fan_one(env, t, fan_sorted_[k].target, fan_sorted_[k].change);
+    // Register each change in this stripe where another pending commit may
+    // change the same item: it must not overtake this one here.
+    ItemLwwTable &lww = env.item_lww[t];
+    auto needed = [&](const ItemLwwKey &k) {
+        return hooks.item_any_pending(item_bucket(k.id, uint8_t(k.kind)));
+    };
+    uint32_t last = UINT32_MAX;
+    for (size_t k = from; k < to; k++) {
+        uint32_t ch = fan_sorted_[k].change;
+        if (ch == last)
+            continue;
+        last = ch;
+        const ItemChange &c = w_->items.changes[ch];
+        if (hooks.item_others_pending(item_bucket(c.item.id, c.kind)) &&
+            !lww.record(lww_key(c), w_->lsn, needed))
+            reset_feeds_ = true;  // cannot order it: rebuild the feed rings
+    }
+}
+
+void CommitApply::fan_one(const IndexEnv &env, uint32_t t, uint32_t target, uint32_t change) {
+    const ItemChange &c = w_->items.changes[change];
+    DirEntry *e = env.dir->find(target);
+    if (e == nullptr || !held(e->feed))
+        return;
+    ItemLwwTable &lww = env.item_lww[t];
+    if (lww.n && lww.newer(lww_key(c), w_->lsn))
+        return;
+    if (c.op == kInsert) {
+        if (target != c.src) {
+            // The plan was made from the source's followers; an unfollow
+            // applied since then must win.
+            if (e->set[kOut].invalid()) {
+                drop_feed(*env.arena, e, &stats_);
+                return;
+            }
+            SetView out(*env.arena, e->set[kOut], env.views);
+            if (!out.ok()) {
+                drop_feed(*env.arena, e, &stats_);
+                return;
+            }
+            if (!out.contains(c.src))
+                return;
+        }
+        ring_insert(*env.arena, &e->feed, feed_item_of(c.item), env.feed_cap, 4, true);
+    } else {
+        FeedRing(env.arena->at<RingHdr>(e->feed)).erase(c.item.key());
+    }
+    stats_.fanout++;
+}
+
+// ----------------------------------------------------------- 4: backfill
+
+void CommitApply::step_backfill(const IndexEnv &env, size_t i) {
+    uint32_t v = follows_[i].viewer, x = follows_[i].followee;
+    PairGuard g(env, v, true, x);
+    if (!env.maintained(env.ctx, stripe_of(v)) || !env.maintained(env.ctx, stripe_of(x)))
+        return;
+    DirEntry *ve = env.dir->find(v);
+    if (ve == nullptr || !held(ve->feed))
+        return;
+    if (ve->set[kOut].invalid()) {
+        drop_feed(*env.arena, ve, &stats_);
+        return;
+    }
+    SetView out(*env.arena, ve->set[kOut], env.views);
+    if (!out.ok()) {
+        drop_feed(*env.arena, ve, &stats_);
+        return;
+    }
+    if (!out.contains(x))
+        return;  // unfollowed again since
+    if (is_celeb(env, x))
+        return;  // merged at read time
+    if (env.dir->lost(x)) {
+        drop_feed(*env.arena, ve, &stats_);
+        return;
+    }
+    DirEntry *xe = env.dir->find(x);
+    if (xe == nullptr || xe->author == kNoRef)
+        return;  // no items
+    if (xe->author == kInvalidRef || !feed_backfill(*env.arena, &ve->feed, xe->author, env.feed_cap)) {
+        drop_feed(*env.arena, ve, &stats_);
+        return;
+    }
+    stats_.backfills++;
+}
+
+// -------------------------------------------------------------- 5: reset
+
+void CommitApply::step_reset(const IndexEnv &env, uint32_t s) {
+    StripeGuard g(env, s, true);
+    stats_.feeds_dropped += clear_rings(*env.arena, *env.dir, s, false);
+}
+
+}  // namespace dp

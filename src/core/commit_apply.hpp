@@ -1,0 +1,130 @@
+// Applying one committed transaction to the index, as a sequence of small
+// steps, each under the locks it needs:
+//
+//  1. follows, per stripe: the follow sets (graph_apply.hpp); an unfollow
+//     also removes the followee's items from the follower's feed ring, in
+//     the same critical section, and a follow is noted for step 4;
+//  2. posts and reposts, per stripe of their source: the author rings, and
+//     the fan-out plan, taken in the same critical section as the ring
+//     change: the source's own feed ring, and its followers' unless it is a
+//     celebrity (more than fanout_limit followers: it is then promoted to
+//     the celebrity set, and its items are merged at read time instead);
+//  3. the fan-out, per stripe of the target feed rings: an insertion lands
+//     only if the target still follows the source (an unfollow may have
+//     overtaken the plan);
+//  4. backfills: a new followee's author ring is merged into the follower's
+//     feed ring (both stripes locked, in stripe order);
+//  5. if some fan-out target could not be known (memory limit), every feed
+//     ring is dropped: they are rebuilt on their next read.
+//
+// Where two transactions change the same item, the one with the later
+// commit LSN wins in every ring it reaches (lww.hpp): registers live in the
+// stripe of each ring touched.
+//
+// Feed rings exist only for viewers who read, and are built from the author
+// rings (feed_build.hpp); a ring built while a commit is half applied is
+// still exact once the commit finishes: every step either already shows in
+// the author rings it is built from, or reaches the ring afterwards.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "edge_batch.hpp"
+#include "graph_apply.hpp"
+#include "index_env.hpp"
+#include "item_batch.hpp"
+
+namespace dp {
+
+// The applying transaction, as its host sees it.
+class TxnHooks {
+  public:
+    virtual bool edge_others_pending(uint32_t owner, uint32_t other, uint8_t side) = 0;
+    virtual bool edge_any_pending(uint32_t owner, uint32_t other, uint8_t side) = 0;
+    virtual bool item_others_pending(uint32_t bucket) = 0;
+    virtual bool item_any_pending(uint32_t bucket) = 0;
+    // Step 1 of a stripe is done (called under its lock) / and unlocked.
+    virtual void edge_stripe_done(uint32_t stripe, const ApplyResult &r) = 0;
+    virtual void edge_stripe_released(uint32_t stripe) = 0;
+
+  protected:
+    ~TxnHooks() = default;
+};
+
+// One transaction's netted changes.
+struct CommitWork {
+    uint64_t lsn = 0;
+    bool truncate_follow = false;
+    std::vector<SideChange> edges;
+    std::vector<size_t> edge_starts;  // per stripe, into edges (kStripes + 1)
+    NettedItems items;
+    std::vector<size_t> item_starts;  // per stripe, into items.changes
+
+    void clear();
+    // Fills edge_starts / item_starts.
+    void index();
+};
+
+// What one commit did to the timelines, for the index's statistics.
+struct TimelineStats {
+    uint64_t items_applied = 0;  // changes that reached an author ring
+    uint64_t items_stale = 0;    // skipped: a newer commit came first
+    uint64_t rings_lost = 0;     // author rings given up (arena or commit-order table full)
+    uint64_t lost_leaves = 0;
+    uint64_t fanout = 0;         // feed ring changes made by fan-out
+    uint64_t backfills = 0;
+    uint64_t promotions = 0;     // authors who became celebrities
+    uint64_t feeds_dropped = 0;  // feed rings freed (invalid source, full tables, reset)
+    uint64_t feed_resets = 0;    // times every feed ring was dropped
+    uint64_t out_of_memory = 0;  // process memory ran out: the index must be rebuilt
+};
+
+class CommitApply {
+  public:
+    void begin(const CommitWork *w);
+    // Applies the next step; false once the commit is fully applied.
+    bool step(const IndexEnv &env, TxnHooks &hooks);
+    const TimelineStats &stats() const { return stats_; }
+    bool done() const { return phase_ == kDone; }
+
+  private:
+    enum Phase { kEdges, kItems, kFanout, kBackfill, kReset, kDone };
+    class Observer;
+
+    void step_edges(const IndexEnv &env, TxnHooks &hooks, uint32_t s);
+    void step_items(const IndexEnv &env, TxnHooks &hooks, uint32_t s);
+    void step_fanout(const IndexEnv &env, TxnHooks &hooks, uint32_t s);
+    void step_backfill(const IndexEnv &env, size_t i);
+    void step_reset(const IndexEnv &env, uint32_t s);
+    void apply_item(const IndexEnv &env, TxnHooks &hooks, uint32_t s, size_t i);
+    void plan_fanout(const IndexEnv &env, size_t i, DirEntry *e);
+    bool try_promote(const IndexEnv &env, uint32_t src, DirEntry *e);
+    bool is_celeb(const IndexEnv &env, uint32_t uid);
+    void fan_one(const IndexEnv &env, uint32_t t, uint32_t target, uint32_t change);
+    void sort_fanout();
+    bool advance();
+
+    const CommitWork *w_ = nullptr;
+    Phase phase_ = kDone;
+    size_t pos_ = 0;
+    TimelineStats stats_;
+    bool reset_feeds_ = false;
+    std::vector<uint8_t> applied_;  // per item change: reached its author ring
+    struct FanOp {
+        uint32_t target;
+        uint32_t change;
+    };
+    std::vector<FanOp> fan_, fan_sorted_;
+    std::vector<size_t> fan_starts_;
+    struct Follow {
+        uint32_t viewer;
+        uint32_t followee;
+    };
+    std::vector<Follow> follows_;
+    uint32_t celeb_uid_ = 0;  // is_celeb cache
+    bool celeb_known_ = false, celeb_is_ = false;
+};
+
+}  // namespace dp

@@ -1,0 +1,39 @@
+// Building a viewer's feed ring on their first read: the newest
+// dataplane.feed_capacity items of the viewer and of every account they
+// follow that is not a celebrity (celebrities' items are merged at read
+// time), merged from those accounts' author rings.
+//
+// The caller holds every stripe lock (the viewer's exclusive, the others
+// shared) and the celebrity lock shared: the ring is built from one
+// consistent state, and from then on fan-out keeps it current.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "index_env.hpp"
+#include "ring.hpp"
+
+namespace dp {
+
+enum class FeedBuild {
+    kBuilt,    // the viewer now has a feed ring
+    kNone,     // nothing to hold: the viewer follows no one and has no items
+    kUnknown,  // a source is not held (memory limit): read from the tables
+    kNoMem,    // no room for the ring
+};
+
+// Reusable buffers (kept by the caller between builds).
+struct FeedBuildScratch {
+    struct Src {
+        const RingHdr *ring;
+        int64_t pos;  // logical index of the next newest item
+    };
+    std::vector<Src> srcs;
+    std::vector<FeedItem> items;  // newest first
+};
+
+FeedBuild build_feed(const IndexEnv &env, uint32_t viewer, FeedBuildScratch *scratch);
+
+}  // namespace dp

@@ -1,0 +1,144 @@
+#include "ring_ops.hpp"
+
+#include <algorithm>
+#include <new>
+
+namespace dp {
+
+namespace {
+
+bool held(Ref r) { return r != kNoRef && r != kInvalidRef; }
+
+}  // namespace
+
+uint64_t clear_rings(const Arena &arena, const Directory &dir, uint32_t stripe, bool authors) {
+    uint64_t n = 0;
+    for_each_in_stripe(dir, stripe, 0, UINT32_MAX, [&](uint32_t, DirEntry *e) {
+        if (held(e->feed)) {
+            ring_free<FeedItem>(arena, &e->feed);
+            n++;
+        }
+        e->feed = kNoRef;
+        if (authors) {
+            if (held(e->author))
+                ring_free<AuthorItem>(arena, &e->author);
+            e->author = kNoRef;
+        }
+    });
+    return n;
+}
+
+void erase_kind(const Arena &arena, const Directory &dir, uint32_t stripe, uint8_t kind) {
+    for_each_in_stripe(dir, stripe, 0, UINT32_MAX, [&](uint32_t, DirEntry *e) {
+        if (held(e->author)) {
+            AuthorRing r(arena.at<RingHdr>(e->author));
+            r.erase_if([&](const AuthorItem &it) { return (it.reposter != 0) == (kind == kRepost); });
+            if (r.size() == 0 && r.horizon() == kMinKey)
+                ring_free<AuthorItem>(arena, &e->author);
+        }
+        if (held(e->feed)) {
+            FeedRing r(arena.at<RingHdr>(e->feed));
+            r.erase_if([&](const FeedItem &it) {
+                return ((it.flags & kItemRepost) != 0) == (kind == kRepost);
+            });
+        }
+    });
+}
+
+void feed_erase_sources(const Arena &arena, Ref ref, uint32_t owner, const uint32_t *gone,
+                        size_t n) {
+    if (!held(ref) || n == 0)
+        return;
+    FeedRing r(arena.at<RingHdr>(ref));
+    r.erase_if([&](const FeedItem &it) {
+        return it.src != owner && std::binary_search(gone, gone + n, it.src);
+    });
+}
+
+bool feed_backfill(const Arena &arena, Ref *feed, Ref author, uint32_t cap) {
+    FeedRing f(arena.at<RingHdr>(*feed));
+    AuthorRing a(arena.at<RingHdr>(author));
+    ItemKey horizon = f.horizon() < a.horizon() ? a.horizon() : f.horizon();
+    std::vector<FeedItem> merged;
+    try {
+        merged.reserve(std::min<size_t>(cap, size_t(f.size()) + a.size()));
+    } catch (const std::bad_alloc &) {
+        return false;
+    }
+    // Newest first, both rings walked down from their newest item.
+    int64_t i = int64_t(f.size()) - 1, j = int64_t(a.size()) - 1;
+    while (i >= 0 || j >= 0) {
+        bool from_f;
+        if (i < 0)
+            from_f = false;
+        else if (j < 0)
+            from_f = true;
+        else
+            from_f = !(f.at(uint32_t(i)).key() < a.at(uint32_t(j)).key());
+        ItemKey k = from_f ? f.at(uint32_t(i)).key() : a.at(uint32_t(j)).key();
+        if (k <= horizon)
+            break;  // nothing below the horizon is kept
+        if (merged.size() == cap) {
+            horizon = k;  // the newest item that does not fit
+            break;
+        }
+        if (from_f) {
+            merged.push_back(f.at(uint32_t(i)));
+            if (j >= 0 && a.at(uint32_t(j)).key() == k)
+                j--;
+            i--;
+        } else {
+            merged.push_back(feed_item_of(a.at(uint32_t(j))));
+            j--;
+        }
+    }
+    // Write back oldest first, into a bigger block when it helps.
+    uint32_t want = uint32_t(merged.size());
+    if (want > f.cap()) {
+        uint32_t c = f.cap();
+        while (c < want)
+            c *= 2;
+        c = std::min(c, cap);
+        Ref r = arena.alloc(FeedRing::bytes(c));
+        if (r != kNoRef) {
+            RingHdr old = *f.hdr();
+            ring_free<FeedItem>(arena, feed);
+            *feed = r;
+            FeedRing::init(arena.at<RingHdr>(r), c, horizon);
+            arena.at<RingHdr>(r)->flags = old.flags;
+        } else {
+            // No room to grow: keep the newest that fit.
+            horizon = merged[f.cap()].key();
+            merged.resize(f.cap());
+        }
+    }
+    RingHdr *h = arena.at<RingHdr>(*feed);
+    FeedRing out(h);
+    h->head = 0;
+    h->n = uint32_t(merged.size());
+    h->horizon = horizon;
+    for (size_t k = 0; k < merged.size(); k++)
+        out.at(uint32_t(k)) = merged[merged.size() - 1 - k];
+    return true;
+}
+
+uint64_t sweep_feeds(const Arena &arena, const Directory &dir, uint32_t stripe, uint32_t lo,
+                     uint32_t hi, uint64_t goal, uint64_t *evicted) {
+    uint64_t freed = 0;
+    for_each_in_stripe(dir, stripe, lo, hi, [&](uint32_t, DirEntry *e) {
+        if (freed >= goal || !held(e->feed))
+            return;
+        RingHdr *h = arena.at<RingHdr>(e->feed);
+        uint32_t flags = __atomic_load_n(&h->flags, __ATOMIC_RELAXED);
+        if (flags & kRingReferenced) {
+            __atomic_store_n(&h->flags, flags & ~kRingReferenced, __ATOMIC_RELAXED);
+            return;
+        }
+        freed += FeedRing::bytes(h->cap);
+        ring_free<FeedItem>(arena, &e->feed);
+        (*evicted)++;
+    });
+    return freed;
+}
+
+}  // namespace dp

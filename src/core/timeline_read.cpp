@@ -1,0 +1,187 @@
+#include "timeline_read.hpp"
+
+#include <algorithm>
+#include <new>
+
+#include "ring_ops.hpp"
+#include "set_read.hpp"
+#include "stripe_guard.hpp"
+
+namespace dp {
+
+namespace {
+
+bool held(Ref r) { return r != kNoRef && r != kInvalidRef; }
+
+}  // namespace
+
+ReadResult TimelineReader::timeline(const IndexEnv &env, uint32_t viewer, ItemKey before,
+                                    size_t lim, std::vector<AuthorItem> *out) noexcept {
+    try {
+        return timeline_inner(env, viewer, before, lim, out);
+    } catch (const std::bad_alloc &) {
+        out->clear();
+        return ReadResult::kUnknown;
+    }
+}
+
+ReadResult TimelineReader::timeline_inner(const IndexEnv &env, uint32_t viewer, ItemKey before,
+                                          size_t lim, std::vector<AuthorItem> *out) {
+    out->clear();
+    if (lim == 0)
+        return ReadResult::kOk;
+    // Copies hold at most lim items per source: no page needs more.
+    size_t cap = std::min<size_t>(lim, env.feed_cap + env.author_cap + 1);
+    feed_.clear();
+    feed_.reserve(cap);
+    ReadResult r = copy_feed(env, viewer, before, cap);
+    if (r != ReadResult::kOk)
+        return r;
+    r = copy_celebs(env, before, std::min<size_t>(lim, env.author_cap + 1));
+    if (r != ReadResult::kOk)
+        return r;
+    page_.clear();
+    Page p = merge_page(Source<FeedItem>{feed_.data(), feed_.size(), feed_horizon_},
+                        celeb_src_.data(), celeb_src_.size(), before, lim, &page_);
+    if (p != Page::kExact)
+        return ReadResult::kHorizon;
+    if (!resolve(env))
+        return ReadResult::kHorizon;
+    out->reserve(page_.size());
+    for (const PageItem &pi : page_)
+        out->push_back(pi.item);
+    return ReadResult::kOk;
+}
+
+// Under the viewer's stripe lock: the feed ring's candidates, and the
+// celebrities the viewer follows.
+ReadResult TimelineReader::copy_feed(const IndexEnv &env, uint32_t viewer, ItemKey before,
+                                     size_t lim) {
+    celebs_.clear();
+    feed_horizon_ = kMinKey;
+    StripeGuard g(env, stripe_of(viewer), false);
+    if (env.dir->lost(viewer))
+        return ReadResult::kUnknown;
+    DirEntry *e = env.dir->find(viewer);
+    if (e == nullptr)
+        return ReadResult::kOk;  // follows no one, has no items: an empty timeline
+    if (e->set[kOut].invalid() || e->feed == kInvalidRef)
+        return ReadResult::kUnknown;
+    if (e->feed == kNoRef) {
+        if (e->set[kOut].empty() && e->author == kNoRef)
+            return ReadResult::kOk;  // empty, and nothing to build
+        return ReadResult::kNoRing;
+    }
+    RingHdr *h = env.arena->at<RingHdr>(e->feed);
+    if (!(__atomic_load_n(&h->flags, __ATOMIC_RELAXED) & kRingReferenced))
+        __atomic_fetch_or(&h->flags, kRingReferenced, __ATOMIC_RELAXED);
+    FeedRing ring(h);
+    feed_horizon_ = ring.horizon();
+    copy_below(ring, before, lim, &feed_);
+    SetRef cs;
+    {
+        CelebGuard cg(env, false);
+        cs = *env.celebs;
+        if (cs.empty())
+            return ReadResult::kOk;
+        if (cs.invalid())
+            return ReadResult::kUnknown;
+        SetView out(*env.arena, e->set[kOut], env.views);
+        SetView celebs(*env.arena, cs, env.views);
+        if (!out.ok() || !celebs.ok())
+            return ReadResult::kUnknown;
+        size_t n = std::min(out.size(), celebs.size());
+        celebs_.resize(n);
+        n = intersect_list(out, celebs, 0, n, celebs_.data());
+        celebs_.resize(n);
+    }
+    // The viewer's own items are in their own feed ring.
+    celebs_.erase(std::remove(celebs_.begin(), celebs_.end(), viewer), celebs_.end());
+    return ReadResult::kOk;
+}
+
+// One stripe at a time: each celebrity's newest items below the cursor.
+ReadResult TimelineReader::copy_celebs(const IndexEnv &env, ItemKey before, size_t lim) {
+    celeb_items_.clear();
+    celeb_src_.clear();
+    celeb_off_.clear();
+    if (celebs_.empty())
+        return ReadResult::kOk;
+    celeb_items_.reserve(celebs_.size() * std::min<size_t>(lim, 64));
+    std::vector<ItemKey> horizons;
+    horizons.reserve(celebs_.size());
+    for (uint32_t c : celebs_) {
+        StripeGuard g(env, stripe_of(c), false);
+        if (env.dir->lost(c))
+            return ReadResult::kUnknown;
+        DirEntry *e = env.dir->find(c);
+        if (e == nullptr || e->author == kNoRef)
+            continue;
+        if (e->author == kInvalidRef)
+            return ReadResult::kUnknown;
+        AuthorRing ring(env.arena->at<RingHdr>(e->author));
+        celeb_off_.push_back(celeb_items_.size());
+        horizons.push_back(ring.horizon());
+        copy_below(ring, before, lim, &celeb_items_);
+    }
+    celeb_off_.push_back(celeb_items_.size());
+    for (size_t i = 0; i + 1 < celeb_off_.size(); i++)
+        celeb_src_.push_back(Source<AuthorItem>{celeb_items_.data() + celeb_off_[i],
+                                                celeb_off_[i + 1] - celeb_off_[i], horizons[i]});
+    return ReadResult::kOk;
+}
+
+// Reposts from the feed ring: their post and its author, from the
+// reposter's author ring. False if one is no longer there.
+bool TimelineReader::resolve(const IndexEnv &env) {
+    for (PageItem &pi : page_) {
+        if (pi.resolved)
+            continue;
+        uint32_t r = pi.item.reposter;
+        StripeGuard g(env, stripe_of(r), false);
+        DirEntry *e = env.dir->find(r);
+        if (e == nullptr || !held(e->author))
+            return false;
+        const AuthorItem *it = AuthorRing(env.arena->at<RingHdr>(e->author)).find(pi.item.key());
+        if (it == nullptr || it->reposter != r)
+            return false;
+        pi.item = *it;
+        pi.resolved = true;
+    }
+    return true;
+}
+
+ReadResult TimelineReader::author_feed(const IndexEnv &env, uint32_t author, ItemKey before,
+                                       size_t lim, std::vector<AuthorItem> *out) noexcept {
+    out->clear();
+    if (lim == 0)
+        return ReadResult::kOk;
+    try {
+        size_t cap = std::min<size_t>(lim, env.author_cap + 1);
+        celeb_items_.clear();
+        celeb_items_.reserve(cap);
+        ItemKey horizon;
+        {
+            StripeGuard g(env, stripe_of(author), false);
+            if (env.dir->lost(author))
+                return ReadResult::kUnknown;
+            DirEntry *e = env.dir->find(author);
+            if (e == nullptr || e->author == kNoRef)
+                return ReadResult::kOk;  // no items
+            if (e->author == kInvalidRef)
+                return ReadResult::kUnknown;
+            AuthorRing ring(env.arena->at<RingHdr>(e->author));
+            horizon = ring.horizon();
+            copy_below(ring, before, cap, &celeb_items_);
+        }
+        if (celeb_items_.size() < lim && !(horizon == kMinKey))
+            return ReadResult::kHorizon;
+        out->assign(celeb_items_.rbegin(), celeb_items_.rend());
+        return ReadResult::kOk;
+    } catch (const std::bad_alloc &) {
+        out->clear();
+        return ReadResult::kUnknown;
+    }
+}
+
+}  // namespace dp

@@ -1,0 +1,62 @@
+// Reading a page of a timeline or an author feed from the index.
+//
+// get_timeline(v): under v's stripe lock (shared), the page's candidates
+// are copied from v's feed ring, and the celebrities v follows are found by
+// intersecting v's follow set with the celebrity set; then, one stripe at a
+// time, each celebrity's newest items are copied from its author ring; the
+// copies are merged, and reposts that came from the feed ring get their
+// post and its author from the reposter's author ring.
+//
+// Each step holds one stripe lock; the caller makes the whole read atomic
+// with respect to commits (src/pg retries a read that a commit's apply
+// overlapped). Nothing here throws: scratch allocations that fail answer
+// kUnknown, and the caller asks the tables.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "index_env.hpp"
+#include "ring.hpp"
+#include "timeline_page.hpp"
+
+namespace dp {
+
+enum class ReadResult {
+    kOk,       // out holds the exact page
+    kNoRing,   // the viewer has no feed ring yet: build one, then read again
+    kHorizon,  // the page reaches below what the rings hold
+    kUnknown,  // a ring or set it needs is not held (memory limit)
+};
+
+class TimelineReader {
+  public:
+    // The page of v's timeline with key < before, at most lim items,
+    // newest first.
+    ReadResult timeline(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
+                        std::vector<AuthorItem> *out) noexcept;
+    // The same for one author's own posts and reposts.
+    ReadResult author_feed(const IndexEnv &env, uint32_t author, ItemKey before, size_t lim,
+                           std::vector<AuthorItem> *out) noexcept;
+
+    // Celebrity sources merged by the last timeline read.
+    size_t last_celebs() const { return celebs_.size(); }
+
+  private:
+    ReadResult timeline_inner(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
+                              std::vector<AuthorItem> *out);
+    ReadResult copy_feed(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim);
+    ReadResult copy_celebs(const IndexEnv &env, ItemKey before, size_t lim);
+    bool resolve(const IndexEnv &env);
+
+    std::vector<FeedItem> feed_;
+    ItemKey feed_horizon_ = kMinKey;
+    std::vector<uint32_t> celebs_;
+    std::vector<AuthorItem> celeb_items_;
+    std::vector<Source<AuthorItem>> celeb_src_;
+    std::vector<size_t> celeb_off_;
+    std::vector<PageItem> page_;
+};
+
+}  // namespace dp

@@ -1,0 +1,591 @@
+// The timeline write and read paths against the contract, in one process:
+// random transactions (follows, unfollows, posts, reposts, deletions with
+// their cascades, updates that move an item, truncates, actor deletions)
+// commit against a model of the tables, and are applied to the index step
+// by step with their commit LSN, several at once in random interleavings,
+// as concurrent commit callbacks may run. Feed rings are built and evicted
+// at random moments, also while commits are half applied. Whenever no
+// commit is pending, timelines and author feeds read from the index must be
+// exactly the reference query of DESIGN.md evaluated on the model (or
+// decline, for pages beyond the rings' horizons).
+//
+// The lock callbacks check the lock order every caller must keep: stripes
+// ascending, the celebrity lock last, nothing taken twice.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <bitset>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "commit_apply.hpp"
+#include "feed_build.hpp"
+#include "ring_ops.hpp"
+#include "set_read.hpp"
+#include "test_util.hpp"
+#include "timeline_read.hpp"
+
+namespace dp {
+namespace {
+
+using test::DirTopHolder;
+using test::TestArena;
+
+// ------------------------------------------------------------ the model
+
+struct Post {
+    uint32_t author;
+    int64_t ts;
+};
+struct Repost {
+    uint32_t reposter;
+    int64_t post_id;
+    int64_t ts;
+};
+
+struct Model {
+    std::set<std::pair<uint32_t, uint32_t>> follows;
+    std::map<int64_t, Post> posts;
+    std::map<int64_t, Repost> reposts;
+
+    AuthorItem post_item(int64_t id) const {
+        const Post &p = posts.at(id);
+        return AuthorItem{p.ts, id, id, p.author, 0};
+    }
+    AuthorItem repost_item(int64_t id) const {
+        const Repost &r = reposts.at(id);
+        return AuthorItem{r.ts, id, r.post_id, posts.at(r.post_id).author, r.reposter};
+    }
+
+    // The reference query: items of src, key < before, newest lim.
+    std::vector<AuthorItem> page(const std::set<uint32_t> &src, ItemKey before, size_t lim) const {
+        std::vector<AuthorItem> all;
+        for (const auto &[id, p] : posts)
+            if (src.count(p.author))
+                all.push_back(post_item(id));
+        for (const auto &[id, r] : reposts)
+            if (src.count(r.reposter))
+                all.push_back(repost_item(id));
+        std::sort(all.begin(), all.end(),
+                  [](const AuthorItem &a, const AuthorItem &b) { return b.key() < a.key(); });
+        std::vector<AuthorItem> out;
+        for (const auto &it : all)
+            if (it.key() < before && out.size() < lim)
+                out.push_back(it);
+        return out;
+    }
+    std::vector<AuthorItem> timeline(uint32_t v, ItemKey before, size_t lim) const {
+        std::set<uint32_t> src{v};
+        for (const auto &[a, b] : follows)
+            if (a == v)
+                src.insert(b);
+        return page(src, before, lim);
+    }
+    std::vector<AuthorItem> author_feed(uint32_t a, ItemKey before, size_t lim) const {
+        return page({a}, before, lim);
+    }
+};
+
+// ------------------------------------------------- the host, single process
+
+struct Host {
+    TestArena ta;
+    DirTopHolder top;
+    Directory dir{ta.arena, top.top};
+    RoaringViews views;
+    std::vector<LwwTable> edge_lww = std::vector<LwwTable>(kStripes);
+    std::vector<ItemLwwTable> item_lww = std::vector<ItemLwwTable>(kStripes);
+    SetRef celebs;
+    uint32_t edge_pending[kStripes][kBuckets] = {};
+    uint32_t item_pending[kItemBuckets] = {};
+    IndexEnv env;
+
+    // Lock discipline.
+    std::vector<uint32_t> held;
+    bool celeb_held = false;
+    bool all_held = false;  // a feed build holds every stripe
+
+    Host(uint32_t author_cap, uint32_t feed_cap, uint64_t fanout_limit) {
+        env.arena = &ta.arena;
+        env.dir = &dir;
+        env.views = &views;
+        env.edge_lww = edge_lww.data();
+        env.item_lww = item_lww.data();
+        env.celebs = &celebs;
+        env.author_cap = author_cap;
+        env.feed_cap = feed_cap;
+        env.fanout_limit = fanout_limit;
+        env.ctx = this;
+        env.lock = [](void *c, uint32_t s, bool) {
+            Host *h = static_cast<Host *>(c);
+            ASSERT_FALSE(h->celeb_held) << "stripe lock taken under the celebrity lock";
+            ASSERT_FALSE(h->all_held);
+            ASSERT_TRUE(h->held.empty() || h->held.back() < s) << "stripe " << s << " out of order";
+            h->held.push_back(s);
+        };
+        env.unlock = [](void *c, uint32_t s) {
+            Host *h = static_cast<Host *>(c);
+            auto it = std::find(h->held.begin(), h->held.end(), s);
+            ASSERT_TRUE(it != h->held.end());
+            h->held.erase(it);
+        };
+        env.lock_celebs = [](void *c, bool) {
+            Host *h = static_cast<Host *>(c);
+            ASSERT_FALSE(h->celeb_held);
+            h->celeb_held = true;
+        };
+        env.unlock_celebs = [](void *c) { static_cast<Host *>(c)->celeb_held = false; };
+        env.maintained = [](void *, uint32_t) { return true; };
+        env.set_journal = [](void *, uint32_t, uint8_t) { return false; };
+        env.author_journal = [](void *, uint32_t) { return false; };
+        env.feeds_on = [](void *) { return true; };
+    }
+
+    bool quiet() const { return held.empty() && !celeb_held; }
+};
+
+// One committed transaction, being applied.
+struct Txn final : TxnHooks {
+    Host *h = nullptr;
+    std::vector<RawEdge> raw_edges;  // op kTruncate = 2 for a TRUNCATE
+    std::vector<RawItem> raw_items;
+    CommitWork work;
+    CommitApply apply;
+    std::bitset<kStripes * kBuckets> edge_bits;
+    std::bitset<kItemBuckets> item_bits;
+    bool exclusive = false;  // a TRUNCATE: applied alone
+
+    void prepare(uint64_t lsn) {
+        work.clear();
+        work.lsn = lsn;
+        size_t from = 0;
+        for (size_t i = 0; i < raw_edges.size(); i++)
+            if (raw_edges[i].op == 2) {
+                work.truncate_follow = true;
+                from = i + 1;
+            }
+        work.edges = net_side_changes(raw_edges.data() + from, raw_edges.size() - from);
+        work.items = net_item_changes(raw_items.data(), raw_items.size());
+        work.index();
+        for (const auto &c : work.edges)
+            edge_bits.set(c.stripe() * kBuckets + c.bucket());
+        for (const auto &c : work.items.changes)
+            item_bits.set(item_bucket(c.item.id, c.kind));
+        // PRE_COMMIT: announce.
+        for (size_t b = 0; b < edge_bits.size(); b++)
+            if (edge_bits.test(b))
+                h->edge_pending[b / kBuckets][b % kBuckets]++;
+        for (size_t b = 0; b < item_bits.size(); b++)
+            if (item_bits.test(b))
+                h->item_pending[b]++;
+        apply.begin(&work);
+    }
+    // COMMIT: one step; true once done (and the bits withdrawn).
+    bool step() {
+        if (apply.step(h->env, *this))
+            return false;
+        for (uint32_t s = 0; s < kStripes; s++)
+            edge_stripe_released(s);
+        for (size_t b = 0; b < item_bits.size(); b++)
+            if (item_bits.test(b)) {
+                h->item_pending[b]--;
+                item_bits.reset(b);
+            }
+        return true;
+    }
+
+    bool edge_others_pending(uint32_t o, uint32_t x, uint8_t sd) override {
+        uint32_t s = stripe_of(o), b = bucket_of(o, x, sd);
+        return h->edge_pending[s][b] > (edge_bits.test(s * kBuckets + b) ? 1u : 0u);
+    }
+    bool edge_any_pending(uint32_t o, uint32_t x, uint8_t sd) override {
+        return h->edge_pending[stripe_of(o)][bucket_of(o, x, sd)] > 0;
+    }
+    bool item_others_pending(uint32_t b) override {
+        return h->item_pending[b] > (item_bits.test(b) ? 1u : 0u);
+    }
+    bool item_any_pending(uint32_t b) override { return h->item_pending[b] > 0; }
+    void edge_stripe_done(uint32_t, const ApplyResult &) override {}
+    void edge_stripe_released(uint32_t s) override {
+        for (uint32_t b = 0; b < kBuckets; b++)
+            if (edge_bits.test(s * kBuckets + b)) {
+                h->edge_pending[s][b]--;
+                edge_bits.reset(s * kBuckets + b);
+            }
+    }
+};
+
+// ----------------------------------------------------------- the driver
+
+struct Params {
+    uint32_t users;
+    uint32_t author_cap, feed_cap;
+    uint64_t fanout_limit;
+    int steps;
+    uint64_t seed;
+    bool expect_no_fallback;  // capacities large enough for every page
+    size_t arena_limit = SIZE_MAX;
+};
+
+class Sim {
+  public:
+    explicit Sim(const Params &p)
+        : p_(p), host_(p.author_cap, p.feed_cap, p.fanout_limit), rng_(p.seed) {
+        host_.ta.limit = p.arena_limit;
+    }
+
+    void run() {
+        for (int step = 0; step < p_.steps && !::testing::Test::HasFatalFailure(); step++) {
+            int r = int(rng_() % 100);
+            if (r < 30 && pending_.size() < max_pending_ && !(pending_.size() == 1 && pending_[0]->exclusive))
+                commit_new();
+            else if (r < 75 && !pending_.empty())
+                step_pending();
+            else if (r < 82)
+                build_random_feed();
+            else if (r < 85)
+                evict_random();
+            else if (pending_.empty())
+                check_reads();
+        }
+        while (!pending_.empty() && !::testing::Test::HasFatalFailure())
+            step_pending();
+        check_reads();
+        check_all();
+    }
+
+    uint64_t fallbacks = 0, exact = 0, builds = 0, nomem_builds = 0;
+    TimelineStats totals;
+    void report() const {
+        printf("  exact %llu, fallbacks %llu, builds %llu, fan-out %llu, backfills %llu, "
+               "promotions %llu, stale %llu, feeds dropped %llu, rings lost %llu, no-mem builds %llu\n",
+               (unsigned long long) exact, (unsigned long long) fallbacks,
+               (unsigned long long) builds, (unsigned long long) totals.fanout,
+               (unsigned long long) totals.backfills, (unsigned long long) totals.promotions,
+               (unsigned long long) totals.items_stale, (unsigned long long) totals.feeds_dropped,
+               (unsigned long long) totals.rings_lost, (unsigned long long) nomem_builds);
+    }
+
+  private:
+    uint32_t user() { return 1 + uint32_t(rng_() % p_.users); }
+    int64_t ts() {
+        // A moving clock with some items from the past, and ties.
+        clock_ += int64_t(rng_() % 3);
+        return rng_() % 8 == 0 ? clock_ - int64_t(rng_() % 200) : clock_;
+    }
+
+    // ---------------------------------------------------- transactions
+
+    void op(Txn &t) {
+        int r = int(rng_() % 100);
+        Model &m = model_;
+        if (r < 28) {  // follow (popular accounts more often)
+            uint32_t a = user(), b = rng_() % 2 ? 1 + uint32_t(rng_() % 4) : user();
+            if (rng_() % 20 != 0 && a == b)
+                return;
+            if (m.follows.insert({a, b}).second)
+                t.raw_edges.push_back(RawEdge{a, b, kInsert});
+        } else if (r < 40) {  // unfollow
+            if (m.follows.empty())
+                return;
+            auto it = std::next(m.follows.begin(), long(rng_() % m.follows.size()));
+            t.raw_edges.push_back(RawEdge{it->first, it->second, kDelete});
+            m.follows.erase(it);
+        } else if (r < 70) {  // post
+            int64_t id = next_id_++;
+            uint32_t a = rng_() % 3 ? 1 + uint32_t(rng_() % 4) : user();
+            m.posts[id] = Post{a, ts()};
+            t.raw_items.push_back(RawItem{m.post_item(id), kInsert, kPost});
+        } else if (r < 78) {  // delete a post, and its reposts with it
+            if (m.posts.empty())
+                return;
+            auto it = std::next(m.posts.begin(), long(rng_() % m.posts.size()));
+            delete_post(t, it->first);
+        } else if (r < 88) {  // repost
+            if (m.posts.empty())
+                return;
+            int64_t pid = std::next(m.posts.begin(), long(rng_() % m.posts.size()))->first;
+            uint32_t r2 = user();
+            for (const auto &[id, rp] : m.reposts)
+                if (rp.reposter == r2 && rp.post_id == pid)
+                    return;  // unique (reposter, post_id)
+            int64_t id = next_id_++;
+            m.reposts[id] = Repost{r2, pid, ts()};
+            t.raw_items.push_back(RawItem{m.repost_item(id), kInsert, kRepost});
+        } else if (r < 92) {  // delete a repost
+            if (m.reposts.empty())
+                return;
+            auto it = std::next(m.reposts.begin(), long(rng_() % m.reposts.size()));
+            t.raw_items.push_back(RawItem{m.repost_item(it->first), kDelete, kRepost});
+            m.reposts.erase(it);
+        } else if (r < 95) {  // UPDATE post: a new created_at, sometimes a new author
+            if (m.posts.empty())
+                return;
+            int64_t id = std::next(m.posts.begin(), long(rng_() % m.posts.size()))->first;
+            std::vector<int64_t> deps;
+            for (const auto &[rid, rp] : m.reposts)
+                if (rp.post_id == id)
+                    deps.push_back(rid);
+            t.raw_items.push_back(RawItem{m.post_item(id), kDelete, kPost});
+            m.posts[id].ts = ts();
+            if (rng_() % 2)
+                m.posts[id].author = user();
+            t.raw_items.push_back(RawItem{m.post_item(id), kInsert, kPost});
+            // The capture re-queues the post's reposts with its new author.
+            for (int64_t rid : deps) {
+                AuthorItem old = m.repost_item(rid);
+                old.author = 0;
+                t.raw_items.push_back(RawItem{old, kDelete, kRepost});
+                t.raw_items.push_back(RawItem{m.repost_item(rid), kInsert, kRepost});
+            }
+        } else if (r < 97) {  // UPDATE repost: repost another post
+            if (m.reposts.empty() || m.posts.empty())
+                return;
+            int64_t id = std::next(m.reposts.begin(), long(rng_() % m.reposts.size()))->first;
+            int64_t pid = std::next(m.posts.begin(), long(rng_() % m.posts.size()))->first;
+            for (const auto &[rid, rp] : m.reposts)
+                if (rp.reposter == m.reposts[id].reposter && rp.post_id == pid)
+                    return;
+            t.raw_items.push_back(RawItem{m.repost_item(id), kDelete, kRepost});
+            m.reposts[id].post_id = pid;
+            t.raw_items.push_back(RawItem{m.repost_item(id), kInsert, kRepost});
+        } else if (r < 99) {  // delete an actor: every row that references it
+            delete_actor(t, user());
+        } else if (pending_.empty()) {  // TRUNCATE repost, or follow
+            // TRUNCATE waits for every transaction on its table to end (and
+            // their commit callbacks run before their locks go), and later
+            // ones wait for it: it never overlaps another apply.
+            t.exclusive = true;
+            if (rng_() % 2) {
+                m.reposts.clear();
+                t.raw_items.push_back(RawItem{AuthorItem{}, kItemTruncate, kRepost});
+            } else {
+                m.follows.clear();
+                t.raw_edges.push_back(RawEdge{0, 0, 2});
+            }
+        }
+    }
+
+    void delete_post(Txn &t, int64_t id) {
+        Model &m = model_;
+        for (auto it = m.reposts.begin(); it != m.reposts.end();) {
+            if (it->second.post_id == id) {
+                t.raw_items.push_back(RawItem{m.repost_item(it->first), kDelete, kRepost});
+                it = m.reposts.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        t.raw_items.push_back(RawItem{m.post_item(id), kDelete, kPost});
+        m.posts.erase(id);
+    }
+
+    void delete_actor(Txn &t, uint32_t u) {
+        Model &m = model_;
+        for (auto it = m.follows.begin(); it != m.follows.end();) {
+            if (it->first == u || it->second == u) {
+                t.raw_edges.push_back(RawEdge{it->first, it->second, kDelete});
+                it = m.follows.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        for (auto it = m.reposts.begin(); it != m.reposts.end();) {
+            if (it->second.reposter == u) {
+                t.raw_items.push_back(RawItem{m.repost_item(it->first), kDelete, kRepost});
+                it = m.reposts.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        std::vector<int64_t> mine;
+        for (const auto &[id, p] : m.posts)
+            if (p.author == u)
+                mine.push_back(id);
+        for (int64_t id : mine)
+            delete_post(t, id);
+    }
+
+    void commit_new() {
+        auto t = std::make_unique<Txn>();
+        t->h = &host_;
+        int n = rng_() % 10 == 0 ? 12 : 1 + int(rng_() % 3);
+        for (int i = 0; i < n && !t->exclusive; i++)
+            op(*t);
+        t->prepare(++lsn_);
+        pending_.push_back(std::move(t));
+    }
+
+    void step_pending() {
+        size_t i = rng_() % pending_.size();
+        if (pending_[i]->step()) {
+            const TimelineStats &st = pending_[i]->apply.stats();
+            ASSERT_EQ(st.out_of_memory, 0u);
+            totals.fanout += st.fanout;
+            totals.backfills += st.backfills;
+            totals.promotions += st.promotions;
+            totals.items_stale += st.items_stale;
+            totals.feeds_dropped += st.feeds_dropped;
+            totals.rings_lost += st.rings_lost;
+            totals.lost_leaves += st.lost_leaves;
+            pending_.erase(pending_.begin() + long(i));
+        }
+        ASSERT_TRUE(host_.quiet());
+    }
+
+    // --------------------------------------------------------- readers
+
+    FeedBuild build(uint32_t v) {
+        host_.all_held = true;
+        host_.celeb_held = true;
+        FeedBuild r = build_feed(host_.env, v, &scratch_);
+        nomem_builds += r == FeedBuild::kNoMem;
+        host_.all_held = false;
+        host_.celeb_held = false;
+        builds++;
+        return r;
+    }
+
+    void build_random_feed() { build(user()); }
+
+    void evict_random() {
+        uint64_t n = 0;
+        uint32_t s = uint32_t(rng_() % kStripes);
+        host_.env.lock(host_.env.ctx, s, true);
+        sweep_feeds(host_.ta.arena, host_.dir, s, 0, UINT32_MAX, rng_() % 2 ? UINT64_MAX : 100, &n);
+        host_.env.unlock(host_.env.ctx, s);
+    }
+
+    static void expect_same(const std::vector<AuthorItem> &got, const std::vector<AuthorItem> &want,
+                            const char *what, uint32_t who) {
+        auto dump = [](const std::vector<AuthorItem> &v) {
+            std::string s;
+            for (const auto &x : v)
+                s += " (" + std::to_string(x.ts) + "," + std::to_string(x.id) + " p" +
+                     std::to_string(x.post_id) + " a" + std::to_string(x.author) + " r" +
+                     std::to_string(x.reposter) + ")";
+            return s;
+        };
+        ASSERT_EQ(got.size(), want.size()) << what << " of " << who << "\n got:" << dump(got)
+                                           << "\nwant:" << dump(want);
+        for (size_t i = 0; i < got.size(); i++) {
+            ASSERT_EQ(got[i].ts, want[i].ts) << what << " of " << who << " row " << i;
+            ASSERT_EQ(got[i].id, want[i].id) << what << " of " << who << " row " << i;
+            ASSERT_EQ(got[i].post_id, want[i].post_id) << what << " of " << who << " row " << i;
+            ASSERT_EQ(got[i].author, want[i].author) << what << " of " << who << " row " << i;
+            ASSERT_EQ(got[i].reposter, want[i].reposter) << what << " of " << who << " row " << i;
+        }
+    }
+
+    void check_page(uint32_t v, ItemKey before, size_t lim, bool first_page) {
+        std::vector<AuthorItem> got;
+        ReadResult r = reader_.timeline(host_.env, v, before, lim, &got);
+        ASSERT_TRUE(host_.quiet());
+        bool limited = p_.arena_limit != SIZE_MAX;
+        if (r == ReadResult::kNoRing) {
+            FeedBuild b = build(v);
+            if (limited && (b == FeedBuild::kNoMem || b == FeedBuild::kUnknown))
+                return;
+            ASSERT_TRUE(b == FeedBuild::kBuilt) << int(b);
+            r = reader_.timeline(host_.env, v, before, lim, &got);
+            ASSERT_NE(int(r), int(ReadResult::kNoRing));
+        }
+        if (r == ReadResult::kOk) {
+            exact++;
+            expect_same(got, model_.timeline(v, before, lim), "timeline", v);
+        } else {
+            fallbacks++;
+            if (!limited) {
+                ASSERT_EQ(int(r), int(ReadResult::kHorizon));
+            }
+            if (p_.expect_no_fallback && first_page)
+                FAIL() << "timeline of " << v << " fell back";
+        }
+        r = reader_.author_feed(host_.env, v, before, lim, &got);
+        if (r == ReadResult::kOk)
+            expect_same(got, model_.author_feed(v, before, lim), "author feed", v);
+        else if (p_.expect_no_fallback)
+            FAIL() << "author feed of " << v << " fell back";
+    }
+
+    void check_reads() {
+        for (int k = 0; k < 6 && !::testing::Test::HasFatalFailure(); k++) {
+            uint32_t v = user();
+            size_t lim = rng_() % 10 == 0 ? 1000 : rng_() % 12;
+            check_page(v, kMaxKey, lim, true);
+            // The next page, from the last item of the first.
+            std::vector<AuthorItem> first = model_.timeline(v, kMaxKey, lim);
+            if (!first.empty())
+                check_page(v, first.back().key(), 1 + rng_() % 8, false);
+            // A cursor between items, and one with a tie on created_at.
+            check_page(v, ItemKey{clock_ - int64_t(rng_() % 100), int64_t(rng_() % next_id_)},
+                       1 + rng_() % 8, false);
+        }
+    }
+
+    // Every user, every page size: the final state.
+    void check_all() {
+        for (uint32_t v = 1; v <= p_.users && !::testing::Test::HasFatalFailure(); v++)
+            for (size_t lim : {size_t(1), size_t(5), size_t(40), size_t(10000)})
+                check_page(v, kMaxKey, lim, true);
+    }
+
+    Params p_;
+    Host host_;
+    std::mt19937_64 rng_;
+    Model model_;
+    std::vector<std::unique_ptr<Txn>> pending_;
+    uint64_t lsn_ = 0;
+    size_t max_pending_ = getenv("SIM_SERIAL") ? 1 : 4;
+    int64_t clock_ = 1000;
+    int64_t next_id_ = 1;
+    FeedBuildScratch scratch_;
+    TimelineReader reader_;
+};
+
+TEST(TimelineSim, LargeRingsNeverFallBack) {
+    for (uint64_t seed = 1; seed <= 6 && !HasFatalFailure(); seed++) {
+        Sim sim(Params{60, 100000, 100000, 1000000, 3000, seed, true});
+        sim.run();
+        sim.report();
+        EXPECT_GT(sim.exact, 100u);
+    }
+}
+
+TEST(TimelineSim, TinyRingsAndCelebrities) {
+    for (uint64_t seed = 1; seed <= 10 && !HasFatalFailure(); seed++) {
+        Sim sim(Params{40, 1 + uint32_t(seed % 5), 1 + uint32_t(seed % 7), seed % 4, 3000, seed, false});
+        sim.run();
+        sim.report();
+        EXPECT_GT(sim.exact, 10u);
+    }
+}
+
+TEST(TimelineSim, FullArenaStaysExact) {
+    // Rings, sets and leaves are given up as the arena fills: whatever the
+    // index still answers must be exact.
+    for (uint64_t seed = 40; seed <= 45 && !HasFatalFailure(); seed++) {
+        Params p{150, 50, 40, 5, 5000, seed, false};
+        p.arena_limit = size_t(100000 + (seed - 40) * 8000);
+        Sim sim(p);
+        sim.run();
+        sim.report();
+        EXPECT_GT(sim.exact, 10u);
+    }
+}
+
+TEST(TimelineSim, MidSizeRingsManyUsers) {
+    for (uint64_t seed = 20; seed <= 23 && !HasFatalFailure(); seed++) {
+        Sim sim(Params{200, 30, 20, 6, 6000, seed, false});
+        sim.run();
+        sim.report();
+        EXPECT_GT(sim.exact, 100u);
+        EXPECT_GT(sim.fallbacks + sim.exact, sim.exact);  // some pages reach past a horizon
+    }
+}
+
+}  // namespace
+}  // namespace dp
