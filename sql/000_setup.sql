@@ -58,9 +58,98 @@ END $$;
 -- A fresh extension, with actors 1..n and the index built.
 CREATE FUNCTION dptest.fresh(n int) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM set_config('client_min_messages', 'warning', true);  -- whether or not it exists
     DROP EXTENSION IF EXISTS dataplane CASCADE;
     CREATE EXTENSION dataplane;
     INSERT INTO dataplane.actor (uid, did)
     SELECT g, 'did:plc:test' || g FROM generate_series(1, n) g;
     PERFORM setval('dataplane.actor_uid_seq', greatest(n, 1), n > 0);
 END $$;
+
+-- The contract's reference query for timelines (DESIGN.md), verbatim.
+-- (Declared with its columns, not dataplane.feed_item: dptest.fresh drops
+-- the extension with CASCADE. The tables do not exist yet: no body check.)
+SET check_function_bodies = off;
+CREATE FUNCTION dptest.ref_timeline(v int, lim int, before_ts timestamptz, before_id bigint)
+RETURNS TABLE (item_id bigint, post_id bigint, author int, reposter int, sort_at timestamptz)
+LANGUAGE sql STABLE AS $$
+WITH src AS (SELECT followee AS uid FROM dataplane.follow WHERE follower = v
+             UNION SELECT v)
+SELECT * FROM (
+  SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at
+    FROM dataplane.post p WHERE p.author IN (SELECT uid FROM src)
+  UNION ALL
+  SELECT r.id, r.post_id, p.author, r.reposter, r.created_at
+    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id
+   WHERE r.reposter IN (SELECT uid FROM src)
+) t
+WHERE before_ts IS NULL OR (t.sort_at, t.item_id) < (before_ts, before_id)
+ORDER BY t.sort_at DESC, t.item_id DESC
+LIMIT lim
+$$;
+
+-- The same with src = {author}.
+CREATE FUNCTION dptest.ref_author_feed(a int, lim int, before_ts timestamptz, before_id bigint)
+RETURNS TABLE (item_id bigint, post_id bigint, author int, reposter int, sort_at timestamptz)
+LANGUAGE sql STABLE AS $$
+SELECT * FROM (
+  SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at
+    FROM dataplane.post p WHERE p.author = a
+  UNION ALL
+  SELECT r.id, r.post_id, p.author, r.reposter, r.created_at
+    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id
+   WHERE r.reposter = a
+) t
+WHERE before_ts IS NULL OR (t.sort_at, t.item_id) < (before_ts, before_id)
+ORDER BY t.sort_at DESC, t.item_id DESC
+LIMIT lim
+$$;
+
+-- Timelines and author feeds of users 1..n that differ from the reference:
+-- first pages of several sizes, the page after each, a cursor on a tie of
+-- created_at, and cursors with only one of (before_ts, before_id).
+CREATE FUNCTION dptest.page_mismatches(n int)
+RETURNS TABLE (fn text, uid int, lim int, before_ts timestamptz, before_id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    u int;
+    l int;
+    cur record;
+BEGIN
+    FOR u IN 1 .. n LOOP
+        FOREACH l IN ARRAY ARRAY[1, 3, 20, 50, 2000] LOOP
+            -- First page, then the next page from its last row.
+            FOR cur IN SELECT NULL::timestamptz AS ts, NULL::bigint AS id
+                       UNION ALL
+                       SELECT t.sort_at, t.item_id FROM (
+                           SELECT * FROM dptest.ref_timeline(u, l, NULL, NULL)
+                            ORDER BY sort_at, item_id LIMIT 1) t
+                       UNION ALL
+                       -- Only before_ts: strictly older than that time.
+                       SELECT t.sort_at, NULL FROM (
+                           SELECT * FROM dptest.ref_timeline(u, l, NULL, NULL)
+                            ORDER BY sort_at, item_id LIMIT 1) t
+                       UNION ALL
+                       -- Only before_id: no cursor.
+                       SELECT NULL, 5
+            LOOP
+                IF ARRAY(SELECT ROW(t.*)::text FROM dataplane.get_timeline(u, l, cur.ts, cur.id) t)
+                   IS DISTINCT FROM
+                   ARRAY(SELECT ROW(t.*)::text FROM dptest.ref_timeline(u, l, cur.ts, cur.id) t) THEN
+                    RETURN QUERY SELECT 'get_timeline', u, l, cur.ts, cur.id;
+                END IF;
+                IF ARRAY(SELECT ROW(t.*)::text FROM dataplane.get_author_feed(u, l, cur.ts, cur.id) t)
+                   IS DISTINCT FROM
+                   ARRAY(SELECT ROW(t.*)::text FROM dptest.ref_author_feed(u, l, cur.ts, cur.id) t) THEN
+                    RETURN QUERY SELECT 'get_author_feed', u, l, cur.ts, cur.id;
+                END IF;
+            END LOOP;
+        END LOOP;
+    END LOOP;
+END $$;
+
+-- Pages read from memory so far (status().pages_index).
+CREATE FUNCTION dptest.index_pages() RETURNS bigint LANGUAGE sql AS $$
+    SELECT pages_index FROM dataplane.status()
+$$;
+RESET check_function_bodies;

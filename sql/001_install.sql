@@ -11,15 +11,17 @@ SELECT unnest(extconfig)::regclass AS dumped
   FROM pg_extension WHERE extname = 'dataplane' ORDER BY 1;
 
 -- Capture triggers fire also under session_replication_role = replica (A).
-SELECT tgname, tgenabled
+SELECT tgrelid::regclass AS tbl, tgname, tgenabled
   FROM pg_trigger
- WHERE tgrelid = 'dataplane.follow'::regclass AND NOT tgisinternal
- ORDER BY 1;
+ WHERE tgrelid IN ('dataplane.follow'::regclass, 'dataplane.post'::regclass,
+                   'dataplane.repost'::regclass) AND NOT tgisinternal
+ ORDER BY 1, 2;
 
 -- The contract's functions.
 SELECT p.proname,
        CASE WHEN p.proname = 'status' THEN '(see 004_admin)'
-            ELSE pg_get_function_arguments(p.oid) END AS args,
+            ELSE replace(pg_get_function_arguments(p.oid), 'timestamp with time zone', 'timestamptz')
+       END AS args,
        pg_get_function_result(p.oid) AS result
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = 'dataplane' AND p.proname NOT LIKE '\_%'

@@ -84,6 +84,47 @@ ALTER TABLE dataplane.follow ENABLE ALWAYS TRIGGER dataplane_capture_update;
 ALTER TABLE dataplane.follow ENABLE ALWAYS TRIGGER dataplane_capture_delete;
 ALTER TABLE dataplane.follow ENABLE ALWAYS TRIGGER dataplane_capture_truncate;
 
+-- Posts and reposts: the same capture. A repost's feed item carries its
+-- post's author, which the repost row does not have: the trigger looks it
+-- up (with the tables' owner's rights, as the foreign key check does).
+CREATE FUNCTION dataplane._capture_post() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'dataplane_capture_post' LANGUAGE C;
+CREATE FUNCTION dataplane._capture_repost() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'dataplane_capture_repost' LANGUAGE C;
+
+CREATE TRIGGER dataplane_capture_insert AFTER INSERT ON dataplane.post
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION dataplane._capture_post();
+CREATE TRIGGER dataplane_capture_update AFTER UPDATE ON dataplane.post
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION dataplane._capture_post();
+CREATE TRIGGER dataplane_capture_delete AFTER DELETE ON dataplane.post
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION dataplane._capture_post();
+CREATE TRIGGER dataplane_capture_truncate AFTER TRUNCATE ON dataplane.post
+    FOR EACH STATEMENT EXECUTE FUNCTION dataplane._capture_post();
+
+CREATE TRIGGER dataplane_capture_insert AFTER INSERT ON dataplane.repost
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION dataplane._capture_repost();
+CREATE TRIGGER dataplane_capture_update AFTER UPDATE ON dataplane.repost
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION dataplane._capture_repost();
+CREATE TRIGGER dataplane_capture_delete AFTER DELETE ON dataplane.repost
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION dataplane._capture_repost();
+CREATE TRIGGER dataplane_capture_truncate AFTER TRUNCATE ON dataplane.repost
+    FOR EACH STATEMENT EXECUTE FUNCTION dataplane._capture_repost();
+
+ALTER TABLE dataplane.post ENABLE ALWAYS TRIGGER dataplane_capture_insert;
+ALTER TABLE dataplane.post ENABLE ALWAYS TRIGGER dataplane_capture_update;
+ALTER TABLE dataplane.post ENABLE ALWAYS TRIGGER dataplane_capture_delete;
+ALTER TABLE dataplane.post ENABLE ALWAYS TRIGGER dataplane_capture_truncate;
+ALTER TABLE dataplane.repost ENABLE ALWAYS TRIGGER dataplane_capture_insert;
+ALTER TABLE dataplane.repost ENABLE ALWAYS TRIGGER dataplane_capture_update;
+ALTER TABLE dataplane.repost ENABLE ALWAYS TRIGGER dataplane_capture_delete;
+ALTER TABLE dataplane.repost ENABLE ALWAYS TRIGGER dataplane_capture_truncate;
+
 -- ------------------------------------------------------ the social graph
 
 CREATE FUNCTION dataplane.follows(a int, b int) RETURNS boolean
@@ -124,6 +165,41 @@ CREATE FUNCTION dataplane.social_proof_count(viewer int, target int) RETURNS big
     AS 'MODULE_PATHNAME', 'dataplane_social_proof_count'
     LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
 
+-- ------------------------------------------------------------ timelines
+
+-- One row of a timeline or author feed. A repost's row carries the reposted
+-- post's id and author, and the reposter; a post's has reposter NULL.
+CREATE TYPE dataplane.feed_item AS (
+    item_id bigint,
+    post_id bigint,
+    author int,
+    reposter int,
+    sort_at timestamptz
+);
+
+-- The timeline of viewer: posts and reposts by viewer and by everyone
+-- viewer follows, newest first by (sort_at, item_id), strictly below the
+-- cursor (before_ts, before_id) when before_ts is given. Exactly the
+-- reference query of the design; NULL lim means every item.
+CREATE FUNCTION dataplane.get_timeline(viewer int, lim int DEFAULT 50,
+                                       before_ts timestamptz DEFAULT NULL,
+                                       before_id bigint DEFAULT NULL)
+    RETURNS SETOF dataplane.feed_item
+    AS 'MODULE_PATHNAME', 'dataplane_get_timeline'
+    LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 50;
+COMMENT ON FUNCTION dataplane.get_timeline(int, int, timestamptz, bigint) IS
+    'Timeline of viewer: newest first, below the cursor (before_ts, before_id)';
+
+-- The same for one author's own posts and reposts.
+CREATE FUNCTION dataplane.get_author_feed(author int, lim int DEFAULT 50,
+                                          before_ts timestamptz DEFAULT NULL,
+                                          before_id bigint DEFAULT NULL)
+    RETURNS SETOF dataplane.feed_item
+    AS 'MODULE_PATHNAME', 'dataplane_get_author_feed'
+    LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 50;
+COMMENT ON FUNCTION dataplane.get_author_feed(int, int, timestamptz, bigint) IS
+    'Posts and reposts of author: newest first, below the cursor (before_ts, before_id)';
+
 -- ------------------------------------------------------------ operations
 
 CREATE FUNCTION dataplane.status(
@@ -150,7 +226,22 @@ CREATE FUNCTION dataplane.status(
     OUT builds bigint,
     OUT last_build_ms float8,
     OUT last_build_at timestamptz,
-    OUT last_error text)
+    OUT last_error text,
+    OUT pages_index bigint,
+    OUT pages_fallback bigint,
+    OUT fallback_horizon bigint,
+    OUT feed_rings bigint,
+    OUT feed_items bigint,
+    OUT author_rings bigint,
+    OUT author_items bigint,
+    OUT lost_rings bigint,
+    OUT celebrities bigint,
+    OUT items_applied bigint,
+    OUT stale_items bigint,
+    OUT fanout_changes bigint,
+    OUT backfills bigint,
+    OUT feed_builds bigint,
+    OUT feeds_dropped bigint)
     AS 'MODULE_PATHNAME', 'dataplane_status'
     LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dataplane.status() IS

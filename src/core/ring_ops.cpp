@@ -142,3 +142,22 @@ uint64_t sweep_feeds(const Arena &arena, const Directory &dir, uint32_t stripe, 
 }
 
 }  // namespace dp
+
+namespace dp {
+
+void census_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, RingCensus *c) {
+    for_each_in_stripe(dir, stripe, 0, UINT32_MAX, [&](uint32_t, DirEntry *e) {
+        if (e->feed != kNoRef && e->feed != kInvalidRef) {
+            c->feed_rings++;
+            c->feed_items += arena.at<RingHdr>(e->feed)->n;
+        }
+        if (e->author == kInvalidRef) {
+            c->lost_rings++;
+        } else if (e->author != kNoRef) {
+            c->author_rings++;
+            c->author_items += arena.at<RingHdr>(e->author)->n;
+        }
+    });
+}
+
+}  // namespace dp

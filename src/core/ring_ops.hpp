@@ -81,3 +81,15 @@ uint64_t sweep_feeds(const Arena &arena, const Directory &dir, uint32_t stripe, 
                      uint32_t hi, uint64_t goal, uint64_t *evicted);
 
 }  // namespace dp
+
+namespace dp {
+
+// How many rings and items a stripe's users hold (stripe lock shared).
+struct RingCensus {
+    uint64_t feed_rings = 0, feed_items = 0;
+    uint64_t author_rings = 0, author_items = 0;
+    uint64_t lost_rings = 0;  // author rings not held (kInvalidRef)
+};
+void census_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, RingCensus *c);
+
+}  // namespace dp

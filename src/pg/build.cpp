@@ -1,7 +1,11 @@
 #include "build.hpp"
 
+#include "author_apply.hpp"
 #include "gate.hpp"
 #include "graph_apply.hpp"
+#include "guc.hpp"
+#include "index_host.hpp"
+#include "ring_ops.hpp"
 #include "set_write.hpp"
 #include "shmem.hpp"
 
@@ -132,40 +136,51 @@ void unlock_all_stripes() {
 //
 // Stripes are emptied one at a time and left unmaintained (commits skip
 // them: the build's snapshot, taken later, sees those commits). Then, with
-// no set left anywhere, the directory's leaves are freed too: users who had
-// sets before may have none now, and their leaves would hold memory the new
-// index needs. Only then do commits start journaling.
+// no set or ring left anywhere, the directory's leaves are freed too: users
+// who had sets before may have none now, and their leaves would hold memory
+// the new index needs. Only then do commits start journaling. Timeline
+// readers that overlap the reset retry (it counts as an apply).
 void reset_stripes() {
-    dp::Directory dir = directory();
+    const dp::IndexEnv &env = index_env();
+    dp::Directory &dir = *env.dir;
+    pg_atomic_fetch_add_u64(&L.sh->applies_started, 1);
     for (auto &c : L.sh->cursor)
         pg_atomic_write_u32(&c, 0);
+    pg_atomic_write_u32(&L.sh->author_cursor, 0);
     for (uint32 s = 0; s < dp::kStripes; s++) {
         StripeShared &st = L.sh->stripes[s];
         LWLockAcquire(stripe_lock(s), LW_EXCLUSIVE);
         st.mode = kModeEmpty;
         dp::ApplyResult r;
         dp::clear_stripe(L.arena, dir, s, &r);
+        dp::clear_rings(L.arena, dir, s, true);
         st.edges[0] = st.edges[1] = 0;
         st.invalid_sets = 0;
         LWLockRelease(stripe_lock(s));
     }
     lock_all_stripes();
+    LWLockAcquire(celeb_lock(), LW_EXCLUSIVE);
+    dp::WriteStats ws;
+    dp::set_free(L.arena, &L.sh->celebs, &ws);
+    L.sh->celebs = dp::SetRef{};
+    LWLockRelease(celeb_lock());
     dir.free_leaves();
     for (uint32 s = 0; s < dp::kStripes; s++)
         L.sh->stripes[s].mode = kModeBuilding;
     unlock_all_stripes();
     pg_atomic_write_u64(&L.sh->lost_leaves, 0);
+    pg_atomic_write_u64(&L.sh->evict_floor, 0);
+    pg_atomic_fetch_add_u64(&L.sh->applies_finished, 1);
 }
 
-// Step 2: the edges as (owner << 32 | other) keys.
+// Step 2 for follows: the edges as (owner << 32 | other) keys.
 struct Edges {
     uint64 *keys;
     size_t n;
-    uint32 max_uid;
 };
 
 Edges read_edges() {
-    Edges e{nullptr, 0, 0};
+    Edges e{nullptr, 0};
     size_t cap = 1 << 20;
     e.keys = static_cast<uint64 *>(MemoryContextAllocHuge(TopTransactionContext, cap * 8));
     SPIPlanPtr plan = SPI_prepare("SELECT follower, followee FROM dataplane.follow", 0, nullptr);
@@ -188,7 +203,6 @@ Edges read_edges() {
                 e.keys = static_cast<uint64 *>(repalloc_huge(e.keys, cap * 8));
             }
             e.keys[e.n++] = uint64(uint32(a)) << 32 | uint32(b);
-            e.max_uid = Max(e.max_uid, uint32(Max(a, b)));
         }
         SPI_freetuptable(SPI_tuptable);
         CHECK_FOR_INTERRUPTS();
@@ -204,86 +218,6 @@ void swap_halves(uint64 *keys, size_t n) {
         keys[i] = keys[i] << 32 | keys[i] >> 32;
 }
 
-// Installs one user's set on one side (under its stripe lock).
-void install_one(dp::Directory &dir, uint32 uid, uint8 side, const uint32 *v, size_t n) {
-    StripeShared &st = L.sh->stripes[dp::stripe_of(uid)];
-    dp::DirEntry *e = n > 0 ? dir.get(uid) : dir.find(uid);
-    if (e == nullptr) {
-        if (n > 0 && !dir.lost(uid)) {
-            dir.mark_lost(uid);
-            pg_atomic_fetch_add_u64(&L.sh->lost_leaves, 1);
-        }
-        return;
-    }
-    dp::SetRef *ref = &e->set[side];
-    dp::WriteStats ws;
-    if (dp::set_install(L.arena, ref, v, n, &ws) != dp::Status::kOk) {
-        dp::set_free(L.arena, ref, &ws);
-        *ref = dp::SetRef{dp::kInvalidRef, dp::kNoRef};
-        st.invalid_sets++;
-    }
-    st.edges[side] += ws.card;
-}
-
-// Step 3 for one side: keys sorted by owner.
-void install_side(const Edges &e, uint8 side, uint64 seq, uint32 *buf) {
-    dp::Directory dir = directory();
-    const uint32 rows_end = e.max_uid + 1;
-    size_t i = 0;
-    uint32 uid = 1;
-    for (;;) {
-        // The end moves: a commit may create a leaf (a new account) while
-        // the pass runs, and its journal must be installed too.
-        uint32 end = Max(dir.uid_end(), rows_end);
-        if (uid >= end) {
-            // Decide that the pass is over under every stripe lock, where no
-            // commit can create a leaf; from then on commits apply normally.
-            lock_all_stripes();
-            bool done = uid >= Max(dir.uid_end(), rows_end);
-            if (done)
-                pg_atomic_write_u32(&L.sh->cursor[side], UINT32_MAX);
-            unlock_all_stripes();
-            if (done)
-                return;
-            continue;
-        }
-        uint32 leaf_end = Min(end, ((uid >> dp::kLeafBits) + 1) << dp::kLeafBits);
-        bool rows_in_leaf = i < e.n && uint32(e.keys[i] >> 32) < leaf_end;
-        if (!rows_in_leaf && dir.find(uid | 1) == nullptr && !dir.lost(uid)) {
-            // Skip a run of leaves with neither rows nor sets. All stripes are
-            // locked so that no commit creates a journal in the run meanwhile.
-            lock_all_stripes();
-            uint32 next = i < e.n ? uint32(e.keys[i] >> 32) : end;
-            uint32 skip_to = uid;
-            while (skip_to < next && dir.find(skip_to | 1) == nullptr && !dir.lost(skip_to))
-                skip_to = Min(next, ((skip_to >> dp::kLeafBits) + 1) << dp::kLeafBits);
-            if (skip_to > uid)
-                pg_atomic_write_u32(&L.sh->cursor[side], skip_to);
-            unlock_all_stripes();
-            if (skip_to > uid) {
-                uid = skip_to;
-                continue;
-            }
-        }
-        for (; uid < leaf_end; uid++) {
-            size_t j = i;
-            while (j < e.n && uint32(e.keys[j] >> 32) == uid) {
-                buf[j - i] = uint32(e.keys[j]);
-                j++;
-            }
-            uint32 s = dp::stripe_of(uid);
-            LWLockAcquire(stripe_lock(s), LW_EXCLUSIVE);
-            install_one(dir, uid, side, buf, j - i);
-            pg_atomic_write_u32(&L.sh->cursor[side], uid + 1);
-            LWLockRelease(stripe_lock(s));
-            i = j;
-        }
-        CHECK_FOR_INTERRUPTS();
-        if (!is_current(seq))
-            ereport(ERROR, (errmsg("dataplane index build superseded by a newer one")));
-    }
-}
-
 size_t longest_run(const Edges &e) {
     size_t best = 0, run_len = 0;
     for (size_t i = 0; i < e.n; i++) {
@@ -291,6 +225,198 @@ size_t longest_run(const Edges &e) {
         best = Max(best, run_len);
     }
     return best;
+}
+
+// One side's follow sets, from keys sorted by owner: a source of rows for
+// install_pass. peek(): the next owner with rows; load(uid): gather its
+// rows (outside any lock); install(uid): under its stripe lock.
+class EdgeRows {
+  public:
+    EdgeRows(const Edges &e, uint8 side)
+        : e_(e), side_(side),
+          buf_(static_cast<uint32 *>(MemoryContextAllocHuge(TopTransactionContext,
+                                                            (longest_run(e) + 1) * 4))) {}
+    uint32 peek() const { return i_ < e_.n ? uint32(e_.keys[i_] >> 32) : UINT32_MAX; }
+    void load(uint32 uid) {
+        n_ = 0;
+        while (i_ < e_.n && uint32(e_.keys[i_] >> 32) == uid)
+            buf_[n_++] = uint32(e_.keys[i_++]);
+    }
+    void install(dp::Directory &dir, uint32 uid) {
+        StripeShared &st = L.sh->stripes[dp::stripe_of(uid)];
+        dp::DirEntry *e = n_ > 0 ? dir.get(uid) : dir.find(uid);
+        if (e == nullptr) {
+            if (n_ > 0 && !dir.lost(uid)) {
+                dir.mark_lost(uid);
+                pg_atomic_fetch_add_u64(&L.sh->lost_leaves, 1);
+            }
+            return;
+        }
+        dp::SetRef *ref = &e->set[side_];
+        dp::WriteStats ws;
+        if (dp::set_install(L.arena, ref, buf_, n_, &ws) != dp::Status::kOk) {
+            dp::set_free(L.arena, ref, &ws);
+            *ref = dp::SetRef{dp::kInvalidRef, dp::kNoRef};
+            st.invalid_sets++;
+        }
+        st.edges[side_] += ws.card;
+    }
+
+  private:
+    const Edges &e_;
+    uint8 side_;
+    uint32 *buf_;
+    size_t i_ = 0, n_ = 0;
+};
+
+// Posts and reposts by source, newest first: the author rings' rows.
+const char *const kItemScan =
+    "SELECT src, sort_at, item_id, post_id, author, reposter FROM ("
+    "  SELECT p.author AS src, p.created_at AS sort_at, p.id AS item_id, p.id AS post_id,"
+    "         p.author, 0 AS reposter FROM dataplane.post p"
+    "  UNION ALL"
+    "  SELECT r.reposter, r.created_at, r.id, r.post_id, p.author, r.reposter"
+    "    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id"
+    ") t WHERE src > 0 ORDER BY src, sort_at DESC, item_id DESC";
+
+class AuthorRows {
+  public:
+    explicit AuthorRows(uint32 cap) : cap_(cap) {
+        buf_ = static_cast<dp::AuthorItem *>(
+            MemoryContextAllocHuge(TopTransactionContext, sizeof(dp::AuthorItem) * (cap + 1)));
+        SPIPlanPtr plan = SPI_prepare(kItemScan, 0, nullptr);
+        if (plan == nullptr)
+            elog(ERROR, "dataplane: could not plan the item scan: %s",
+                 SPI_result_code_string(SPI_result));
+        portal_ = SPI_cursor_open(nullptr, plan, nullptr, nullptr, false);
+        fetch();
+    }
+    ~AuthorRows() = default;
+    void close() { SPI_cursor_close(portal_); }
+    uint32 peek() const { return valid() ? cur_src_ : UINT32_MAX; }
+    void load(uint32 uid) {
+        n_ = 0;
+        horizon_ = dp::kMinKey;
+        while (valid() && cur_src_ == uid) {
+            if (n_ < cap_)
+                buf_[n_++] = cur_;
+            else if (n_ == cap_ && horizon_ == dp::kMinKey)
+                horizon_ = cur_.key();  // the newest item that does not fit
+            next();
+        }
+        std::reverse(buf_, buf_ + n_);  // ascending
+    }
+    void install(dp::Directory &dir, uint32 uid) {
+        dp::DirEntry *e = n_ > 0 ? dir.get(uid) : dir.find(uid);
+        if (e == nullptr) {
+            if (n_ > 0 && !dir.lost(uid)) {
+                dir.mark_lost(uid);
+                pg_atomic_fetch_add_u64(&L.sh->lost_leaves, 1);
+            }
+            return;
+        }
+        if (!dp::author_ring_install(L.arena, &e->author, buf_, n_, horizon_, cap_))
+            pg_atomic_fetch_add_u64(&L.sh->tl.rings_lost, 1);
+    }
+
+  private:
+    bool valid() const { return i_ < n_rows_; }
+    void fetch() {
+        if (batch_ != nullptr)
+            SPI_freetuptable(batch_);
+        SPI_cursor_fetch(portal_, true, 65536);
+        batch_ = SPI_tuptable;
+        n_rows_ = SPI_processed;
+        i_ = 0;
+        if (n_rows_ > 0)
+            decode();
+        CHECK_FOR_INTERRUPTS();
+    }
+    void next() {
+        if (++i_ == n_rows_)
+            fetch();
+        else
+            decode();
+    }
+    void decode() {
+        HeapTuple t = batch_->vals[i_];
+        TupleDesc d = batch_->tupdesc;
+        bool isnull;
+        cur_src_ = uint32(DatumGetInt32(SPI_getbinval(t, d, 1, &isnull)));
+        cur_.ts = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+        cur_.id = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+        cur_.post_id = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull));
+        cur_.author = uint32(DatumGetInt32(SPI_getbinval(t, d, 5, &isnull)));
+        cur_.reposter = uint32(DatumGetInt32(SPI_getbinval(t, d, 6, &isnull)));
+    }
+
+    uint32 cap_;
+    dp::AuthorItem *buf_;
+    size_t n_ = 0;
+    dp::ItemKey horizon_ = dp::kMinKey;
+    Portal portal_ = nullptr;
+    SPITupleTable *batch_ = nullptr;
+    uint64 n_rows_ = 0, i_ = 0;
+    uint32 cur_src_ = 0;
+    dp::AuthorItem cur_{};
+};
+
+// Step 3: per uid, in ascending order, under the stripe lock, the build's
+// rows are installed over the journal, and the install cursor moves past
+// the uid (from then on commits apply to it normally). The pass also visits
+// uids that have only a journal (a user who appeared during the build);
+// runs of leaves with neither rows nor entries are skipped.
+template <typename Rows>
+void install_pass(pg_atomic_uint32 *cursor, Rows &rows, uint64 seq) {
+    dp::Directory &dir = *index_env().dir;
+    uint32 uid = 1;
+    for (;;) {
+        // The end moves: a commit may create a leaf (a new account) while
+        // the pass runs, and its journal must be installed too.
+        auto rows_end = [&]() { return rows.peek() == UINT32_MAX ? 0u : rows.peek() + 1; };
+        uint32 end = Max(dir.uid_end(), rows_end());
+        if (uid >= end) {
+            // Decide that the pass is over under every stripe lock, where no
+            // commit can create a leaf; from then on commits apply normally.
+            lock_all_stripes();
+            bool done = uid >= Max(dir.uid_end(), rows_end());
+            if (done)
+                pg_atomic_write_u32(cursor, UINT32_MAX);
+            unlock_all_stripes();
+            if (done)
+                return;
+            continue;
+        }
+        uint32 leaf_end = Min(end, ((uid >> dp::kLeafBits) + 1) << dp::kLeafBits);
+        bool rows_in_leaf = rows.peek() < leaf_end;
+        if (!rows_in_leaf && dir.find(uid | 1) == nullptr && !dir.lost(uid)) {
+            // Skip a run of leaves with neither rows nor entries. All stripes
+            // are locked so that no commit creates a journal in the run.
+            lock_all_stripes();
+            uint32 next = Min(rows.peek(), end);
+            uint32 skip_to = uid;
+            while (skip_to < next && dir.find(skip_to | 1) == nullptr && !dir.lost(skip_to))
+                skip_to = Min(next, ((skip_to >> dp::kLeafBits) + 1) << dp::kLeafBits);
+            if (skip_to > uid)
+                pg_atomic_write_u32(cursor, skip_to);
+            unlock_all_stripes();
+            if (skip_to > uid) {
+                uid = skip_to;
+                continue;
+            }
+        }
+        for (; uid < leaf_end; uid++) {
+            rows.load(uid);
+            uint32 s = dp::stripe_of(uid);
+            LWLockAcquire(stripe_lock(s), LW_EXCLUSIVE);
+            rows.install(dir, uid);
+            pg_atomic_write_u32(cursor, uid + 1);
+            LWLockRelease(stripe_lock(s));
+        }
+        CHECK_FOR_INTERRUPTS();
+        if (!is_current(seq))
+            ereport(ERROR, (errmsg("dataplane index build superseded by a newer one")));
+    }
 }
 
 void finish(uint64 seq, TimestampTz started) {
@@ -331,13 +457,22 @@ void build(uint64 seq) {
         elog(ERROR, "dataplane: SPI_connect failed");
     Edges e = read_edges();
     sort_keys(e.keys, e.n);
-    uint32 *buf = static_cast<uint32 *>(
-        MemoryContextAllocHuge(TopTransactionContext, (longest_run(e) + 1) * 4));
-    install_side(e, dp::kOut, seq, buf);
+    {
+        EdgeRows rows(e, dp::kOut);
+        install_pass(&L.sh->cursor[dp::kOut], rows, seq);
+    }
     swap_halves(e.keys, e.n);
     sort_keys(e.keys, e.n);
-    buf = static_cast<uint32 *>(repalloc_huge(buf, (longest_run(e) + 1) * 4));
-    install_side(e, dp::kIn, seq, buf);
+    {
+        EdgeRows rows(e, dp::kIn);
+        install_pass(&L.sh->cursor[dp::kIn], rows, seq);
+    }
+    pfree(e.keys);
+    {
+        AuthorRows rows{uint32(guc_author_capacity)};
+        install_pass(&L.sh->author_cursor, rows, seq);
+        rows.close();
+    }
     SPI_finish();
     finish(seq, started);
 }

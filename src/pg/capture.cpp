@@ -19,17 +19,19 @@ namespace dpg {
 static TxnChanges txn;
 static MemoryContext queue_cxt = nullptr;
 
-// Savepoint marks: changes queued at nesting level >= level start at len.
-// Pushed lazily, only when a change is queued inside a subtransaction.
+// Savepoint marks: changes queued at nesting level >= level start at these
+// lengths. Pushed lazily, only when a change is queued inside a
+// subtransaction.
 struct SubMark {
     int level;
-    size_t len;
+    size_t n_edges;
+    size_t n_items;
 };
 static SubMark *marks = nullptr;
 static int n_marks = 0, cap_marks = 0;
 
 TxnChanges &txn_changes() { return txn; }
-bool txn_has_changes() { return txn.n > 0 || txn.overflow; }
+bool txn_has_changes() { return txn.edges.n > 0 || txn.items.n > 0 || txn.overflow; }
 
 void txn_reset() {
     if (queue_cxt != nullptr)
@@ -57,27 +59,44 @@ static void mark_level() {
                   : MemoryContextAlloc(queue_cxt, sizeof(SubMark) * ncap));
         cap_marks = ncap;
     }
-    marks[n_marks++] = SubMark{level, txn.n};
+    marks[n_marks++] = SubMark{level, txn.edges.n, txn.items.n};
 }
 
-static void push(uint32 follower, uint32 followee, uint8 op) {
+template <typename T>
+static void push(Queue<T> *q, const T &x) {
     if (txn.overflow)
         return;
-    if (txn.n == kMaxQueued) {
+    if (txn.edges.n + txn.items.n == kMaxQueued) {
         // Too big to apply change by change: the commit will rebuild instead.
         txn.overflow = true;
-        txn.n = 0;
+        txn.edges.n = txn.items.n = 0;
         return;
     }
-    if (txn.n == txn.cap) {
-        size_t ncap = txn.cap ? txn.cap * 2 : 1024;
-        size_t bytes = ncap * sizeof(dp::RawEdge);
-        txn.edges = static_cast<dp::RawEdge *>(
-            txn.edges ? repalloc_huge(txn.edges, bytes)
-                      : MemoryContextAllocHuge(queue_cxt, bytes));
-        txn.cap = ncap;
+    if (q->n == q->cap) {
+        size_t ncap = q->cap ? q->cap * 2 : 256;
+        size_t bytes = ncap * sizeof(T);
+        q->v = static_cast<T *>(q->v ? repalloc_huge(q->v, bytes)
+                                     : MemoryContextAllocHuge(queue_cxt, bytes));
+        q->cap = ncap;
     }
-    txn.edges[txn.n++] = dp::RawEdge{follower, followee, op};
+    q->v[q->n++] = x;
+}
+
+void push_edge(const dp::RawEdge &e) { push(&txn.edges, e); }
+void push_item(const dp::RawItem &it) { push(&txn.items, it); }
+
+bool capture_begin(Oid gen) {
+    // Without the preloaded library there is no index to maintain: the next
+    // server start with it builds the index from the tables. A database
+    // other than dataplane.database is not indexed at all.
+    if (!shmem_attach() || !serves_this_database() || !OidIsValid(gen))
+        return false;
+    ensure_context();
+    if (txn.gen != InvalidOid && txn.gen != gen)
+        txn_reset();  // the extension was recreated inside this transaction
+    txn.gen = gen;
+    mark_level();
+    return true;
 }
 
 void capture_subxact_callback(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
@@ -90,8 +109,10 @@ void capture_subxact_callback(SubXactEvent event, SubTransactionId, SubTransacti
         while (i > 0 && marks[i - 1].level >= level)
             i--;
         if (i < n_marks) {
-            if (!txn.overflow)
-                txn.n = marks[i].len;
+            if (!txn.overflow) {
+                txn.edges.n = marks[i].n_edges;
+                txn.items.n = marks[i].n_items;
+            }
             n_marks = i;
         }
     } else if (event == SUBXACT_EVENT_COMMIT_SUB) {
@@ -131,7 +152,7 @@ static void queue_rows(Tuplestorestate *rows, TupleDesc desc, uint8 op) {
         Datum f = slot_getattr(slot, a_follower, &null1);
         Datum g = slot_getattr(slot, a_followee, &null2);
         if (!null1 && !null2 && DatumGetInt32(f) > 0 && DatumGetInt32(g) > 0)
-            push(uint32(DatumGetInt32(f)), uint32(DatumGetInt32(g)), op);
+            push_edge(dp::RawEdge{uint32(DatumGetInt32(f)), uint32(DatumGetInt32(g)), op});
     }
     tuplestore_select_read_pointer(rows, 0);
     ExecDropSingleTupleTableSlot(slot);
@@ -148,18 +169,10 @@ extern "C" Datum dataplane_capture_follow(PG_FUNCTION_ARGS) {
         ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                         errmsg("dataplane_capture_follow: not called by trigger manager")));
     auto *td = reinterpret_cast<TriggerData *>(fcinfo->context);
-    // Without the preloaded library there is no index to maintain: the next
-    // server start with it builds the index from the tables.
-    if (!shmem_attach() || !serves_this_database())
+    if (!capture_begin(RelationGetRelid(td->tg_relation)))
         return PointerGetDatum(nullptr);
-    ensure_context();
-    Oid relid = RelationGetRelid(td->tg_relation);
-    if (txn.gen != InvalidOid && txn.gen != relid)
-        txn_reset();  // the extension was recreated inside this transaction
-    txn.gen = relid;
-    mark_level();
     if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)) {
-        push(0, 0, kOpTruncate);
+        push_edge(dp::RawEdge{0, 0, kOpTruncate});
     } else {
         TupleDesc desc = RelationGetDescr(td->tg_relation);
         if (td->tg_oldtable != nullptr)

@@ -7,6 +7,7 @@
 #include "pg_prelude.hpp"
 
 #include "edge_batch.hpp"
+#include "item_batch.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -14,21 +15,37 @@ extern "C" {
 
 namespace dpg {
 
-// RawEdge.op for a TRUNCATE of dataplane.follow: every earlier change is void.
+// RawEdge.op / RawItem.op for a TRUNCATE of the table: every earlier change
+// to it is void.
 constexpr uint8 kOpTruncate = 2;
 
-// Beyond this many queued follow changes a transaction stops queueing: its
-// commit marks the index for a rebuild instead (see commit.cpp). Keeps a
-// giant bulk load from exhausting backend memory.
+// Beyond this many queued changes a transaction stops queueing: its commit
+// marks the index for a rebuild instead (see commit.cpp). Keeps a giant bulk
+// load from exhausting backend memory.
 constexpr size_t kMaxQueued = size_t(32) << 20;
 
-struct TxnChanges {
-    dp::RawEdge *edges = nullptr;  // in statement order; op kOpTruncate marks a TRUNCATE
+// A growable array in the transaction's queue memory.
+template <typename T>
+struct Queue {
+    T *v = nullptr;
     size_t n = 0;
     size_t cap = 0;
-    bool overflow = false;  // kMaxQueued exceeded
-    Oid gen = InvalidOid;   // the dataplane.follow these changes belong to
 };
+
+struct TxnChanges {
+    Queue<dp::RawEdge> edges;  // follows, in statement order
+    Queue<dp::RawItem> items;  // posts and reposts, in statement order
+    bool overflow = false;     // kMaxQueued exceeded
+    Oid gen = InvalidOid;      // the dataplane.follow these changes belong to
+};
+
+// Appends to the queue (shared by the trigger functions).
+void push_edge(const dp::RawEdge &e);
+void push_item(const dp::RawItem &it);
+// Called by every capture trigger first: false when nothing is to be
+// captured (no index here); otherwise the queue is ready for this
+// generation and savepoint level.
+bool capture_begin(Oid gen);
 
 // This transaction's queued changes.
 TxnChanges &txn_changes();

@@ -3,8 +3,10 @@
 #include <bitset>
 
 #include "capture.hpp"
-#include "graph_apply.hpp"
+#include "commit_apply.hpp"
+#include "evict.hpp"
 #include "guc.hpp"
+#include "index_host.hpp"
 #include "set_write.hpp"
 
 extern "C" {
@@ -23,34 +25,16 @@ namespace {
 // objects here are never on a stack that ereport could unwind.
 struct Prepared {
     bool registered = false;  // filter bits and pending slot published
-    bool truncate = false;
-    std::vector<dp::SideChange> changes;
-    std::vector<size_t> starts;       // per stripe, into changes
-    std::bitset<dp::kStripes * dp::kBuckets> bits;  // filter bits we hold
+    dp::CommitWork work;
+    dp::CommitApply apply;
+    std::bitset<dp::kStripes * dp::kBuckets> bits;  // edge filter bits we hold
+    std::bitset<dp::kItemBuckets> item_bits;        // item filter bits we hold
 };
 Prepared prep;
 
 uint32 &slot_index() {
     static uint32 idx = 0;
     return idx;
-}
-
-bool others_pending(void *, uint32_t owner, uint32_t other, uint8_t side) {
-    uint32 s = dp::stripe_of(owner), b = dp::bucket_of(owner, other, side);
-    uint32 count = pg_atomic_read_u32(&L.sh->stripes[s].pending[b]);
-    return count > (prep.bits.test(s * dp::kBuckets + b) ? 1u : 0u);
-}
-
-bool any_pending(void *, uint32_t owner, uint32_t other, uint8_t side) {
-    uint32 s = dp::stripe_of(owner), b = dp::bucket_of(owner, other, side);
-    return pg_atomic_read_u32(&L.sh->stripes[s].pending[b]) > 0;
-}
-
-bool in_journal(void *, uint32_t uid, uint8_t side) {
-    // Called under the stripe lock, which orders this read against the
-    // builder's cursor update for the same uid.
-    return L.sh->stripes[dp::stripe_of(uid)].mode == kModeBuilding &&
-           uid >= pg_atomic_read_u32(&L.sh->cursor[side]);
 }
 
 void release_stripe_bits(uint32 s) {
@@ -61,42 +45,85 @@ void release_stripe_bits(uint32 s) {
         }
 }
 
+// The applying transaction's side of the pending-key filters (lww.hpp).
+class Hooks final : public dp::TxnHooks {
+  public:
+    bool edge_others_pending(uint32_t owner, uint32_t other, uint8_t side) override {
+        uint32 s = dp::stripe_of(owner), b = dp::bucket_of(owner, other, side);
+        uint32 count = pg_atomic_read_u32(&L.sh->stripes[s].pending[b]);
+        return count > (prep.bits.test(s * dp::kBuckets + b) ? 1u : 0u);
+    }
+    bool edge_any_pending(uint32_t owner, uint32_t other, uint8_t side) override {
+        uint32 s = dp::stripe_of(owner), b = dp::bucket_of(owner, other, side);
+        return pg_atomic_read_u32(&L.sh->stripes[s].pending[b]) > 0;
+    }
+    bool item_others_pending(uint32_t b) override {
+        uint32 count = pg_atomic_read_u32(&L.sh->item_pending[b]);
+        return count > (prep.item_bits.test(b) ? 1u : 0u);
+    }
+    bool item_any_pending(uint32_t b) override {
+        return pg_atomic_read_u32(&L.sh->item_pending[b]) > 0;
+    }
+    // Under the stripe's lock.
+    void edge_stripe_done(uint32_t s, const dp::ApplyResult &r) override {
+        StripeShared &st = L.sh->stripes[s];
+        if (prep.work.truncate_follow)
+            st.invalid_sets = 0;
+        st.edges[0] += r.card[0];
+        st.edges[1] += r.card[1];
+        st.compactions += r.compactions;
+        st.stale += r.stale;
+        st.invalid_sets += r.invalidated;
+        if (r.lost_leaves)
+            pg_atomic_fetch_add_u64(&L.sh->lost_leaves, r.lost_leaves);
+    }
+    void edge_stripe_released(uint32_t s) override { release_stripe_bits(s); }
+};
+Hooks hooks;
+
 void unregister() {
     if (!prep.registered)
         return;
     for (uint32 s = 0; s < dp::kStripes; s++)
         release_stripe_bits(s);
+    for (uint32 b = 0; b < dp::kItemBuckets; b++)
+        if (prep.item_bits.test(b))
+            pg_atomic_fetch_sub_u32(&L.sh->item_pending[b], 1);
+    prep.item_bits.reset();
     pg_atomic_write_u32(&L.sh->pending_xid[slot_index()], InvalidTransactionId);
     pg_atomic_fetch_sub_u32(&L.sh->n_pending, 1);
     prep.registered = false;
 }
 
 void reset_all() {
-    prep.changes.clear();
-    prep.starts.clear();
-    prep.truncate = false;
+    prep.work.clear();
     prep.bits.reset();
+    prep.item_bits.reset();
     txn_reset();
 }
 
-// Nets the queue into per-stripe side changes. C++ only: errors come back
-// as false, and the caller raises them.
+// Nets the queue into per-stripe work. C++ only: errors come back as
+// false, and the caller raises them.
 bool net_changes(const TxnChanges &t) noexcept {
     try {
+        dp::CommitWork &w = prep.work;
+        w.clear();
         size_t from = 0;
-        for (size_t i = 0; i < t.n; i++)
-            if (t.edges[i].op == kOpTruncate) {
-                prep.truncate = true;
+        for (size_t i = 0; i < t.edges.n; i++)
+            if (t.edges.v[i].op == kOpTruncate) {
+                w.truncate_follow = true;
                 from = i + 1;
             }
-        prep.changes = dp::net_side_changes(t.edges + from, t.n - from);
-        prep.starts = dp::stripe_starts(prep.changes);
-        for (const auto &c : prep.changes)
+        w.edges = dp::net_side_changes(t.edges.v + from, t.edges.n - from);
+        w.items = dp::net_item_changes(t.items.v, t.items.n);
+        w.index();
+        for (const auto &c : w.edges)
             prep.bits.set(c.stripe() * dp::kBuckets + c.bucket());
+        for (const auto &c : w.items.changes)
+            prep.item_bits.set(dp::item_bucket(c.item.id, c.kind));
         return true;
     } catch (...) {
-        prep.changes.clear();
-        prep.starts.clear();
+        prep.work.clear();
         return false;
     }
 }
@@ -120,6 +147,9 @@ void prepare_commit() {
         for (uint32 b = 0; b < dp::kBuckets; b++)
             if (prep.bits.test(s * dp::kBuckets + b))
                 pg_atomic_fetch_add_u32(&L.sh->stripes[s].pending[b], 1);
+    for (uint32 b = 0; b < dp::kItemBuckets; b++)
+        if (prep.item_bits.test(b))
+            pg_atomic_fetch_add_u32(&L.sh->item_pending[b], 1);
     prep.registered = true;
 }
 
@@ -131,30 +161,22 @@ void invalidate_index() {
     SpinLockRelease(&L.sh->mutex);
 }
 
-void apply_stripe_changes(uint32 s, dp::StripeApply &a, dp::Directory &dir) {
-    StripeShared &st = L.sh->stripes[s];
-    size_t from = prep.starts[s], to = prep.starts[s + 1];
-    if (!prep.truncate && from == to)
-        return;
-    LWLockAcquire(stripe_lock(s), LW_EXCLUSIVE);
-    if (st.mode != kModeEmpty) {
-        dp::ApplyResult r;
-        if (prep.truncate) {
-            dp::clear_stripe(L.arena, dir, s, &r);
-            st.invalid_sets = 0;
-        }
-        a.lww = &st.lww;
-        dp::apply_stripe(a, prep.changes.data() + from, to - from, &r);
-        st.edges[0] += r.card[0];
-        st.edges[1] += r.card[1];
-        st.compactions += r.compactions;
-        st.stale += r.stale;
-        st.invalid_sets += r.invalidated;
-        if (r.lost_leaves)
-            pg_atomic_fetch_add_u64(&L.sh->lost_leaves, r.lost_leaves);
-    }
-    LWLockRelease(stripe_lock(s));
-    release_stripe_bits(s);
+void add(pg_atomic_uint64 *c, uint64 v) {
+    if (v)
+        pg_atomic_fetch_add_u64(c, v);
+}
+
+void count(const dp::TimelineStats &st) {
+    TimelineCounters &tl = L.sh->tl;
+    add(&tl.items_applied, st.items_applied);
+    add(&tl.items_stale, st.items_stale);
+    add(&tl.rings_lost, st.rings_lost);
+    add(&tl.fanout, st.fanout);
+    add(&tl.backfills, st.backfills);
+    add(&tl.promotions, st.promotions);
+    add(&tl.feeds_dropped, st.feeds_dropped);
+    add(&tl.feed_resets, st.feed_resets);
+    add(&L.sh->lost_leaves, st.lost_leaves);
 }
 
 void apply_commit() {
@@ -171,23 +193,25 @@ void apply_commit() {
     // Changes to another incarnation of the tables (the extension was
     // dropped and created again) are not ours to apply.
     if (t.gen == L.sh->gen_relid && MyDatabaseId == L.sh->dbid) {
-        dp::Directory dir = directory();
-        dp::StripeApply a{};
-        a.arena = &L.arena;
-        a.dir = &dir;
-        a.views = local_views;
-        a.lsn = XactLastCommitEnd;
-        a.others_pending = others_pending;
-        a.any_pending = any_pending;
-        a.journal = in_journal;
-        for (uint32 s = 0; s < dp::kStripes; s++)
-            apply_stripe_changes(s, a, dir);
-        if (prep.truncate)
-            dir.clear_lost();
+        const dp::IndexEnv &env = index_env();
+        prep.work.lsn = XactLastCommitEnd;
+        // Timeline reads retry when an apply overlapped them.
+        pg_atomic_fetch_add_u64(&L.sh->applies_started, 1);
+        prep.apply.begin(&prep.work);
+        while (prep.apply.step(env, hooks)) {
+        }
+        pg_atomic_fetch_add_u64(&L.sh->applies_finished, 1);
+        if (prep.work.truncate_follow)
+            env.dir->clear_lost();
+        count(prep.apply.stats());
+        if (prep.apply.stats().out_of_memory)
+            invalidate_index();
         pg_atomic_fetch_add_u64(&L.sh->commits_applied, 1);
-        pg_atomic_fetch_add_u64(&L.sh->changes_applied, prep.changes.size());
+        pg_atomic_fetch_add_u64(&L.sh->changes_applied,
+                                prep.work.edges.size() + prep.work.items.changes.size());
     }
     unregister();
+    evict_if_needed();
 }
 
 }  // namespace

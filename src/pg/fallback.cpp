@@ -11,6 +11,7 @@ extern "C" {
 }
 
 #include "gate.hpp"
+#include "owner.hpp"
 
 namespace dpg {
 
@@ -56,46 +57,18 @@ const QueryDef kQueries[kNumQueries] = {
 // if the tables are dropped and created again.
 SPIPlanPtr plans[kNumQueries];
 
-// The owner of the tables: the fallback reads them with the owner's rights,
-// as the index does, so that a caller needs no more than EXECUTE on the
-// functions whichever path answers.
-Oid tables_owner() {
-    Oid rel = current_generation();
-    HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
-    if (!HeapTupleIsValid(tup))
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-                        errmsg("dataplane.follow does not exist"),
-                        errhint("Is the extension installed in this database?")));
-    Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup))->relowner;
-    ReleaseSysCache(tup);
-    return owner;
-}
-
 void execute(Query q, Datum *values) {
-    Oid saved_user;
-    int saved_sec;
-    GetUserIdAndSecContext(&saved_user, &saved_sec);
-    SetUserIdAndSecContext(tables_owner(),
-                           saved_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
     // A new snapshot, as a new READ COMMITTED statement would take: the
     // contract's semantics, also inside REPEATABLE READ transactions, and
-    // the same the index gives. It still sees this transaction's own changes.
+    // the same the index gives. It still sees this transaction's own
+    // changes. (On an error, the abort unwinds the snapshot stack.)
     PushActiveSnapshot(GetLatestSnapshot());
-    PG_TRY();
-    {
+    run_as_tables_owner([&]() {
         int rc = SPI_execute_plan(plans[q], values, nullptr, true, 0);
         if (rc != SPI_OK_SELECT)
             elog(ERROR, "dataplane: fallback query failed: %s", SPI_result_code_string(rc));
-    }
-    PG_CATCH();
-    {
-        // The abort that follows unwinds the snapshot stack.
-        SetUserIdAndSecContext(saved_user, saved_sec);
-        PG_RE_THROW();
-    }
-    PG_END_TRY();
+    });
     PopActiveSnapshot();
-    SetUserIdAndSecContext(saved_user, saved_sec);
 }
 
 // Runs a query with int4 arguments under the caller's snapshot.

@@ -22,3 +22,30 @@ UidArray sql_following(int32 u, int32 lim, int32 after);
 UidArray sql_proof(int32 viewer, int32 target, int32 lim);
 
 }  // namespace dpg
+
+extern "C" {
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+}
+
+namespace dpg {
+
+// A page request as the SQL functions take it: NULL lim means no limit,
+// as LIMIT NULL does; a NULL before_ts means no cursor.
+struct PageArgs {
+    int32 uid;
+    bool unlimited;
+    int32 lim;
+    bool has_ts;
+    TimestampTz before_ts;
+    bool has_id;
+    int64 before_id;
+};
+
+// The reference query of DESIGN.md (the timeline of uid, or with
+// author_feed the items of uid alone), run over the tables with a new
+// snapshot; its rows are appended to `store` (item_id, post_id, author,
+// reposter, sort_at).
+void sql_page(bool author_feed, const PageArgs &a, Tuplestorestate *store, TupleDesc desc);
+
+}  // namespace dpg

@@ -4,6 +4,9 @@
 #include "capture.hpp"
 #include "gate.hpp"
 #include "guc.hpp"
+#include "index_host.hpp"
+#include "ring_ops.hpp"
+#include "set_read.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -57,7 +60,7 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
         elog(ERROR, "dataplane.status: return type must be a row type");
     desc = BlessTupleDesc(desc);
-    constexpr int kCols = 24;
+    constexpr int kCols = 39;
     Datum v[kCols];
     bool nulls[kCols];
     std::memset(nulls, 0, sizeof(nulls));
@@ -69,14 +72,24 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     }
     DpShared *sh = L.sh;
     int64 edges = 0, invalid = 0, stale = 0, compactions = 0;
+    const dp::IndexEnv &env = index_env();
+    dp::RingCensus census;
     for (uint32 s = 0; s < dp::kStripes; s++) {
         LWLockAcquire(stripe_lock(s), LW_SHARED);
         edges += sh->stripes[s].edges[dp::kOut];
         invalid += int64(sh->stripes[s].invalid_sets);
         stale += int64(sh->stripes[s].stale);
         compactions += int64(sh->stripes[s].compactions);
+        dp::census_stripe(*env.arena, *env.dir, s, &census);
         LWLockRelease(stripe_lock(s));
     }
+    int64 celebs = 0;
+    LWLockAcquire(celeb_lock(), LW_SHARED);
+    if (!sh->celebs.empty() && !sh->celebs.invalid()) {
+        dp::SetView cv(*env.arena, sh->celebs, env.views);
+        celebs = cv.ok() ? int64(cv.size()) : 0;
+    }
+    LWLockRelease(celeb_lock());
     SpinLockAcquire(&sh->mutex);
     Oid dbid = sh->dbid;
     uint64 builds = sh->builds_ok;
@@ -91,17 +104,20 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     for (int i = 0; i < kFbCount; i++)
         fb[i] = pg_atomic_read_u64(&sh->reads_sql[i]);
     const ReadCounters *rc = read_counters(sh);
+    uint64 pages_index = 0, pages_sql = 0;
     for (int b = 0; b < MaxBackends; b++) {
         const volatile ReadCounters *c = &rc[b];
         reads_index += c->index;
         for (int i = 0; i < kFbCount; i++)
             fb[i] += c->sql[i];
+        pages_index += c->pages_index;
+        pages_sql += c->pages_sql;
     }
     for (int i = 0; i < kFbCount; i++)
         fb_total += fb[i];
 
     int c = 0;
-    v[c++] = CStringGetTextDatum(state_name(st, invalid > 0 || lost > 0));
+    v[c++] = CStringGetTextDatum(state_name(st, invalid > 0 || lost > 0 || census.lost_rings > 0));
     char *dbname = OidIsValid(dbid) ? get_database_name(dbid) : nullptr;
     v[c] = dbname ? CStringGetTextDatum(dbname) : CStringGetTextDatum(guc_database);
     c++;
@@ -124,7 +140,7 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->changes_applied)));
     v[c++] = Int64GetDatum(stale);
     v[c++] = Int64GetDatum(compactions);
-    v[c++] = Int64GetDatum(0);  // evictions: no evictable structures yet
+    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.evictions)));
     v[c++] = Int64GetDatum(int64(builds));
     v[c] = Float8GetDatum(last_ms);
     nulls[c] = builds == 0;
@@ -135,6 +151,21 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     v[c] = CStringGetTextDatum(err);
     nulls[c] = err[0] == '\0';
     c++;
+    v[c++] = Int64GetDatum(int64(pages_index));
+    v[c++] = Int64GetDatum(int64(pages_sql));
+    v[c++] = Int64GetDatum(int64(fb[kFbHorizon]));
+    v[c++] = Int64GetDatum(int64(census.feed_rings));
+    v[c++] = Int64GetDatum(int64(census.feed_items));
+    v[c++] = Int64GetDatum(int64(census.author_rings));
+    v[c++] = Int64GetDatum(int64(census.author_items));
+    v[c++] = Int64GetDatum(int64(census.lost_rings));
+    v[c++] = Int64GetDatum(celebs);
+    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.items_applied)));
+    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.items_stale)));
+    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.fanout)));
+    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.backfills)));
+    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.feed_builds)));
+    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.feeds_dropped)));
     Assert(c == kCols);
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, nulls)));
 }

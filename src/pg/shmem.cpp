@@ -56,7 +56,7 @@ static void request_hook() {
     if (prev_shmem_request_hook)
         prev_shmem_request_hook();
     RequestAddinShmemSpace(add_size(MAXALIGN(fixed_size()), dsa_size()));
-    RequestNamedLWLockTranche(kTrancheName, dp::kStripes);
+    RequestNamedLWLockTranche(kTrancheName, dp::kStripes + 1);  // stripes, celebrities
 }
 
 static void init_fresh(DpShared *sh) {
@@ -66,6 +66,15 @@ static void init_fresh(DpShared *sh) {
     ConditionVariableInit(&sh->build_cv);
     for (auto &c : sh->cursor)
         pg_atomic_init_u32(&c, 0);
+    pg_atomic_init_u32(&sh->author_cursor, 0);
+    pg_atomic_init_u64(&sh->applies_started, 0);
+    pg_atomic_init_u64(&sh->applies_finished, 0);
+    for (auto &b : sh->item_pending)
+        pg_atomic_init_u32(&b, 0);
+    pg_atomic_init_u32(&sh->evicting, 0);
+    pg_atomic_init_u64(&sh->evict_floor, 0);
+    for (pg_atomic_uint64 *c = &sh->tl.items_applied; c <= &sh->tl.evictions; c++)
+        pg_atomic_init_u64(c, 0);
     pg_atomic_init_u32(&sh->n_pending, 0);
     pg_atomic_init_u64(&sh->bytes_used, 0);
     pg_atomic_init_u64(&sh->reads_index, 0);

@@ -2,11 +2,13 @@
 // shmem_request_hook / shmem_startup_hook, plus a DSA area created in place
 // right after it, of dataplane.memory_limit bytes, that holds every set.
 //
-// Locking (see also lww.hpp and commit.cpp):
-//  - A user's two follow sets are guarded by the LWLock of the stripe
-//    uid % kStripes: readers take it shared, the commit apply and the build
-//    take it exclusive. A reader needing two users takes both stripes in
-//    stripe order; writers hold one stripe at a time.
+// Locking (see also lww.hpp, commit_apply.hpp and commit.cpp):
+//  - A user's two follow sets and two rings are guarded by the LWLock of
+//    the stripe uid % kStripes: readers take it shared, the commit apply
+//    and the build take it exclusive. Whoever holds several stripe locks
+//    takes them in ascending stripe order (readers of two users, backfills,
+//    feed-ring builds, which take them all).
+//  - The celebrity set is guarded by one more LWLock, always taken last.
 //  - DpShared.mutex (a spinlock) guards the build bookkeeping fields marked
 //    (m); the state word itself is atomic so that reads test it without a
 //    lock.
@@ -18,6 +20,7 @@
 
 #include "directory.hpp"
 #include "edge_batch.hpp"
+#include "item_batch.hpp"
 #include "lww.hpp"
 #include "roaring_views.hpp"
 
@@ -53,6 +56,7 @@ enum Fallback {
     kFbUnknown,       // the user's set was dropped under memory pressure
     kFbInFlight,      // a commit visible to the reader was still being applied
     kFbNotServed,     // this database is not dataplane.database (a copy)
+    kFbHorizon,       // the page reaches below what the rings hold
     kFbCount
 };
 
@@ -64,7 +68,20 @@ struct StripeShared {
     uint64 stale;                  // (s) changes skipped: a newer commit came first
     uint64 invalid_sets;           // (s) sets currently marked invalid
     pg_atomic_uint32 pending[dp::kBuckets];  // pending-key filter (lww.hpp)
-    dp::LwwTable lww;              // (s)
+};
+
+// Counters of the timeline side (atomics).
+struct TimelineCounters {
+    pg_atomic_uint64 items_applied;
+    pg_atomic_uint64 items_stale;
+    pg_atomic_uint64 rings_lost;
+    pg_atomic_uint64 fanout;
+    pg_atomic_uint64 backfills;
+    pg_atomic_uint64 promotions;
+    pg_atomic_uint64 feeds_dropped;
+    pg_atomic_uint64 feed_resets;
+    pg_atomic_uint64 feed_builds;
+    pg_atomic_uint64 evictions;
 };
 
 struct DpShared {
@@ -85,7 +102,8 @@ struct DpShared {
     char last_error[256];          // (m)
     ConditionVariable build_cv;    // signalled when a build ends
 
-    pg_atomic_uint32 cursor[2];    // build: users below have been installed
+    pg_atomic_uint32 cursor[2];    // build: users below have been installed (per side)
+    pg_atomic_uint32 author_cursor;  // build: author rings below have been installed
     pg_atomic_uint32 n_pending;    // transactions between PRE_COMMIT and apply
     pg_atomic_uint64 bytes_used;   // arena bytes held, as DSA rounds them
     pg_atomic_uint64 reads_index;            // reads of processes without a backend slot
@@ -96,11 +114,24 @@ struct DpShared {
     pg_atomic_uint64 lost_leaves;
     uint64 serial;                 // Roaring block serials (dp::Arena)
 
+    // Commits being applied to the index, started and finished: a timeline
+    // read that no apply overlapped saw one state of the index.
+    pg_atomic_uint64 applies_started;
+    pg_atomic_uint64 applies_finished;
+    pg_atomic_uint32 item_pending[dp::kItemBuckets];  // item pending-key filter
+    dp::SetRef celebs;             // under the celebrity lock
+    pg_atomic_uint32 evicting;     // one eviction sweep at a time
+    uint32 evict_hand;             // next leaf the sweep visits (under `evicting`)
+    pg_atomic_uint64 evict_floor;  // memory use a sweep could not go below
+    TimelineCounters tl;
+
     int dsa_tranche;
     size_t dsa_size;
     char *dsa_place;
 
     StripeShared stripes[dp::kStripes];
+    dp::LwwTable edge_lww[dp::kStripes];      // (s) commit-order registers (lww.hpp)
+    dp::ItemLwwTable item_lww[dp::kStripes];  // (s)
     dp::DirTop dir;
     // Then MaxBackends pending-transaction slots: the top-level xid of a
     // transaction of that backend between PRE_COMMIT and the end of its
@@ -114,6 +145,8 @@ struct DpShared {
 struct alignas(128) ReadCounters {
     uint64 index;
     uint64 sql[kFbCount];
+    uint64 pages_index;  // timeline and author-feed pages from memory
+    uint64 pages_sql;    // ... and from the tables
 };
 
 // This backend's handles on the shared index.
@@ -137,6 +170,7 @@ bool shmem_available();
 bool shmem_attach();
 
 inline LWLock *stripe_lock(uint32 stripe) { return &L.locks[stripe].lock; }
+inline LWLock *celeb_lock() { return &L.locks[dp::kStripes].lock; }
 inline ReadCounters *read_counters(DpShared *sh) {
     return reinterpret_cast<ReadCounters *>(reinterpret_cast<char *>(sh) + sh->counters_offset);
 }

@@ -1,0 +1,224 @@
+// Capture of posts and reposts (statement triggers with transition tables,
+// and TRUNCATE), queued per transaction like follows (capture.cpp).
+//
+// A repost's feed item carries the reposted post's author, which its row
+// does not have: inserted reposts are joined with dataplane.post (as the
+// tables' owner, like the foreign-key check). An UPDATE that changes a
+// post's author re-queues the post's reposts with the new author.
+#include "capture.hpp"
+#include "gate.hpp"
+#include "owner.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "utils/array.h"
+#include "utils/rel.h"
+#include "utils/tuplestore.h"
+
+DP_SQL_FUNCTION(dataplane_capture_post);
+DP_SQL_FUNCTION(dataplane_capture_repost);
+}
+
+namespace dpg {
+
+namespace {
+
+AttrNumber attnum(TupleDesc desc, const char *name) {
+    for (int i = 0; i < desc->natts; i++) {
+        Form_pg_attribute a = TupleDescAttr(desc, i);
+        if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0)
+            return AttrNumber(i + 1);
+    }
+    elog(ERROR, "dataplane: column \"%s\" not found", name);
+    return InvalidAttrNumber;
+}
+
+// Calls row(slot) for every row of a transition table, through a read
+// pointer of our own (other triggers may read the same table).
+template <typename F>
+void each_row(Tuplestorestate *rows, TupleDesc desc, F row) {
+    TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+    int ptr = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
+    tuplestore_select_read_pointer(rows, ptr);
+    tuplestore_rescan(rows);
+    while (tuplestore_gettupleslot(rows, true, false, slot))
+        row(slot);
+    tuplestore_select_read_pointer(rows, 0);
+    ExecDropSingleTupleTableSlot(slot);
+}
+
+int64 get_int8(TupleTableSlot *slot, AttrNumber a) {
+    bool isnull;
+    Datum d = slot_getattr(slot, a, &isnull);
+    return isnull ? 0 : DatumGetInt64(d);
+}
+
+int32 get_int4(TupleTableSlot *slot, AttrNumber a) {
+    bool isnull;
+    Datum d = slot_getattr(slot, a, &isnull);
+    return isnull ? 0 : DatumGetInt32(d);
+}
+
+dp::RawItem post_item(int64 id, int32 author, int64 ts, uint8 op) {
+    return dp::RawItem{dp::AuthorItem{ts, id, id, uint32(Max(author, 0)), 0}, op, dp::kPost};
+}
+
+dp::RawItem repost_item(int64 id, int32 reposter, int64 post_id, int32 author, int64 ts,
+                        uint8 op) {
+    return dp::RawItem{
+        dp::AuthorItem{ts, id, post_id, uint32(Max(author, 0)), uint32(Max(reposter, 0))}, op,
+        dp::kRepost};
+}
+
+// Queues the reposts of the given posts again, with their posts' current
+// authors (an UPDATE changed them).
+void requeue_reposts(Datum post_ids) {
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "dataplane: SPI_connect failed");
+    Oid types[1] = {INT8ARRAYOID};
+    Datum values[1] = {post_ids};
+    run_as_tables_owner([&]() {
+        int rc = SPI_execute_with_args(
+            "SELECT r.id, r.reposter, r.post_id, r.created_at, p.author "
+            "FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id "
+            "WHERE r.post_id = ANY ($1)",
+            1, types, values, nullptr, false, 0);
+        if (rc != SPI_OK_SELECT)
+            elog(ERROR, "dataplane: repost lookup failed: %s", SPI_result_code_string(rc));
+    });
+    for (uint64 i = 0; i < SPI_processed; i++) {
+        HeapTuple t = SPI_tuptable->vals[i];
+        TupleDesc d = SPI_tuptable->tupdesc;
+        bool n;
+        int64 id = DatumGetInt64(SPI_getbinval(t, d, 1, &n));
+        int32 reposter = DatumGetInt32(SPI_getbinval(t, d, 2, &n));
+        int64 post_id = DatumGetInt64(SPI_getbinval(t, d, 3, &n));
+        int64 ts = DatumGetInt64(SPI_getbinval(t, d, 4, &n));
+        int32 author = DatumGetInt32(SPI_getbinval(t, d, 5, &n));
+        push_item(repost_item(id, reposter, post_id, 0, ts, dp::kDelete));
+        push_item(repost_item(id, reposter, post_id, author, ts, dp::kInsert));
+    }
+    SPI_finish();
+}
+
+}  // namespace
+
+}  // namespace dpg
+
+using namespace dpg;
+
+// AFTER INSERT / UPDATE / DELETE (statement, transition tables) and AFTER
+// TRUNCATE on dataplane.post.
+extern "C" Datum dataplane_capture_post(PG_FUNCTION_ARGS) {
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("dataplane_capture_post: not called by trigger manager")));
+    auto *td = reinterpret_cast<TriggerData *>(fcinfo->context);
+    if (!capture_begin(current_generation()))
+        return PointerGetDatum(nullptr);
+    if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)) {
+        push_item(dp::RawItem{dp::AuthorItem{}, kOpTruncate, dp::kPost});
+        return PointerGetDatum(nullptr);
+    }
+    TupleDesc desc = RelationGetDescr(td->tg_relation);
+    AttrNumber a_id = attnum(desc, "id"), a_author = attnum(desc, "author"),
+               a_ts = attnum(desc, "created_at");
+    // Old (id, author) pairs, to find posts whose author an UPDATE changed.
+    int n_old = 0;
+    int64 *old_ids = nullptr;
+    int32 *old_authors = nullptr;
+    if (td->tg_oldtable != nullptr) {
+        int64 cap = tuplestore_tuple_count(td->tg_oldtable);
+        if (td->tg_newtable != nullptr) {
+            old_ids = static_cast<int64 *>(palloc(sizeof(int64) * (cap + 1)));
+            old_authors = static_cast<int32 *>(palloc(sizeof(int32) * (cap + 1)));
+        }
+        each_row(td->tg_oldtable, desc, [&](TupleTableSlot *slot) {
+            int64 id = get_int8(slot, a_id);
+            int32 author = get_int4(slot, a_author);
+            push_item(post_item(id, author, get_int8(slot, a_ts), dp::kDelete));
+            if (old_ids != nullptr) {
+                old_ids[n_old] = id;
+                old_authors[n_old++] = author;
+            }
+        });
+    }
+    if (td->tg_newtable != nullptr) {
+        int n_changed = 0;
+        Datum *changed = nullptr;
+        if (old_ids != nullptr)
+            changed = static_cast<Datum *>(
+                palloc(sizeof(Datum) * (tuplestore_tuple_count(td->tg_newtable) + 1)));
+        each_row(td->tg_newtable, desc, [&](TupleTableSlot *slot) {
+            int64 id = get_int8(slot, a_id);
+            int32 author = get_int4(slot, a_author);
+            push_item(post_item(id, author, get_int8(slot, a_ts), dp::kInsert));
+            if (changed == nullptr)
+                return;
+            bool same = false;
+            for (int i = 0; i < n_old && !same; i++)
+                same = old_ids[i] == id && old_authors[i] == author;
+            if (!same)
+                changed[n_changed++] = Int64GetDatum(id);
+        });
+        if (n_changed > 0)
+            requeue_reposts(PointerGetDatum(
+                construct_array(changed, n_changed, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)));
+    }
+    return PointerGetDatum(nullptr);
+}
+
+// AFTER INSERT / UPDATE / DELETE (statement, transition tables) and AFTER
+// TRUNCATE on dataplane.repost.
+extern "C" Datum dataplane_capture_repost(PG_FUNCTION_ARGS) {
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("dataplane_capture_repost: not called by trigger manager")));
+    auto *td = reinterpret_cast<TriggerData *>(fcinfo->context);
+    if (!capture_begin(current_generation()))
+        return PointerGetDatum(nullptr);
+    if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)) {
+        push_item(dp::RawItem{dp::AuthorItem{}, kOpTruncate, dp::kRepost});
+        return PointerGetDatum(nullptr);
+    }
+    TupleDesc desc = RelationGetDescr(td->tg_relation);
+    if (td->tg_oldtable != nullptr) {
+        // A deletion needs the key and the reposter only.
+        AttrNumber a_id = attnum(desc, "id"), a_rep = attnum(desc, "reposter"),
+                   a_post = attnum(desc, "post_id"), a_ts = attnum(desc, "created_at");
+        each_row(td->tg_oldtable, desc, [&](TupleTableSlot *slot) {
+            push_item(repost_item(get_int8(slot, a_id), get_int4(slot, a_rep),
+                                  get_int8(slot, a_post), 0, get_int8(slot, a_ts), dp::kDelete));
+        });
+    }
+    if (td->tg_newtable != nullptr) {
+        if (SPI_connect() != SPI_OK_CONNECT)
+            elog(ERROR, "dataplane: SPI_connect failed");
+        if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
+            elog(ERROR, "dataplane: could not register the transition table");
+        run_as_tables_owner([&]() {
+            int rc = SPI_execute(
+                "SELECT r.id, r.reposter, r.post_id, r.created_at, p.author "
+                "FROM new_rows r JOIN dataplane.post p ON p.id = r.post_id",
+                false, 0);
+            if (rc != SPI_OK_SELECT)
+                elog(ERROR, "dataplane: repost capture failed: %s", SPI_result_code_string(rc));
+        });
+        for (uint64 i = 0; i < SPI_processed; i++) {
+            HeapTuple t = SPI_tuptable->vals[i];
+            TupleDesc d = SPI_tuptable->tupdesc;
+            bool n;
+            push_item(repost_item(DatumGetInt64(SPI_getbinval(t, d, 1, &n)),
+                                  DatumGetInt32(SPI_getbinval(t, d, 2, &n)),
+                                  DatumGetInt64(SPI_getbinval(t, d, 3, &n)),
+                                  DatumGetInt32(SPI_getbinval(t, d, 5, &n)),
+                                  DatumGetInt64(SPI_getbinval(t, d, 4, &n)), dp::kInsert));
+        }
+        SPI_finish();
+    }
+    return PointerGetDatum(nullptr);
+}

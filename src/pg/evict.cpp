@@ -1,0 +1,62 @@
+#include "evict.hpp"
+
+#include "index_host.hpp"
+#include "ring_ops.hpp"
+#include "shmem.hpp"
+
+namespace dpg {
+
+namespace {
+
+// Feed rings are evicted above 90 % of the limit, down to 80 %: room for
+// the graph's and the author rings' next writes.
+uint64 high_mark() { return uint64(L.sh->dsa_size) / 10 * 9; }
+uint64 low_mark() { return uint64(L.sh->dsa_size) / 10 * 8; }
+
+void sweep(uint64 goal) {
+    uint32 expected = 0;
+    if (!pg_atomic_compare_exchange_u32(&L.sh->evicting, &expected, 1))
+        return;  // another backend sweeps
+    const dp::IndexEnv &env = index_env();
+    uint32 leaves = Max(1u, env.dir->uid_end() >> dp::kLeafBits);
+    uint32 hand = L.sh->evict_hand % leaves;
+    uint64 freed = 0, evicted = 0;
+    // Two full turns at most: the first may only clear reference marks.
+    for (uint32 visited = 0; freed < goal && visited < 2 * leaves; visited++) {
+        uint32 lo = hand << dp::kLeafBits, hi = lo + dp::kLeafSize;
+        if (env.dir->find(lo | 1) != nullptr) {
+            for (uint32 s = 0; s < dp::kStripes && freed < goal; s++) {
+                LWLockAcquire(stripe_lock(s), LW_EXCLUSIVE);
+                freed += dp::sweep_feeds(*env.arena, *env.dir, s, lo, hi, goal - freed, &evicted);
+                LWLockRelease(stripe_lock(s));
+            }
+        }
+        hand = hand + 1 == leaves ? 0 : hand + 1;
+    }
+    L.sh->evict_hand = hand;
+    // Not enough feed rings to free: the rest is the graph and the author
+    // rings. Do not sweep again until memory use grows by 1 % of the limit.
+    pg_atomic_write_u64(&L.sh->evict_floor,
+                        freed < goal ? pg_atomic_read_u64(&L.sh->bytes_used) : 0);
+    if (evicted)
+        pg_atomic_fetch_add_u64(&L.sh->tl.evictions, evicted);
+    pg_atomic_write_u32(&L.sh->evicting, 0);
+}
+
+}  // namespace
+
+void evict_if_needed() {
+    if (L.sh == nullptr || L.dsa == nullptr)
+        return;
+    uint64 used = pg_atomic_read_u64(&L.sh->bytes_used);
+    uint64 floor = pg_atomic_read_u64(&L.sh->evict_floor);
+    if (used > high_mark() && used > floor + uint64(L.sh->dsa_size) / 100)
+        sweep(used - low_mark());
+}
+
+void evict_bytes(uint64 bytes) {
+    if (L.sh != nullptr && L.dsa != nullptr)
+        sweep(bytes);
+}
+
+}  // namespace dpg

@@ -1,0 +1,178 @@
+// The timeline SQL functions: get_timeline and get_author_feed.
+//
+// Each answers from the index when read_gate() allows and the rings hold
+// the page exactly; otherwise with the reference query over the tables
+// (fallback_timeline.cpp). A viewer's first read builds their feed ring.
+//
+// A read copies from several stripes one lock at a time; a commit applied
+// in between could show half. So a read that any commit's apply overlapped
+// (the applies_started / applies_finished counters) is retried, and after
+// a few tries answered from the tables.
+#include "evict.hpp"
+#include "fallback.hpp"
+#include "feed_build.hpp"
+#include "gate.hpp"
+#include "index_host.hpp"
+#include "timeline_read.hpp"
+
+extern "C" {
+#include "funcapi.h"
+#include "utils/timestamp.h"
+
+DP_SQL_FUNCTION(dataplane_get_timeline);
+DP_SQL_FUNCTION(dataplane_get_author_feed);
+}
+
+namespace dpg {
+
+namespace {
+
+// Static storage: these hold C++ containers, and frames below may ereport.
+dp::TimelineReader reader;
+dp::FeedBuildScratch build_scratch;
+std::vector<dp::AuthorItem> page;
+
+enum class Outcome { kIndex, kHorizon, kUnknown, kBusy };
+
+// Waits (briefly) until no commit is being applied; returns the count of
+// applies started, or false if one is still running.
+bool quiet_index(uint64 *started) {
+    TimestampTz begin = 0;
+    for (;;) {
+        uint64 s = pg_atomic_read_u64(&L.sh->applies_started);
+        pg_read_barrier();
+        uint64 f = pg_atomic_read_u64(&L.sh->applies_finished);
+        if (s == f) {
+            *started = s;
+            return true;
+        }
+        TimestampTz now = GetCurrentTimestamp();
+        if (begin == 0)
+            begin = now;
+        else if (now - begin > 50)
+            return false;
+        pg_spin_delay();
+    }
+}
+
+// Builds uid's feed ring under every stripe lock.
+dp::FeedBuild build_ring(uint32 uid) {
+    evict_if_needed();
+    const dp::IndexEnv &env = index_env();
+    lock_everything_for(dp::stripe_of(uid));
+    dp::FeedBuild b = dp::build_feed(env, uid, &build_scratch);
+    unlock_everything();
+    if (b == dp::FeedBuild::kNoMem) {
+        // Make room (a ring's worth, and some) and try once more.
+        evict_bytes(uint64(dp::FeedRing::bytes(env.feed_cap)) * 16);
+        lock_everything_for(dp::stripe_of(uid));
+        b = dp::build_feed(env, uid, &build_scratch);
+        unlock_everything();
+    }
+    pg_atomic_fetch_add_u64(&L.sh->tl.feed_builds, 1);
+    return b;
+}
+
+Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim) {
+    const dp::IndexEnv &env = index_env();
+    for (int attempt = 0; attempt < 4; attempt++) {
+        uint64 started;
+        if (!quiet_index(&started))
+            continue;
+        dp::ReadResult r = author_feed ? reader.author_feed(env, uid, before, lim, &page)
+                                       : reader.timeline(env, uid, before, lim, &page);
+        if (r == dp::ReadResult::kNoRing) {
+            dp::FeedBuild b = build_ring(uid);
+            if (b == dp::FeedBuild::kNoMem || b == dp::FeedBuild::kUnknown)
+                return Outcome::kUnknown;
+            continue;
+        }
+        pg_read_barrier();
+        if (pg_atomic_read_u64(&L.sh->applies_started) != started)
+            continue;  // a commit was applied meanwhile: read again
+        switch (r) {
+            case dp::ReadResult::kOk: return Outcome::kIndex;
+            case dp::ReadResult::kHorizon: return Outcome::kHorizon;
+            default: return Outcome::kUnknown;
+        }
+    }
+    return Outcome::kBusy;
+}
+
+void check_lim(int32 lim) {
+    if (lim < 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("lim must not be negative"),
+                        errdetail("lim was %d.", lim),
+                        errhint("Pass the number of rows wanted, 0 for none, or NULL for all.")));
+}
+
+void emit(Tuplestorestate *store, TupleDesc desc) {
+    for (const dp::AuthorItem &it : page) {
+        Datum v[5] = {Int64GetDatum(it.id), Int64GetDatum(it.post_id),
+                      Int32GetDatum(int32(it.author)), Int32GetDatum(int32(it.reposter)),
+                      TimestampTzGetDatum(it.ts)};
+        bool n[5] = {false, false, false, it.reposter == 0, false};
+        tuplestore_putvalues(store, desc, v, n);
+    }
+}
+
+void count_page(bool from_index) {
+    if (L.counters == nullptr)
+        return;
+    if (from_index)
+        L.counters->pages_index++;
+    else
+        L.counters->pages_sql++;
+}
+
+Datum page_srf(FunctionCallInfo fcinfo, bool author_feed) {
+    InitMaterializedSRF(fcinfo, 0);
+    auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    if (PG_ARGISNULL(0))
+        return Datum(0);  // no viewer: no rows, as the reference query
+    PageArgs a{};
+    a.uid = PG_GETARG_INT32(0);
+    a.unlimited = PG_ARGISNULL(1);
+    a.lim = a.unlimited ? 0 : PG_GETARG_INT32(1);
+    a.has_ts = !PG_ARGISNULL(2);
+    a.before_ts = a.has_ts ? PG_GETARG_TIMESTAMPTZ(2) : 0;
+    a.has_id = !PG_ARGISNULL(3);
+    a.before_id = a.has_id ? PG_GETARG_INT64(3) : 0;
+    if (!a.unlimited)
+        check_lim(a.lim);
+    if ((!a.unlimited && a.lim == 0) || a.uid <= 0)
+        return Datum(0);  // no actor has such a uid: an empty page
+    // The cursor as the reference query compares it: (sort_at, item_id) <
+    // (before_ts, before_id). Without before_id the comparison is NULL
+    // where sort_at = before_ts, so only older items qualify.
+    dp::ItemKey before = !a.has_ts ? dp::kMaxKey
+                                   : dp::ItemKey{a.before_ts, a.has_id ? a.before_id : INT64_MIN};
+    Fallback why;
+    if (!a.unlimited && read_gate(&why)) {
+        Outcome o = read_index(author_feed, uint32(a.uid), before, size_t(a.lim));
+        if (o == Outcome::kIndex) {
+            count_index_read();
+            count_page(true);
+            emit(rsinfo->setResult, rsinfo->setDesc);
+            return Datum(0);
+        }
+        why = o == Outcome::kHorizon ? kFbHorizon : o == Outcome::kBusy ? kFbInFlight : kFbUnknown;
+    } else if (a.unlimited) {
+        why = kFbHorizon;  // every item there is: beyond what rings hold
+    }
+    count_fallback(why);
+    count_page(false);
+    sql_page(author_feed, a, rsinfo->setResult, rsinfo->setDesc);
+    return Datum(0);
+}
+
+}  // namespace
+
+}  // namespace dpg
+
+using namespace dpg;
+
+extern "C" Datum dataplane_get_timeline(PG_FUNCTION_ARGS) { return page_srf(fcinfo, false); }
+
+extern "C" Datum dataplane_get_author_feed(PG_FUNCTION_ARGS) { return page_srf(fcinfo, true); }
