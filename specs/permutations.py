@@ -17,6 +17,10 @@ a step while it waits, by simulating the waits:
   one_lock    each session has one operation, and whichever runs second
               waits for the other's transaction to end (follow_actor_delete,
               follow_update_key, follow_truncate).
+  free        the sessions never wait for each other (they change different
+              rows): every interleaving runs (timeline_post_delete,
+              timeline_follow_post, timeline_unfollow_post). A reader step
+              may follow every step.
 
 Usage:
   python3 specs/permutations.py same_edge OPS1 OPS2 absent|present [reader]
@@ -26,6 +30,8 @@ Usage:
       s3r after every step.
   python3 specs/permutations.py one_lock STEP1 STEP2
       e.g. one_lock s1f s2d2
+  python3 specs/permutations.py free STEP1 STEP2 [READER]
+      e.g. free s1p s2d s3r
 Step names printed are s1<op>, s2<op>, s1c, s1a, s2c, s2a (as in the specs).
 """
 import itertools
@@ -98,6 +104,18 @@ class EdgeSim:
         raise ValueError(kind)
 
 
+class FreeSim:
+    """No waits at all."""
+
+    def __init__(self, _present=False):
+        self.status = {'s1': 'run', 's2': 'run'}
+
+    def op(self, me, kind):
+        if kind in 'ca':
+            self.status[me] = kind
+        return None
+
+
 class OneLockSim:
     """One operation per session; the second one waits for the first's end."""
 
@@ -163,6 +181,15 @@ def main(argv):
         for p in permutations(OneLockSim, ['X'], ['Y']):
             names = {('s1', 'X'): n1, ('s2', 'Y'): n2}
             print('permutation ' + ' '.join(names.get((x, k), x + k) for x, k in p))
+    elif len(argv) in (4, 5) and argv[1] == 'free':
+        n1, n2 = argv[2], argv[3]
+        reader = argv[4] if len(argv) == 5 else None
+        for p in permutations(FreeSim, ['X'], ['Y']):
+            names = {('s1', 'X'): n1, ('s2', 'Y'): n2}
+            steps = [names.get((x, k), x + k) for x, k in p]
+            if reader:
+                steps = [s for st in steps for s in (st, reader)]
+            print('permutation ' + ' '.join(steps))
     else:
         sys.exit(__doc__)
 

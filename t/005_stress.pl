@@ -1,11 +1,16 @@
 # Concurrency stress: pgbench, 8 clients on 2 threads for 30 s, against a
-# graph of 2000 actors: random follows and unfollows, contended toggles of a
-# few hot edges (some with a widened commit window, test_apply_delay),
-# rolled-back transactions, rolled-back savepoints, multi-statement
-# transactions touching several edges (INSERT ... ON CONFLICT DO UPDATE,
-# UPDATE), and readers; meanwhile rebuild() runs every few seconds. Proves
-# that at the end verify() returns no rows and every function matches the
-# reference SQL for 200 users (followers and following lists included).
+# graph of 2000 actors with posts and reposts: random follows and unfollows,
+# contended toggles of a few hot edges (some with a widened commit window,
+# test_apply_delay), rolled-back transactions, rolled-back savepoints,
+# multi-statement transactions touching several edges (INSERT ... ON
+# CONFLICT DO UPDATE, UPDATE); posts (popular accounts post most: they are
+# fanned out or, above fanout_limit, merged at read time), reposts, post
+# deletions (cascading to reposts), contended post/delete of hot items in a
+# widened window, rolled-back posts; and readers of every function,
+# timelines included; meanwhile rebuild() runs every few seconds. Proves
+# that at the end verify() (sets and rings) returns no rows, every graph
+# function matches the reference SQL for 200 users, and every timeline and
+# author feed page matches the reference query for 120 users.
 use strict;
 use warnings;
 
@@ -17,8 +22,9 @@ use DataplaneTest;
 
 my $N = 2000;
 my $SECONDS = 30;
-my $node = dp_node('stress', conf => 'max_connections = 40');
+my $node = dp_node('stress', conf => "max_connections = 40\ndataplane.fanout_limit = 150");
 load_graph($node, actors => $N, follows => 20000, big => 5, big_degree => 300);
+load_items($node, actors => $N, posts => 20000, reposts => 4000);
 verify_clean($node, 'before the run');
 is(dp_state($node), 'ready', 'the index is ready before the run');
 
@@ -98,6 +104,62 @@ INSERT INTO dataplane.follow (follower, followee) SELECT :c::int, :d::int WHERE 
 DELETE FROM dataplane.follow WHERE follower = :a::int AND followee = :b::int + 3;
 COMMIT;
 },
+	# a post: popular accounts (1..20) post half of them; some in the past
+	'009_post@5' => qq{
+\\set a random(1, $N)
+\\set h random(1, 20)
+\\set p random(0, 1)
+\\set back random(0, 3)
+INSERT INTO dataplane.post (author, created_at)
+  VALUES (CASE WHEN :p = 1 THEN :h::int ELSE :a::int END, now() - :back * interval '1 hour');
+},
+	# a repost of a recent post (odd ids: the deletions below take even
+	# ones, so that no repost races the deletion of its post)
+	'010_repost@2' => qq{
+\\set a random(1, $N)
+\\set k random(0, 200)
+INSERT INTO dataplane.repost (reposter, post_id, created_at)
+  SELECT :a::int, id, now() FROM dataplane.post WHERE id % 2 = 1 AND id < 900000000
+   ORDER BY id DESC OFFSET :k LIMIT 1
+  ON CONFLICT DO NOTHING;
+},
+	# a post deleted (its reposts go with it)
+	'011_delete_post@1' => qq{
+\\set k random(0, 500)
+DELETE FROM dataplane.post WHERE id = (SELECT id FROM dataplane.post WHERE id % 2 = 0
+   AND id < 900000000 ORDER BY id DESC OFFSET :k LIMIT 1);
+},
+	# hot items, posted and deleted again and again, in a widened window
+	'012_hot_item@2' => q{
+\set h random(1, 8)
+\set op random(0, 1)
+BEGIN;
+SET LOCAL dataplane.test_apply_delay = 10;
+INSERT INTO dataplane.post (id, author, created_at)
+  SELECT 900000000 + :h, 1 + :h % 5, '2026-06-01'::timestamptz + :h * interval '1 s' WHERE :op = 1
+  ON CONFLICT DO NOTHING;
+DELETE FROM dataplane.post WHERE id = 900000000 + :h AND :op = 0;
+COMMIT;
+},
+	# a rolled-back post, and a post kept under a rolled-back savepoint
+	'013_post_rollback@1' => qq{
+\\set a random(1, $N)
+BEGIN;
+INSERT INTO dataplane.post (author, created_at) VALUES (:a::int, now());
+SAVEPOINT s;
+DELETE FROM dataplane.post WHERE author = :a::int;
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO dataplane.post (author, created_at) VALUES (:a::int, now() - interval '1 day');
+ROLLBACK;
+},
+	# timeline readers (their first read builds their feed ring)
+	'014_timeline@6' => qq{
+\\set a random(1, $N)
+\\set h random(1, 50)
+SELECT count(*) FROM dataplane.get_timeline(:a::int, 20);
+SELECT count(*) FROM dataplane.get_timeline(:h::int, 50);
+SELECT count(*) FROM dataplane.get_author_feed(:h::int, 10);
+},
 	# readers
 	'008_read@5' => qq{
 \\set a random(1, $N)
@@ -150,6 +212,12 @@ my (undef, $commits) = split /\|/, $st;
 ok($commits > 1000, "the run committed many transactions ($commits applied)");
 verify_clean($node, 'after the run');
 check_functions($node, 'after the run', sample => sample_sql($N, 200));
+check_timelines($node, 'after the run', actors => $N);
+my $tl = $node->safe_psql('postgres',
+	'SELECT pages_index, pages_fallback, feed_rings, fanout_changes, backfills, celebrities, stale_items FROM dataplane.status()');
+note "pages_index, pages_fallback, feed_rings, fanout_changes, backfills, celebrities, stale_items: $tl";
+my ($pi, undef, $fr, $fo) = split /\|/, $tl;
+ok($pi > 1000 && $fr > 100 && $fo > 0, 'the run read timelines from memory and fanned posts out');
 # Every user, counts only.
 is( $node->safe_psql(
 		'postgres', qq{
@@ -178,6 +246,7 @@ is( $node->safe_psql(
 	'0',
 	'a deleted actor\'s follows are gone from the index (ON DELETE CASCADE)');
 verify_clean($node, 'after the cascade');
+check_timelines($node, 'after the cascade', sample => sample_sql($N, 60));
 
 $node->stop;
 done_testing();

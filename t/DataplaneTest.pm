@@ -26,8 +26,9 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep time);
 
-our @EXPORT = qw(dp_node load_graph sample_sql check_functions verify_clean
-  dp_state wait_state wait_until status_field bg_start bg_finish);
+our @EXPORT = qw(dp_node load_graph load_items sample_sql check_functions
+  check_timelines verify_clean dp_state wait_state wait_until status_field
+  bg_start bg_finish);
 
 # dp_node($name, %opts): a started cluster with dataplane preloaded.
 #   preload => 0          do not preload the library
@@ -112,6 +113,110 @@ CREATE INDEX follow_followee_idx ON dataplane.follow (followee, follower);
 	my $edges = $node->safe_psql($db, 'SELECT count(*) FROM dataplane.follow');
 	note sprintf("loaded %d actors, %d follows in %.1f s", $n, $edges, time - $t0);
 	return $edges;
+}
+
+# load_items($node, %opts): about $opts{posts} posts by actors 1..$opts{actors}
+# (authors skewed towards low uids: popular accounts post more), created
+# over two weeks, one in 20 with a created_at in the past relative to its
+# id; and $opts{reposts} reposts of random posts. Ids come from
+# dataplane.item_id_seq, as an AppView's would.
+sub load_items
+{
+	my ($node, %opts) = @_;
+	my $db = $opts{db} // 'postgres';
+	my $n = $opts{actors};
+	my $posts = $opts{posts};
+	my $reposts = $opts{reposts} // int($posts / 5);
+	my $seed = $opts{seed} // 0.17;
+	my $t0 = time;
+	$node->safe_psql(
+		$db, qq{
+SELECT setseed($seed);
+INSERT INTO dataplane.post (author, created_at)
+  SELECT 1 + floor(($n - 1) * power(random(), 2))::int,
+         '2026-01-01'::timestamptz + g * interval '1 second' * (1209600.0 / $posts)
+           - CASE WHEN random() < 0.05 THEN interval '3 days' * random() ELSE interval '0' END
+    FROM generate_series(1, $posts) g;
+INSERT INTO dataplane.repost (reposter, post_id, created_at)
+  SELECT DISTINCT ON (r, pid) r, pid, '2026-01-01'::timestamptz + random() * interval '15 days'
+    FROM (SELECT 1 + (random() * ($n - 1))::int AS r,
+                 (SELECT min(id) FROM dataplane.post) + (random() * $posts * 0.99)::bigint AS pid
+            FROM generate_series(1, $reposts)) x
+   WHERE EXISTS (SELECT 1 FROM dataplane.post p WHERE p.id = x.pid);
+});
+	$node->safe_psql($db, 'VACUUM ANALYZE dataplane.post, dataplane.repost');
+	note sprintf("loaded %s posts, %s reposts in %.1f s",
+		$node->safe_psql($db, 'SELECT count(*) FROM dataplane.post'),
+		$node->safe_psql($db, 'SELECT count(*) FROM dataplane.repost'), time - $t0);
+}
+
+# check_timelines($node, $label, %opts): get_timeline and get_author_feed
+# agree with the reference query of DESIGN.md for the sample (default:
+# sample_sql($opts{actors}, 120)): first pages of several sizes, the next
+# page after each (cursor = its last row), a cursor without before_id.
+# Returns the number of pages compared.
+sub check_timelines
+{
+	my ($node, $label, %opts) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my $db = $opts{db} // 'postgres';
+	my $sample = $opts{sample} // sample_sql($opts{actors}, 120);
+	my $ref = q{
+CREATE OR REPLACE FUNCTION pg_temp.ref_page(feed bool, v int, lim int, bts timestamptz, bid bigint)
+RETURNS TABLE (item_id bigint, post_id bigint, author int, reposter int, sort_at timestamptz)
+LANGUAGE sql STABLE AS $r$
+WITH src AS (SELECT followee AS uid FROM dataplane.follow WHERE follower = v AND NOT feed
+             UNION SELECT v)
+SELECT * FROM (
+  SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at
+    FROM dataplane.post p WHERE p.author IN (SELECT uid FROM src)
+  UNION ALL
+  SELECT r.id, r.post_id, p.author, r.reposter, r.created_at
+    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id
+   WHERE r.reposter IN (SELECT uid FROM src)
+) t
+WHERE bts IS NULL OR (t.sort_at, t.item_id) < (bts, bid)
+ORDER BY t.sort_at DESC, t.item_id DESC
+LIMIT lim
+$r$;
+CREATE OR REPLACE FUNCTION pg_temp.got_page(feed bool, v int, lim int, bts timestamptz, bid bigint)
+RETURNS SETOF text LANGUAGE sql STABLE AS $g$
+SELECT ROW(t.*)::text FROM dataplane.get_timeline(v, lim, bts, bid) t WHERE NOT feed
+UNION ALL
+SELECT ROW(t.*)::text FROM dataplane.get_author_feed(v, lim, bts, bid) t WHERE feed
+$g$;
+};
+	my $sql = $ref . qq{
+WITH s AS (SELECT unnest($sample) AS u),
+q AS (SELECT u, feed, lim FROM s, (VALUES (false), (true)) f(feed),
+             (VALUES (1), (20), (50), (400)) l(lim)),
+-- the page after each first page, and one cursor without before_id
+c AS (SELECT q.*, NULL::timestamptz AS bts, NULL::bigint AS bid FROM q
+      UNION ALL
+      SELECT q.*, last.sort_at, last.item_id FROM q,
+             LATERAL (SELECT * FROM pg_temp.ref_page(q.feed, q.u, q.lim, NULL, NULL)
+                       ORDER BY sort_at, item_id LIMIT 1) last
+      UNION ALL
+      SELECT q.*, last.sort_at, NULL FROM q,
+             LATERAL (SELECT * FROM pg_temp.ref_page(q.feed, q.u, q.lim, NULL, NULL)
+                       ORDER BY sort_at, item_id LIMIT 1) last WHERE q.lim = 20),
+r AS (SELECT c.*,
+             ARRAY(SELECT pg_temp.got_page(c.feed, c.u, c.lim, c.bts, c.bid)) AS got,
+             ARRAY(SELECT ROW(t.*)::text FROM pg_temp.ref_page(c.feed, c.u, c.lim, c.bts, c.bid) t) AS want
+        FROM c)
+SELECT count(*), count(*) FILTER (WHERE cardinality(want) > 0),
+       count(*) FILTER (WHERE got IS DISTINCT FROM want),
+       string_agg(CASE WHEN got IS DISTINCT FROM want
+                  THEN format('%s(%s, %s, %s, %s): got %s rows, want %s', CASE WHEN feed
+                       THEN 'get_author_feed' ELSE 'get_timeline' END, u, lim, bts, bid,
+                       cardinality(got), cardinality(want)) END, E'\n')
+  FROM r;
+};
+	my $out = $node->safe_psql($db, $sql);
+	my ($pages, $nonempty, $bad, @diffs) = split /\||\n/, $out;
+	is($bad, '0', "$label: timelines match the reference query ($pages pages, $nonempty non-empty)")
+	  or diag join("\n", @diffs[0 .. ($#diffs < 9 ? $#diffs : 9)]);
+	return $pages;
 }
 
 # A SQL expression: an int[] of sample uids. Popular accounts (low uids),

@@ -19,6 +19,7 @@ constexpr uint64_t kMaxArenaBytes = uint64_t(1) << 35;
 
 struct Arena {
     char *base = nullptr;
+    uint64_t size = 0;  // bytes addressable from base (bounds for unlocked reads)
     // Returns the offset of a block of at least `size` bytes, 8-byte aligned,
     // or 0 when the arena is full. Never throws.
     uint64_t (*alloc_fn)(void *ctx, size_t size) = nullptr;
@@ -41,6 +42,12 @@ struct Arena {
     template <typename T = char>
     T *at(Ref r) const {
         return reinterpret_cast<T *>(base + (uint64_t(r) << 3));
+    }
+    // Does [r, r + bytes) lie inside the arena? For reads without a lock,
+    // whose refs and sizes may be stale.
+    bool contains(Ref r, uint64_t bytes) const {
+        uint64_t off = uint64_t(r) << 3;
+        return r != 0 && off < size && bytes <= size - off;
     }
 };
 

@@ -50,7 +50,8 @@ bool install(const Arena &arena, Ref *ref, const AuthorItem *scanned, size_t n, 
     if (n == 0 && horizon == kMinKey &&
         std::all_of(journal.begin(), journal.end(), is_tombstone))
         return true;  // no items at all
-    uint32_t want = uint32_t(std::min<size_t>(cap, std::max<size_t>(4, n + journal.size())));
+    uint32_t want = ring_cap_for<AuthorItem>(
+        uint32_t(std::min<size_t>(cap, std::max<size_t>(4, n + journal.size()))), cap);
     Ref r = arena.alloc(AuthorRing::bytes(want));
     if (r == kNoRef) {
         *ref = kInvalidRef;

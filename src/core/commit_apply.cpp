@@ -97,14 +97,53 @@ void CommitApply::begin(const CommitWork *w) {
     fan_starts_.clear();
     follows_.clear();
     celeb_known_ = false;
+    deletes_follows_ = w->truncate_follow;
+    for (size_t i = 0; i < w->edges.size() && !deletes_follows_; i++)
+        deletes_follows_ = w->edges[i].op == kDelete;
+    unfollow_counted_ = false;
+    plan_checked_ = false;
+    plan_epoch_ = 0;
+    plan_epoch_set_ = false;
     phase_ = kEdges;
     pos_ = size_t(-1);
     advance();
 }
 
+// Reads the unfollow counters when a plan is made (under the source's
+// stripe lock): if an unfollow is being applied, the plan's targets are
+// checked one by one.
+void CommitApply::note_plan_epoch(const IndexEnv &env) {
+    if (env.unfollows_started == nullptr) {
+        plan_checked_ = true;
+        return;
+    }
+    uint64_t s = __atomic_load_n(env.unfollows_started, __ATOMIC_ACQUIRE);
+    uint64_t f = __atomic_load_n(env.unfollows_finished, __ATOMIC_ACQUIRE);
+    // Our own unfollows are done by now (step 1 precedes step 2). Every
+    // plan of this commit must have seen the same epoch, with none running.
+    if (s != f || (plan_epoch_set_ && s != plan_epoch_))
+        plan_checked_ = true;
+    if (!plan_epoch_set_) {
+        plan_epoch_ = s;
+        plan_epoch_set_ = true;
+    }
+}
+
+void CommitApply::end_unfollows(const IndexEnv &env) {
+    if (unfollow_counted_ && env.unfollows_finished != nullptr)
+        __atomic_add_fetch(env.unfollows_finished, 1, __ATOMIC_ACQ_REL);
+    unfollow_counted_ = false;
+}
+
 bool CommitApply::step(const IndexEnv &env, TxnHooks &hooks) {
     if (phase_ == kDone)
         return false;
+    if (phase_ == kEdges && deletes_follows_ && !unfollow_counted_ &&
+        env.unfollows_started != nullptr) {
+        // Before the first follow set changes.
+        __atomic_add_fetch(env.unfollows_started, 1, __ATOMIC_ACQ_REL);
+        unfollow_counted_ = true;
+    }
     try {
         switch (phase_) {
             case kEdges: step_edges(env, hooks, uint32_t(pos_)); break;
@@ -119,9 +158,14 @@ bool CommitApply::step(const IndexEnv &env, TxnHooks &hooks) {
         // The host must rebuild the index (stats().out_of_memory).
         stats_.out_of_memory++;
         phase_ = kDone;
+        end_unfollows(env);
         return false;
     }
-    return advance();
+    Phase before = phase_;
+    bool more = advance();
+    if (before == kEdges && phase_ != kEdges)
+        end_unfollows(env);
+    return more;
 }
 
 // Moves to the next step that has work; false when none is left.
@@ -360,11 +404,17 @@ void CommitApply::plan_fanout(const IndexEnv &env, size_t i, DirEntry *e) {
         reset_feeds_ = true;
         return;
     }
-    in.for_each([&](uint32_t f) {
-        if (f != c.src)
-            fan_.push_back(FanOp{f, uint32_t(i)});
-        return true;
-    });
+    note_plan_epoch(env);
+    size_t nf = in.size();
+    followers_.resize(nf);
+    nf = in.list(0, nf, followers_.data());
+    size_t base = fan_.size();
+    fan_.resize(base + nf);
+    size_t m = base;
+    for (size_t k = 0; k < nf; k++)
+        if (followers_[k] != c.src)
+            fan_[m++] = FanOp{followers_[k], uint32_t(i)};
+    fan_.resize(m);
 }
 
 // ------------------------------------------------------------ 3: fan-out
@@ -381,15 +431,54 @@ void CommitApply::sort_fanout() {
     std::vector<size_t> next(fan_starts_.begin(), fan_starts_.end() - 1);
     for (const FanOp &f : fan_)
         fan_sorted_[next[stripe_of(f.target)]++] = f;
+    ent_.assign(fan_sorted_.size(), nullptr);
+    pf_[0] = pf_[1] = pf_[2] = 0;
 }
 
 void CommitApply::step_fanout(const IndexEnv &env, TxnHooks &hooks, uint32_t t) {
     StripeGuard g(env, t, true);
     if (!env.maintained(env.ctx, t))
         return;
+    // An unfollow that started after the plan was made may have removed a
+    // target's follow (and the source's items from its ring) already: then
+    // every insertion re-checks the follow. Read under the stripe lock.
+    bool check = plan_checked_ || env.unfollows_started == nullptr ||
+                 __atomic_load_n(env.unfollows_started, __ATOMIC_ACQUIRE) != plan_epoch_;
     size_t from = fan_starts_[t], to = fan_starts_[t + 1];
-    for (size_t k = from; k < to; k++)
-        fan_one(env, t, fan_sorted_[k].target, fan_sorted_[k].change);
+    const FanOp *all = fan_sorted_.data();
+    const size_t total = fan_sorted_.size();
+    // Each target costs three loads that miss the cache, each depending on
+    // the one before: its directory entry, its ring's header, the ring's
+    // newest and oldest slots. A software pipeline keeps many in flight:
+    // the entry is prefetched kAhead1 targets ahead, the header kAhead2,
+    // the slots kAhead3 (distances measured in the server: longer ones
+    // saturate the core's outstanding misses). A stripe's run is short (a post's followers spread
+    // over all stripes), so the pipeline runs on into the next stripes'
+    // targets, whose stripes are not locked yet: there it only reads hints
+    // for prefetching (leaves never move; rings are read again, under their
+    // lock, before anything is written).
+    constexpr size_t kAhead1 = 24, kAhead2 = 16, kAhead3 = 8;
+    for (size_t k = from; k < to; k++) {
+        for (size_t end1 = std::min(total, k + kAhead1); pf_[0] < end1; pf_[0]++)
+            env.dir->prefetch(all[pf_[0]].target);
+        for (size_t end2 = std::min(total, k + kAhead2); pf_[1] < end2; pf_[1]++) {
+            DirEntry *e = ent_[pf_[1]] = env.dir->find(all[pf_[1]].target);
+            Ref r = e != nullptr ? __atomic_load_n(&e->feed, __ATOMIC_RELAXED) : kNoRef;
+            if (held(r))
+                __builtin_prefetch(env.arena->at<char>(r), 1);
+        }
+        for (size_t end3 = std::min(total, k + kAhead3); pf_[2] < end3; pf_[2]++) {
+            DirEntry *e = ent_[pf_[2]];
+            Ref r = e != nullptr ? __atomic_load_n(&e->feed, __ATOMIC_RELAXED) : kNoRef;
+            if (held(r))
+                FeedRing::prefetch_ends_hint(env.arena->at<RingHdr>(r));
+        }
+        DirEntry *e = ent_[k];
+        if (e != nullptr && held(e->feed))
+            fan_one(env, t, e, all[k].target, all[k].change, check);
+    }
+    const FanOp *ops = all + from;
+    const size_t n = to - from;
     // Register each change in this stripe where another pending commit may
     // change the same item: it must not overtake this one here.
     ItemLwwTable &lww = env.item_lww[t];
@@ -397,8 +486,8 @@ void CommitApply::step_fanout(const IndexEnv &env, TxnHooks &hooks, uint32_t t) 
         return hooks.item_any_pending(item_bucket(k.id, uint8_t(k.kind)));
     };
     uint32_t last = UINT32_MAX;
-    for (size_t k = from; k < to; k++) {
-        uint32_t ch = fan_sorted_[k].change;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t ch = ops[k].change;
         if (ch == last)
             continue;
         last = ch;
@@ -409,16 +498,15 @@ void CommitApply::step_fanout(const IndexEnv &env, TxnHooks &hooks, uint32_t t) 
     }
 }
 
-void CommitApply::fan_one(const IndexEnv &env, uint32_t t, uint32_t target, uint32_t change) {
+void CommitApply::fan_one(const IndexEnv &env, uint32_t t, DirEntry *e, uint32_t target,
+                          uint32_t change, bool check) {
     const ItemChange &c = w_->items.changes[change];
-    DirEntry *e = env.dir->find(target);
-    if (e == nullptr || !held(e->feed))
-        return;
     ItemLwwTable &lww = env.item_lww[t];
     if (lww.n && lww.newer(lww_key(c), w_->lsn))
         return;
+    RingHdr *h = env.arena->at<RingHdr>(e->feed);
     if (c.op == kInsert) {
-        if (target != c.src) {
+        if (check && target != c.src) {
             // The plan was made from the source's followers; an unfollow
             // applied since then must win.
             if (e->set[kOut].invalid()) {
@@ -433,9 +521,21 @@ void CommitApply::fan_one(const IndexEnv &env, uint32_t t, uint32_t target, uint
             if (!out.contains(c.src))
                 return;
         }
-        ring_insert(*env.arena, &e->feed, feed_item_of(c.item), env.feed_cap, 4, true);
+        // Replacing: the same item may be there from its old source (an
+        // UPDATE gave it another author, whose insertion may come first).
+        FeedItem it = feed_item_of(c.item);
+        if (h->n == h->cap && h->cap >= env.feed_cap)
+            FeedRing(h).upsert(it);  // full size: the common case, no growth
+        else
+            ring_insert(*env.arena, &e->feed, it, env.feed_cap, 4, true);
     } else {
-        FeedRing(env.arena->at<RingHdr>(e->feed)).erase(c.item.key());
+        // Only the deleted version: an UPDATE that gave the item another
+        // source may have put the new version here first.
+        FeedRing ring(h);
+        const FeedItem *cur = ring.find(c.item.key());
+        if (cur == nullptr || cur->src != c.src)
+            return;
+        ring.erase(c.item.key());
     }
     stats_.fanout++;
 }

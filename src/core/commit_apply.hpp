@@ -102,7 +102,10 @@ class CommitApply {
     void plan_fanout(const IndexEnv &env, size_t i, DirEntry *e);
     bool try_promote(const IndexEnv &env, uint32_t src, DirEntry *e);
     bool is_celeb(const IndexEnv &env, uint32_t uid);
-    void fan_one(const IndexEnv &env, uint32_t t, uint32_t target, uint32_t change);
+    void fan_one(const IndexEnv &env, uint32_t t, DirEntry *e, uint32_t target, uint32_t change,
+                 bool check);
+    void note_plan_epoch(const IndexEnv &env);
+    void end_unfollows(const IndexEnv &env);
     void sort_fanout();
     bool advance();
 
@@ -117,6 +120,9 @@ class CommitApply {
         uint32_t change;
     };
     std::vector<FanOp> fan_, fan_sorted_;
+    std::vector<uint32_t> followers_;  // scratch of plan_fanout
+    std::vector<DirEntry *> ent_;      // step_fanout: each target's entry (hint)
+    size_t pf_[3] = {0, 0, 0};         // step_fanout: prefetch pipeline positions
     std::vector<size_t> fan_starts_;
     struct Follow {
         uint32_t viewer;
@@ -125,6 +131,11 @@ class CommitApply {
     std::vector<Follow> follows_;
     uint32_t celeb_uid_ = 0;  // is_celeb cache
     bool celeb_known_ = false, celeb_is_ = false;
+    bool deletes_follows_ = false;   // this commit counts in unfollows_*
+    bool unfollow_counted_ = false;  // ... and has started
+    bool plan_checked_ = false;      // the plan must re-check every follow
+    uint64_t plan_epoch_ = 0;        // unfollows_started when it was planned
+    bool plan_epoch_set_ = false;
 };
 
 }  // namespace dp

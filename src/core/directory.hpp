@@ -49,6 +49,15 @@ class Directory {
         return arena_.at<DirEntry>(leaf) + (uid & (kLeafSize - 1));
     }
 
+    // Starts loading uid's entry into the cache (a hint; no effect if none).
+    void prefetch(uint32_t uid) const {
+        if (uid == 0 || uid >= (uint32_t(1) << 31))
+            return;
+        Ref leaf = __atomic_load_n(&top_->leaf[uid >> kLeafBits], __ATOMIC_RELAXED);
+        if (leaf != kNoRef && leaf != kInvalidRef)
+            __builtin_prefetch(arena_.at<DirEntry>(leaf) + (uid & (kLeafSize - 1)));
+    }
+
     // The entry of uid, creating its leaf; nullptr when the arena is full.
     DirEntry *get(uint32_t uid);
 

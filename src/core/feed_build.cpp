@@ -110,7 +110,7 @@ FeedBuild build_feed(const IndexEnv &env, uint32_t viewer, FeedBuildScratch *s) 
         ItemKey horizon = merge(s, env.feed_cap);
         uint32_t n = uint32_t(s->items.size());
         // Room for some fan-out before the first growth.
-        uint32_t cap = std::min<uint32_t>(env.feed_cap, std::max<uint32_t>(8, n + n / 4 + 4));
+        uint32_t cap = ring_cap_for<FeedItem>(n + n / 4 + 4, env.feed_cap);
         Ref r2 = env.arena->alloc(FeedRing::bytes(cap));
         if (r2 == kNoRef)
             return FeedBuild::kNoMem;

@@ -31,6 +31,13 @@ struct IndexEnv {
     uint32_t feed_cap = 800;
     uint64_t fanout_limit = 10000;
 
+    // Commits that delete follows, started and finished applying their
+    // follow changes (shared by all processes; __atomic). A fan-out planned
+    // while none ran, and with none started since, need not check that its
+    // targets still follow the source.
+    uint64_t *unfollows_started = nullptr;
+    uint64_t *unfollows_finished = nullptr;
+
     void *ctx = nullptr;
     void (*lock)(void *ctx, uint32_t stripe, bool exclusive) = nullptr;
     void (*unlock)(void *ctx, uint32_t stripe) = nullptr;

@@ -112,6 +112,29 @@ class Ring {
         *h = RingHdr{cap, 0, 0, 0, horizon, kAllFanned};
     }
 
+    // Starts loading the slots an insertion of a new newest item touches:
+    // the newest, and the oldest (which a full ring drops and reuses).
+    void prefetch_ends() const {
+        if (h_->n == 0)
+            return;
+        __builtin_prefetch(&at(h_->n - 1), 1);
+        __builtin_prefetch(&at(0), 1);
+    }
+
+    // The same from a header read without its lock (a hint for prefetching:
+    // fields may be torn or stale, and nothing is dereferenced).
+    static void prefetch_ends_hint(const RingHdr *h) {
+        uint32_t n = __atomic_load_n(&h->n, __ATOMIC_RELAXED);
+        uint32_t cap = __atomic_load_n(&h->cap, __ATOMIC_RELAXED);
+        uint32_t head = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
+        if (n == 0 || n > cap || head >= cap)
+            return;
+        const Item *items = reinterpret_cast<const Item *>(h + 1);
+        uint32_t newest = head + n - 1;
+        __builtin_prefetch(&items[newest >= cap ? newest - cap : newest], 1);
+        __builtin_prefetch(&items[head], 1);
+    }
+
     // Logical index of the first item whose key is >= k (size() if none).
     uint32_t lower_bound(ItemKey k) const {
         uint32_t lo = 0, hi = h_->n;
@@ -231,6 +254,31 @@ class Ring {
 using AuthorRing = Ring<AuthorItem>;
 using FeedRing = Ring<FeedItem>;
 
+// The capacity to allocate for at least `want` items (at most max_cap): the
+// most that fits a block of a few standard sizes (powers of two up to 8 kB,
+// then whole 4 kB pages). Rings of every owner then share a handful of the
+// allocator's size classes, so that the space one frees fits another: with
+// arbitrary sizes, a small memory_limit would be lost to fragmentation.
+template <typename Item>
+uint32_t ring_cap_for(uint32_t want, uint32_t max_cap) {
+    if (want >= max_cap)
+        return max_cap;
+    size_t need = Ring<Item>::bytes(want < 1 ? 1 : want);
+    size_t block = 256;
+    while (block < need && block < 8192)
+        block *= 2;
+    if (block < need)
+        block = (need + 4095) & ~size_t(4095);
+    size_t cap = (block - sizeof(RingHdr)) / sizeof(Item);
+    return cap < max_cap ? uint32_t(cap) : max_cap;
+}
+
+// The next capacity for a full ring: about twice as many items.
+template <typename Item>
+uint32_t ring_grown_cap(uint32_t cap, uint32_t max_cap) {
+    return ring_cap_for<Item>(cap * 2 > cap ? cap * 2 : max_cap, max_cap);
+}
+
 // Inserts into the ring at *ref (creating it), growing it by doubling up to
 // max_cap. When the arena cannot give a bigger block the ring keeps its
 // size and drops its oldest items instead. Returns kBelowHorizon also when
@@ -240,7 +288,7 @@ template <typename Item>
 Insert ring_insert(const Arena &arena, Ref *ref, const Item &it, uint32_t max_cap,
                    uint32_t first_cap = 4, bool replace = false) {
     if (*ref == kNoRef) {
-        uint32_t cap = first_cap < max_cap ? first_cap : max_cap;
+        uint32_t cap = ring_cap_for<Item>(first_cap, max_cap);
         Ref r = arena.alloc(Ring<Item>::bytes(cap));
         if (r == kNoRef)
             return Insert::kBelowHorizon;
@@ -249,7 +297,7 @@ Insert ring_insert(const Arena &arena, Ref *ref, const Item &it, uint32_t max_ca
     }
     Ring<Item> ring(arena.at<RingHdr>(*ref));
     if (ring.full() && ring.cap() < max_cap && ring.horizon() < it.key()) {
-        uint32_t cap = ring.cap() * 2 < max_cap ? ring.cap() * 2 : max_cap;
+        uint32_t cap = ring_grown_cap<Item>(ring.cap(), max_cap);
         Ref r = arena.alloc(Ring<Item>::bytes(cap));
         if (r != kNoRef) {
             RingHdr *h = arena.at<RingHdr>(r);
@@ -274,7 +322,7 @@ bool ring_make_room(const Arena &arena, Ref *ref, uint32_t max_cap) {
         return true;
     if (ring.cap() >= max_cap)
         return false;
-    uint32_t cap = ring.cap() * 2 < max_cap ? ring.cap() * 2 : max_cap;
+    uint32_t cap = ring_grown_cap<Item>(ring.cap(), max_cap);
     Ref r = arena.alloc(Ring<Item>::bytes(cap));
     if (r == kNoRef)
         return false;

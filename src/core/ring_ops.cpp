@@ -95,10 +95,7 @@ bool feed_backfill(const Arena &arena, Ref *feed, Ref author, uint32_t cap) {
     // Write back oldest first, into a bigger block when it helps.
     uint32_t want = uint32_t(merged.size());
     if (want > f.cap()) {
-        uint32_t c = f.cap();
-        while (c < want)
-            c *= 2;
-        c = std::min(c, cap);
+        uint32_t c = ring_cap_for<FeedItem>(want, cap);
         Ref r = arena.alloc(FeedRing::bytes(c));
         if (r != kNoRef) {
             RingHdr old = *f.hdr();

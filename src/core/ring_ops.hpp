@@ -62,12 +62,18 @@ void feed_erase_sources(const Arena &arena, Ref ref, uint32_t owner, const uint3
 // allocated: the caller then frees the feed ring.
 bool feed_backfill(const Arena &arena, Ref *feed, Ref author, uint32_t cap);
 
-// Copies the newest items of a ring with key < before, at most lim, in
-// ascending order, into out (appended). Returns how many.
+// Copies the newest items of a ring with floor < key < before, at most
+// lim, in ascending order, into out (appended). Returns how many.
 template <typename Item>
-size_t copy_below(const Ring<Item> &ring, ItemKey before, size_t lim, std::vector<Item> *out) {
+size_t copy_below(const Ring<Item> &ring, ItemKey before, size_t lim, std::vector<Item> *out,
+                  ItemKey floor = kMinKey) {
     uint32_t end = before == kMaxKey ? ring.size() : ring.lower_bound(before);
     uint32_t begin = end > lim ? uint32_t(end - lim) : 0;
+    if (!(floor == kMinKey)) {
+        // Nothing at or below the floor: skip it, newest first.
+        while (begin < end && ring.at(begin).key() <= floor)
+            begin++;
+    }
     for (uint32_t i = begin; i < end; i++)
         out->push_back(ring.at(i));
     return end - begin;

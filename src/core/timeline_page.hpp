@@ -16,11 +16,29 @@
 namespace dp {
 
 // Items in ascending key order, as copied out of a ring, with its horizon.
+// (merge_page also takes any type with the same four members for the
+// author rings, such as a view of a ring in place.)
 template <typename Item>
 struct Source {
     const Item *items = nullptr;
     size_t n = 0;
     ItemKey horizon = kMinKey;
+
+    size_t size() const { return n; }
+    const Item &at(size_t i) const { return items[i]; }
+    ItemKey horizon_key() const { return horizon; }
+    // Index one past the last item with key < before.
+    size_t end_below(ItemKey before) const {
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (items[mid].key() < before)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo;
+    }
 };
 
 enum class Page { kExact, kNeedsTables };
@@ -41,7 +59,10 @@ inline PageItem page_item_of(const FeedItem &f) {
 
 // Appends to out the newest items with key < before, at most lim, in
 // descending key order, an item present in several sources once.
-Page merge_page(const Source<FeedItem> &feed, const Source<AuthorItem> *authors, size_t n_authors,
+template <typename AuthorSource>
+Page merge_page(const Source<FeedItem> &feed, const AuthorSource *authors, size_t n_authors,
                 ItemKey before, size_t lim, std::vector<PageItem> *out);
 
 }  // namespace dp
+
+#include "timeline_page_impl.hpp"

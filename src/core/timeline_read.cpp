@@ -4,16 +4,12 @@
 #include <new>
 
 #include "ring_ops.hpp"
+#include "ring_peek.hpp"
 #include "set_read.hpp"
 #include "stripe_guard.hpp"
 
 namespace dp {
 
-namespace {
-
-bool held(Ref r) { return r != kNoRef && r != kInvalidRef; }
-
-}  // namespace
 
 ReadResult TimelineReader::timeline(const IndexEnv &env, uint32_t viewer, ItemKey before,
                                     size_t lim, std::vector<AuthorItem> *out) noexcept {
@@ -37,12 +33,13 @@ ReadResult TimelineReader::timeline_inner(const IndexEnv &env, uint32_t viewer, 
     ReadResult r = copy_feed(env, viewer, before, cap);
     if (r != ReadResult::kOk)
         return r;
-    r = copy_celebs(env, before, std::min<size_t>(lim, env.author_cap + 1));
+    r = open_celebs(env);
     if (r != ReadResult::kOk)
         return r;
     page_.clear();
+    page_.reserve(std::min<size_t>(lim, feed_.size() + size_t(env.author_cap) * celeb_rings_.size()));
     Page p = merge_page(Source<FeedItem>{feed_.data(), feed_.size(), feed_horizon_},
-                        celeb_src_.data(), celeb_src_.size(), before, lim, &page_);
+                        celeb_rings_.data(), celeb_rings_.size(), before, lim, &page_);
     if (p != Page::kExact)
         return ReadResult::kHorizon;
     if (!resolve(env))
@@ -100,52 +97,44 @@ ReadResult TimelineReader::copy_feed(const IndexEnv &env, uint32_t viewer, ItemK
     return ReadResult::kOk;
 }
 
-// One stripe at a time: each celebrity's newest items below the cursor.
-ReadResult TimelineReader::copy_celebs(const IndexEnv &env, ItemKey before, size_t lim) {
-    celeb_items_.clear();
-    celeb_src_.clear();
-    celeb_off_.clear();
-    if (celebs_.empty())
-        return ReadResult::kOk;
-    celeb_items_.reserve(celebs_.size() * std::min<size_t>(lim, 64));
-    std::vector<ItemKey> horizons;
-    horizons.reserve(celebs_.size());
+// Each celebrity's author ring, viewed in place without its stripe lock
+// (PeekedRing): author rings change only while a commit is applied, and the
+// caller discards a read that one overlapped. The merge reads only the few
+// items the page needs.
+ReadResult TimelineReader::open_celebs(const IndexEnv &env) {
+    celeb_rings_.clear();
     for (uint32_t c : celebs_) {
-        StripeGuard g(env, stripe_of(c), false);
         if (env.dir->lost(c))
             return ReadResult::kUnknown;
         DirEntry *e = env.dir->find(c);
-        if (e == nullptr || e->author == kNoRef)
-            continue;
-        if (e->author == kInvalidRef)
+        Ref ref = e == nullptr ? kNoRef : __atomic_load_n(&e->author, __ATOMIC_RELAXED);
+        if (ref == kNoRef)
+            continue;  // no items
+        PeekedRing ring;
+        if (!ring.open(*env.arena, ref, env.author_cap))
             return ReadResult::kUnknown;
-        AuthorRing ring(env.arena->at<RingHdr>(e->author));
-        celeb_off_.push_back(celeb_items_.size());
-        horizons.push_back(ring.horizon());
-        copy_below(ring, before, lim, &celeb_items_);
+        celeb_rings_.push_back(ring);
     }
-    celeb_off_.push_back(celeb_items_.size());
-    for (size_t i = 0; i + 1 < celeb_off_.size(); i++)
-        celeb_src_.push_back(Source<AuthorItem>{celeb_items_.data() + celeb_off_[i],
-                                                celeb_off_[i + 1] - celeb_off_[i], horizons[i]});
     return ReadResult::kOk;
 }
 
 // Reposts from the feed ring: their post and its author, from the
-// reposter's author ring. False if one is no longer there.
+// reposter's author ring (read without its lock, as above). False if one is
+// no longer there.
 bool TimelineReader::resolve(const IndexEnv &env) {
     for (PageItem &pi : page_) {
         if (pi.resolved)
             continue;
         uint32_t r = pi.item.reposter;
-        StripeGuard g(env, stripe_of(r), false);
         DirEntry *e = env.dir->find(r);
-        if (e == nullptr || !held(e->author))
+        PeekedRing ring;
+        if (e == nullptr || !ring.open(*env.arena, __atomic_load_n(&e->author, __ATOMIC_RELAXED),
+                                       env.author_cap))
             return false;
-        const AuthorItem *it = AuthorRing(env.arena->at<RingHdr>(e->author)).find(pi.item.key());
-        if (it == nullptr || it->reposter != r)
+        uint32_t i = ring.lower_bound(pi.item.key());
+        if (i == ring.size() || !(ring.at(i).key() == pi.item.key()) || ring.at(i).reposter != r)
             return false;
-        pi.item = *it;
+        pi.item = ring.at(i);
         pi.resolved = true;
     }
     return true;
@@ -158,6 +147,7 @@ ReadResult TimelineReader::author_feed(const IndexEnv &env, uint32_t author, Ite
         return ReadResult::kOk;
     try {
         size_t cap = std::min<size_t>(lim, env.author_cap + 1);
+        std::vector<AuthorItem> &celeb_items_ = own_items_;
         celeb_items_.clear();
         celeb_items_.reserve(cap);
         ItemKey horizon;

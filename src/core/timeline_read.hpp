@@ -7,10 +7,14 @@
 // copies are merged, and reposts that came from the feed ring get their
 // post and its author from the reposter's author ring.
 //
-// Each step holds one stripe lock; the caller makes the whole read atomic
-// with respect to commits (src/pg retries a read that a commit's apply
-// overlapped). Nothing here throws: scratch allocations that fail answer
-// kUnknown, and the caller asks the tables.
+// Only the first step takes a lock (the viewer's stripe, shared: the feed
+// ring and the follow set). Author rings are read without their locks,
+// bounds-checked: they change only while a commit is applied, so the caller
+// must discard a read that any commit's apply overlapped (src/pg retries
+// it; the counters applies_started / applies_finished tell). That also
+// makes the read as a whole one state of the index. Nothing here throws:
+// scratch allocations that fail answer kUnknown, and the caller asks the
+// tables.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +23,7 @@
 
 #include "index_env.hpp"
 #include "ring.hpp"
+#include "ring_peek.hpp"
 #include "timeline_page.hpp"
 
 namespace dp {
@@ -47,15 +52,14 @@ class TimelineReader {
     ReadResult timeline_inner(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
                               std::vector<AuthorItem> *out);
     ReadResult copy_feed(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim);
-    ReadResult copy_celebs(const IndexEnv &env, ItemKey before, size_t lim);
+    ReadResult open_celebs(const IndexEnv &env);
     bool resolve(const IndexEnv &env);
 
     std::vector<FeedItem> feed_;
     ItemKey feed_horizon_ = kMinKey;
     std::vector<uint32_t> celebs_;
-    std::vector<AuthorItem> celeb_items_;
-    std::vector<Source<AuthorItem>> celeb_src_;
-    std::vector<size_t> celeb_off_;
+    std::vector<PeekedRing> celeb_rings_;
+    std::vector<AuthorItem> own_items_;  // author_feed's copy
     std::vector<PageItem> page_;
 };
 

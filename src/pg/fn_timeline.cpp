@@ -63,8 +63,8 @@ dp::FeedBuild build_ring(uint32 uid) {
     dp::FeedBuild b = dp::build_feed(env, uid, &build_scratch);
     unlock_everything();
     if (b == dp::FeedBuild::kNoMem) {
-        // Make room (a ring's worth, and some) and try once more.
-        evict_bytes(uint64(dp::FeedRing::bytes(env.feed_cap)) * 16);
+        // Make room (a few rings' worth) and try once more.
+        evict_bytes(uint64(dp::FeedRing::bytes(env.feed_cap)) * 4);
         lock_everything_for(dp::stripe_of(uid));
         b = dp::build_feed(env, uid, &build_scratch);
         unlock_everything();

@@ -10,10 +10,13 @@
 #include "capture.hpp"
 #include "gate.hpp"
 #include "graph_read.hpp"
+#include "verify.hpp"
 
 extern "C" {
+#include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "nodes/makefuncs.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
@@ -24,22 +27,15 @@ DP_SQL_FUNCTION(dataplane_verify);
 
 namespace dpg {
 
-namespace {
-
-struct Report {
-    Tuplestorestate *store;
-    TupleDesc desc;
-    int64 rows;
-    int64 skipped;
-};
-
 void report(Report *r, const char *problem, uint32 uid, uint32 other, const char *detail) {
     Datum v[4] = {CStringGetTextDatum(problem), Int32GetDatum(int32(uid)),
                   Int32GetDatum(int32(other)), CStringGetTextDatum(detail)};
-    bool nulls[4] = {false, false, false, false};
+    bool nulls[4] = {false, false, other == 0, false};
     tuplestore_putvalues(r->store, r->desc, v, nulls);
     r->rows++;
 }
+
+namespace {
 
 // Streams (owner, other) rows of one side in owner, other order.
 class RowStream {
@@ -184,7 +180,15 @@ extern "C" Datum dataplane_verify(PG_FUNCTION_ARGS) {
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("the dataplane index could not be built"),
                         errhint("See dataplane.status() and the server log.")));
+    // Writers to any of the tables are waited out and kept out (their
+    // commit apply ends before they release their locks).
     LockRelationOid(gen, ShareLock);
+    LockRelationOid(RangeVarGetRelid(makeRangeVar(pstrdup("dataplane"), pstrdup("post"), -1),
+                                     ShareLock, false),
+                    ShareLock);
+    LockRelationOid(RangeVarGetRelid(makeRangeVar(pstrdup("dataplane"), pstrdup("repost"), -1),
+                                     ShareLock, false),
+                    ShareLock);
     Report r{rsinfo->setResult, rsinfo->setDesc, 0, 0};
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "dataplane: SPI_connect failed");
@@ -193,11 +197,12 @@ extern "C" Datum dataplane_verify(PG_FUNCTION_ARGS) {
     PushActiveSnapshot(GetLatestSnapshot());
     verify_side(&r, dp::kOut);
     verify_side(&r, dp::kIn);
+    verify_rings(&r);
     PopActiveSnapshot();
     SPI_finish();
     if (r.skipped > 0)
-        ereport(NOTICE, (errmsg("dataplane.verify skipped %lld sets that the index does not hold "
-                                "(memory limit); reads of them use the tables",
+        ereport(NOTICE, (errmsg("dataplane.verify skipped %lld sets or rings that the index does "
+                                "not hold (memory limit); reads of them use the tables",
                                 (long long) r.skipped)));
     return Datum(0);
 }

@@ -42,6 +42,8 @@ const dp::IndexEnv &index_env() {
         env.edge_lww = L.sh->edge_lww;
         env.item_lww = L.sh->item_lww;
         env.celebs = &L.sh->celebs;
+        env.unfollows_started = &L.sh->unfollows[0];
+        env.unfollows_finished = &L.sh->unfollows[1];
         env.ctx = nullptr;
         env.lock = do_lock;
         env.unlock = do_unlock;

@@ -162,6 +162,7 @@ bool shmem_attach() {
         dsa_free(area, probe);
     }
     L.arena.base = L.sh->dsa_place;
+    L.arena.size = L.sh->dsa_size;
     L.arena.alloc_fn = arena_alloc;
     L.arena.free_fn = arena_free;
     L.arena.ctx = nullptr;

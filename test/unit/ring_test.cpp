@@ -104,6 +104,27 @@ TEST(Ring, EraseIfKeepsOrder) {
     EXPECT_EQ(r.insert(FeedItem{35, 99, 2, 0}), Insert::kBelowHorizon);
 }
 
+TEST(Ring, CapacitiesFillStandardBlocks) {
+    // A capacity fills one of few block sizes (powers of two up to 8 kB,
+    // then whole pages): bytes(cap) <= block < bytes(cap + 1).
+    auto standard = [](size_t b) {
+        return (b <= 8192 && (b & (b - 1)) == 0) || (b > 8192 && b % 4096 == 0);
+    };
+    for (uint32_t want : {1u, 5u, 9u, 10u, 100u, 300u, 339u, 340u, 799u}) {
+        uint32_t cap = ring_cap_for<FeedItem>(want, 800);
+        EXPECT_GE(cap, want);
+        if (cap == 800)
+            continue;  // the configured capacity itself
+        bool fills = false;
+        for (size_t b = FeedRing::bytes(cap); b < FeedRing::bytes(cap + 1); b++)
+            fills = fills || standard(b);
+        EXPECT_TRUE(fills) << want << " -> " << cap;
+    }
+    EXPECT_EQ(ring_cap_for<FeedItem>(5000, 800), 800u);
+    EXPECT_EQ(ring_cap_for<AuthorItem>(3, 4), 4u);
+    EXPECT_GT(ring_grown_cap<AuthorItem>(6, 1000), 6u);
+}
+
 TEST(Ring, GrowsToCapacityThenDrops) {
     TestArena ta;
     Ref ref = kNoRef;
@@ -121,13 +142,15 @@ TEST(Ring, GrowsToCapacityThenDrops) {
 TEST(Ring, FullArenaDropsInsteadOfGrowing) {
     TestArena ta;
     Ref ref = kNoRef;
-    for (int i = 1; i <= 4; i++)
+    ring_insert(ta.arena, &ref, item(1, 1), 1000);
+    const int first_cap = int(AuthorRing(ta.arena.at<RingHdr>(ref)).cap());
+    for (int i = 2; i <= first_cap; i++)
         ring_insert(ta.arena, &ref, item(i, i), 1000);
     ta.limit = ta.live_bytes();  // no room to grow
-    for (int i = 5; i <= 10; i++)
+    for (int i = first_cap + 1; i <= first_cap + 6; i++)
         EXPECT_EQ(ring_insert(ta.arena, &ref, item(i, i), 1000), Insert::kAdded);
     AuthorRing r(ta.arena.at<RingHdr>(ref));
-    EXPECT_EQ(r.size(), 4u);
+    EXPECT_EQ(int(r.size()), first_cap);
     EXPECT_EQ(r.oldest().id, 7);
     EXPECT_TRUE(r.horizon() == (ItemKey{6, 6}));
     // Nothing at all fits: no ring.
@@ -241,10 +264,12 @@ TEST(TimelinePage, MergeMatchesBruteForce) {
     }
 }
 
+const Source<AuthorItem> *const kNoAuthors = nullptr;
+
 TEST(TimelinePage, CompleteSourcesAreExactToTheEnd) {
     std::vector<FeedItem> feed = {{1, 1, 5, 0}, {2, 2, 5, 0}, {3, 3, 6, 0}};
     std::vector<PageItem> out;
-    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), kMinKey}, nullptr, 0, kMaxKey,
+    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), kMinKey}, kNoAuthors, 0, kMaxKey,
                          50, &out),
               Page::kExact);
     EXPECT_EQ(out.size(), 3u);
@@ -252,17 +277,17 @@ TEST(TimelinePage, CompleteSourcesAreExactToTheEnd) {
     EXPECT_EQ(out[0].item.author, 6u);
     out.clear();
     // The same ring with a horizon: a page reaching below it is refused...
-    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), ItemKey{0, 9}}, nullptr, 0,
+    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), ItemKey{0, 9}}, kNoAuthors, 0,
                          kMaxKey, 50, &out),
               Page::kNeedsTables);
     out.clear();
     // ...a page above it is not, nor is lim 0 anywhere.
-    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), ItemKey{0, 9}}, nullptr, 0,
+    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), ItemKey{0, 9}}, kNoAuthors, 0,
                          kMaxKey, 2, &out),
               Page::kExact);
     EXPECT_EQ(out.size(), 2u);
     out.clear();
-    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), ItemKey{5, 0}}, nullptr, 0,
+    EXPECT_EQ(merge_page(Source<FeedItem>{feed.data(), feed.size(), ItemKey{5, 0}}, kNoAuthors, 0,
                          ItemKey{1, 0}, 0, &out),
               Page::kExact);
     EXPECT_TRUE(out.empty());

@@ -25,6 +25,7 @@ class TestArena {
         base_ = static_cast<char *>(p);
         next_ = 64;  // offset 0 means "none"
         arena.base = base_;
+        arena.size = reserve_;
         arena.alloc_fn = &TestArena::alloc_cb;
         arena.free_fn = &TestArena::free_cb;
         arena.ctx = this;

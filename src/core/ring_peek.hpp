@@ -1,0 +1,59 @@
+// An author ring read in place without its stripe lock (timeline reads).
+#pragma once
+
+#include <cstdint>
+
+#include "arena.hpp"
+#include "ring.hpp"
+
+namespace dp {
+
+// An author ring read without its stripe lock: its header is copied, and
+// accepted only if every slot it implies lies inside the arena, so that a
+// header torn by a concurrent commit can make the read wrong (the caller
+// then discards it) but never make it read outside the arena.
+class PeekedRing {
+  public:
+    bool open(const Arena &arena, Ref ref, uint32_t max_cap) {
+        if (ref == kNoRef || ref == kInvalidRef || !arena.contains(ref, sizeof(RingHdr)))
+            return false;
+        const RingHdr *h = arena.at<RingHdr>(ref);
+        cap_ = __atomic_load_n(&h->cap, __ATOMIC_RELAXED);
+        n_ = __atomic_load_n(&h->n, __ATOMIC_RELAXED);
+        head_ = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
+        horizon_ = h->horizon;
+        if (cap_ == 0 || cap_ > max_cap || n_ > cap_ || head_ >= cap_ ||
+            !arena.contains(ref, AuthorRing::bytes(cap_)))
+            return false;
+        items_ = reinterpret_cast<const AuthorItem *>(h + 1);
+        return true;
+    }
+    uint32_t size() const { return n_; }
+    ItemKey horizon() const { return horizon_; }
+    ItemKey horizon_key() const { return horizon_; }
+    const AuthorItem &at(size_t i) const {
+        uint32_t slot = head_ + uint32_t(i);
+        return items_[slot >= cap_ ? slot - cap_ : slot];
+    }
+    // Index of the first item with key >= k; end_below(k) is the same: one
+    // past the last item with key < k.
+    size_t end_below(ItemKey k) const { return lower_bound(k); }
+    uint32_t lower_bound(ItemKey k) const {
+        uint32_t lo = 0, hi = n_;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            if (at(mid).key() < k)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo;
+    }
+
+  private:
+    const AuthorItem *items_ = nullptr;
+    uint32_t cap_ = 0, n_ = 0, head_ = 0;
+    ItemKey horizon_ = kMinKey;
+};
+
+}  // namespace dp
