@@ -22,7 +22,7 @@ if [ "${DP_KEEP:-0}" = 1 ]; then
     echo "== the cluster stays up: psql -h $DIR -p $PORT -U postgres appview"
 fi
 
-echo "== CREATE EXTENSION dataplane; loading a demo graph (20k users, power-law follows)"
+echo "== CREATE EXTENSION dataplane; loading a demo graph (20k users, power-law follows, 100k posts)"
 dp_psql <<'SQL'
 CREATE EXTENSION dataplane;
 SELECT setseed(0.42);
@@ -34,6 +34,14 @@ SELECT DISTINCT u, 1 + floor(20000 * power(random(), 3))::int
   FROM generate_series(1, 20000) u, generate_series(1, 30)
 ON CONFLICT DO NOTHING;
 DELETE FROM dataplane.follow WHERE follower = followee;
+-- Posts over the last week (popular accounts post more), and reposts.
+INSERT INTO dataplane.post (author, created_at)
+SELECT 1 + floor(20000 * power(random(), 2))::int, now() - random() * interval '7 days'
+  FROM generate_series(1, 100000);
+INSERT INTO dataplane.repost (reposter, post_id, created_at)
+SELECT DISTINCT ON (1, 2) 1 + (random() * 19999)::int, id, now() - random() * interval '7 days'
+  FROM dataplane.post WHERE random() < 0.2
+ON CONFLICT DO NOTHING;
 SELECT dataplane.rebuild();
 SQL
 
@@ -55,8 +63,18 @@ INSERT INTO dataplane.follow VALUES (100, 19999) ON CONFLICT DO NOTHING;
 SELECT dataplane.follows(100, 19999) AS after_follow;
 DELETE FROM dataplane.follow WHERE follower = 100 AND followee = 19999;
 SELECT dataplane.follows(100, 19999) AS after_unfollow;
+\echo 'The timeline of user 100, newest first (its first read builds a feed ring):'
+SELECT * FROM dataplane.get_timeline(100, 5);
+\echo 'A new post by someone 100 follows reaches that ring when it commits (fan-out):'
+INSERT INTO dataplane.post (author) SELECT followee FROM dataplane.follow WHERE follower = 100 LIMIT 1;
+SELECT item_id, author, reposter, sort_at FROM dataplane.get_timeline(100, 2);
+\echo 'The next page: the cursor is the last row of the previous one.'
+SELECT t.* FROM (SELECT * FROM dataplane.get_timeline(100, 5) ORDER BY sort_at, item_id LIMIT 1) c,
+       LATERAL dataplane.get_timeline(100, 3, c.sort_at, c.item_id) t;
+\echo 'An author feed:'
+SELECT * FROM dataplane.get_author_feed(1, 3);
 \echo 'And the index agrees with the tables (no rows = no difference):'
 SELECT * FROM dataplane.verify();
 SQL
-dp_psql -x -c "SELECT state, reads_index, reads_fallback, commits_applied FROM dataplane.status()"
+dp_psql -x -c "SELECT state, reads_index, reads_fallback, pages_index, pages_fallback, feed_rings, author_items, celebrities, commits_applied FROM dataplane.status()"
 echo "== done"

@@ -120,10 +120,10 @@ SELECT 8, '2026-05-01'::timestamptz + g * interval '1 second' FROM generate_seri
 SELECT dptest.index_pages() AS pages_before \gset
 SELECT count(*) FROM dataplane.get_timeline(6, 50);
 SELECT dptest.index_pages() > :pages_before AS first_page_from_memory;
-SELECT fallback_horizon AS horizon_before FROM dataplane.status() \gset
+SELECT pages_fallback_horizon AS horizon_before FROM dataplane.status() \gset
 SELECT count(*) FROM dataplane.get_timeline(6, 50, '2026-05-01 00:01:00', 0);
 SELECT count(*) FROM dataplane.get_author_feed(8, 2000);
-SELECT fallback_horizon > :horizon_before AS deep_pages_from_tables FROM dataplane.status();
+SELECT pages_fallback_horizon > :horizon_before AS deep_pages_from_tables FROM dataplane.status();
 SELECT count(*) AS mismatches FROM (
     SELECT * FROM dataplane.get_timeline(6, 2000)
     EXCEPT ALL SELECT * FROM dptest.ref_timeline(6, 2000, NULL, NULL)) d;

@@ -29,7 +29,7 @@ is(dp_state($node), 'ready', 'tiny rings: the index is ready');
 
 check_timelines($node, 'tiny rings', actors => $N);
 my $st = $node->safe_psql('postgres',
-	'SELECT pages_index, fallback_horizon, feed_rings FROM dataplane.status()');
+	'SELECT pages_index, pages_fallback_horizon, feed_rings FROM dataplane.status()');
 my ($pages_index, $horizon, $rings) = split /\|/, $st;
 ok($pages_index > 0, "tiny rings: some pages came from memory ($pages_index)");
 ok($horizon > 0, "tiny rings: deeper pages came from the tables ($horizon)");

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <unordered_map>
@@ -20,12 +21,26 @@ namespace dp::bench {
 class BenchArena {
   public:
     explicit BenchArena(size_t reserve = size_t(16) << 30) : reserve_(reserve) {
-        void *p = mmap(nullptr, reserve_, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        void *p = MAP_FAILED;
+        // DP_BENCH_HUGEPAGES=<MB>: 2 MB pages (vm.nr_hugepages must hold
+        // them), as PostgreSQL's shared memory has with huge_pages = on.
+        if (const char *hp = getenv("DP_BENCH_HUGEPAGES")) {
+            reserve_ = (size_t(atol(hp)) << 20) & ~((size_t(2) << 20) - 1);
+            p = mmap(nullptr, reserve_, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+            if (p == MAP_FAILED)
+                fprintf(stderr, "no huge pages (vm.nr_hugepages): using 4 kB pages\n");
+        }
+        if (p == MAP_FAILED) {
+            reserve_ = reserve;
+            p = mmap(nullptr, reserve_, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        }
         if (p == MAP_FAILED)
             throw std::runtime_error("mmap");
         base_ = static_cast<char *>(p);
         arena.base = base_;
+        arena.size = reserve_;
         arena.alloc_fn = &alloc_cb;
         arena.free_fn = &free_cb;
         arena.ctx = this;

@@ -60,7 +60,7 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
         elog(ERROR, "dataplane.status: return type must be a row type");
     desc = BlessTupleDesc(desc);
-    constexpr int kCols = 39;
+    constexpr int kCols = 43;
     Datum v[kCols];
     bool nulls[kCols];
     std::memset(nulls, 0, sizeof(nulls));
@@ -104,14 +104,17 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     for (int i = 0; i < kFbCount; i++)
         fb[i] = pg_atomic_read_u64(&sh->reads_sql[i]);
     const ReadCounters *rc = read_counters(sh);
-    uint64 pages_index = 0, pages_sql = 0;
+    uint64 pages_index = 0, pages_sql = 0, pages_why[kFbCount] = {};
     for (int b = 0; b < MaxBackends; b++) {
         const volatile ReadCounters *c = &rc[b];
         reads_index += c->index;
         for (int i = 0; i < kFbCount; i++)
             fb[i] += c->sql[i];
         pages_index += c->pages_index;
-        pages_sql += c->pages_sql;
+        for (int i = 0; i < kFbCount; i++) {
+            pages_why[i] += c->pages_sql[i];
+            pages_sql += c->pages_sql[i];
+        }
     }
     for (int i = 0; i < kFbCount; i++)
         fb_total += fb[i];
@@ -153,7 +156,11 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     c++;
     v[c++] = Int64GetDatum(int64(pages_index));
     v[c++] = Int64GetDatum(int64(pages_sql));
-    v[c++] = Int64GetDatum(int64(fb[kFbHorizon]));
+    v[c++] = Int64GetDatum(int64(pages_why[kFbHorizon]));
+    v[c++] = Int64GetDatum(int64(pages_why[kFbWarming]));
+    v[c++] = Int64GetDatum(int64(pages_why[kFbOwnWrites]));
+    v[c++] = Int64GetDatum(int64(pages_why[kFbUnknown]));
+    v[c++] = Int64GetDatum(int64(pages_why[kFbInFlight] + pages_why[kFbNotServed]));
     v[c++] = Int64GetDatum(int64(census.feed_rings));
     v[c++] = Int64GetDatum(int64(census.feed_items));
     v[c++] = Int64GetDatum(int64(census.author_rings));

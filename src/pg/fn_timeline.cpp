@@ -117,13 +117,13 @@ void emit(Tuplestorestate *store, TupleDesc desc) {
     }
 }
 
-void count_page(bool from_index) {
+void count_page(bool from_index, Fallback why = kFbWarming) {
     if (L.counters == nullptr)
         return;
     if (from_index)
         L.counters->pages_index++;
     else
-        L.counters->pages_sql++;
+        L.counters->pages_sql[why]++;
 }
 
 Datum page_srf(FunctionCallInfo fcinfo, bool author_feed) {
@@ -162,7 +162,7 @@ Datum page_srf(FunctionCallInfo fcinfo, bool author_feed) {
         why = kFbHorizon;  // every item there is: beyond what rings hold
     }
     count_fallback(why);
-    count_page(false);
+    count_page(false, why);
     sql_page(author_feed, a, rsinfo->setResult, rsinfo->setDesc);
     return Datum(0);
 }

@@ -146,8 +146,8 @@ struct DpShared {
 struct alignas(128) ReadCounters {
     uint64 index;
     uint64 sql[kFbCount];
-    uint64 pages_index;  // timeline and author-feed pages from memory
-    uint64 pages_sql;    // ... and from the tables
+    uint64 pages_index;             // timeline and author-feed pages from memory
+    uint64 pages_sql[kFbCount];     // ... and from the tables, by reason
 };
 
 // This backend's handles on the shared index.

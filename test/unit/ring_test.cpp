@@ -12,6 +12,9 @@
 #include "ring.hpp"
 #include "test_arena.hpp"
 #include "timeline_page.hpp"
+#include "directory.hpp"
+#include "ring_ops.hpp"
+#include "test_util.hpp"
 
 namespace dp {
 namespace {
@@ -291,6 +294,54 @@ TEST(TimelinePage, CompleteSourcesAreExactToTheEnd) {
                          ItemKey{1, 0}, 0, &out),
               Page::kExact);
     EXPECT_TRUE(out.empty());
+}
+
+}  // namespace
+}  // namespace dp
+
+namespace dp {
+namespace {
+
+// The CLOCK sweep over feed rings: a ring read since the last pass keeps
+// its place once (its mark is cleared), an unread one is freed; the sweep
+// stops once it has freed what was asked; author rings are never touched.
+TEST(FeedEviction, ClockSweepFreesUnreadRingsFirst) {
+    test::TestArena ta;
+    test::DirTopHolder h;
+    Directory dir(ta.arena, h.top);
+    std::vector<uint32_t> users;
+    for (uint32_t u = 1; u <= 300; u++) {
+        DirEntry *e = dir.get(u);
+        ring_insert(ta.arena, &e->feed, FeedItem{1, int64_t(u), u, 0}, 800);
+        ring_insert(ta.arena, &e->author, AuthorItem{1, int64_t(u), int64_t(u), u, 0}, 1000);
+        users.push_back(u);
+    }
+    // Read: every third user.
+    for (uint32_t u = 3; u <= 300; u += 3)
+        ta.arena.at<RingHdr>(dir.find(u)->feed)->flags |= kRingReferenced;
+    uint64_t evicted = 0, freed = 0;
+    for (uint32_t s = 0; s < kStripes; s++)
+        freed += sweep_feeds(ta.arena, dir, s, 0, UINT32_MAX, UINT64_MAX, &evicted);
+    EXPECT_EQ(evicted, 200u);
+    EXPECT_GT(freed, 0u);
+    for (uint32_t u : users) {
+        DirEntry *e = dir.find(u);
+        EXPECT_EQ(e->feed != kNoRef, u % 3 == 0) << u;
+        EXPECT_NE(e->author, kNoRef) << u;  // author rings stay
+        if (e->feed != kNoRef) {
+            EXPECT_FALSE(ta.arena.at<RingHdr>(e->feed)->flags & kRingReferenced);  // second chance used
+        }
+    }
+    // The next pass frees the rest; a bounded one stops early.
+    evicted = 0;
+    uint64_t one = FeedRing::bytes(ta.arena.at<RingHdr>(dir.find(3)->feed)->cap);
+    sweep_feeds(ta.arena, dir, 3 % kStripes, 0, UINT32_MAX, one, &evicted);
+    EXPECT_EQ(evicted, 1u);
+    for (uint32_t s = 0; s < kStripes; s++)
+        sweep_feeds(ta.arena, dir, s, 0, UINT32_MAX, UINT64_MAX, &evicted);
+    EXPECT_EQ(evicted, 100u);
+    for (uint32_t u : users)
+        EXPECT_EQ(dir.find(u)->feed, kNoRef);
 }
 
 }  // namespace
