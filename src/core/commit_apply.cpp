@@ -457,7 +457,7 @@ void CommitApply::step_fanout(const IndexEnv &env, TxnHooks &hooks, uint32_t t) 
     // targets, whose stripes are not locked yet: there it only reads hints
     // for prefetching (leaves never move; rings are read again, under their
     // lock, before anything is written).
-    constexpr size_t kAhead1 = 24, kAhead2 = 16, kAhead3 = 8;
+    constexpr size_t kAhead1 = 40, kAhead2 = 20, kAhead3 = 6;
     for (size_t k = from; k < to; k++) {
         for (size_t end1 = std::min(total, k + kAhead1); pf_[0] < end1; pf_[0]++)
             env.dir->prefetch(all[pf_[0]].target);

@@ -1,5 +1,7 @@
 #include "set_read.hpp"
 
+#include <cstring>
+
 #include <algorithm>
 #include <vector>
 
@@ -194,6 +196,17 @@ bool SetView::contains(uint32_t x) const {
 size_t SetView::list(uint32_t after, size_t lim, uint32_t *out) const {
     if (lim == 0 || after == UINT32_MAX)
         return 0;
+    // The whole of a set without a delta (a fan-out's followers): in bulk.
+    if (delta_ == nullptr && after == 0 && base_ != nullptr && lim >= base_->n) {
+        if (base_->fmt == kFmtArray32) {
+            std::memcpy(out, array32_data(base_), size_t(base_->n) * 4);
+            return base_->n;
+        }
+        if (base_->fmt == kFmtRoaring && view_ != nullptr) {
+            roaring_bitmap_to_uint32_array(view_, out);
+            return base_->n;
+        }
+    }
     BaseCursor c;
     c.init(base_, view_);
     c.seek(after + 1);
