@@ -12,11 +12,16 @@ BENCH_REPEATS=${BENCH_REPEATS:-5}
 # clock is coarse: a few tens of microseconds), in microseconds.
 WORKLOADS=()
 declare -A WORKLOAD_SCRIPT
+declare -A WORKLOAD_BEFORE
 
-# workload NAME SCRIPT_FILE
+# workload NAME SCRIPTS [BEFORE]
+#   SCRIPTS: one script file, or several as "a.sql@9 b.sql@1" (pgbench's
+#   weights); BEFORE: a shell command run before each of its runs (for
+#   example, disabling the index's triggers for a baseline).
 workload() {
     WORKLOADS+=("$1")
     WORKLOAD_SCRIPT[$1]="$2"
+    WORKLOAD_BEFORE[$1]="${3:-}"
 }
 
 run_workloads() {
@@ -28,9 +33,12 @@ run_workloads() {
     done
     for r in $(seq 1 "$BENCH_REPEATS"); do
         for name in "${WORKLOADS[@]}"; do
-            local out
+            local out f
+            local -a files=()
+            for f in ${WORKLOAD_SCRIPT[$name]}; do files+=(-f "$f"); done
+            if [ -n "${WORKLOAD_BEFORE[$name]}" ]; then eval "${WORKLOAD_BEFORE[$name]}"; fi
             out=$(cd "$WORKDIR/pgbench-$name" && pgbench -n -M prepared -c "$BENCH_CLIENTS" \
-                  -j "$BENCH_CLIENTS" -T "$BENCH_SECONDS" -f "${WORKLOAD_SCRIPT[$name]}" \
+                  -j "$BENCH_CLIENTS" -T "$BENCH_SECONDS" "${files[@]}" \
                   -l --sampling-rate=0.05 --log-prefix="r$r" "$PGDATABASE" 2>&1) || {
                 echo "$out" >&2
                 echo "pgbench failed for $name" >&2
@@ -57,6 +65,8 @@ run_workloads() {
         rm -rf "$dir"
     done
     WORKLOADS=()
+    WORKLOAD_SCRIPT=()
+    WORKLOAD_BEFORE=()
 }
 
 # The value of column 2 (tps) for a workload name in the results.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The newcomer's first run: installs what is needed, builds and installs the
 # extension, starts a throwaway cluster with dataplane preloaded, loads a
-# small demo graph and shows the functions at work.
+# small demo graph with posts, shows the functions at work, then runs the
+# small benchmark (bench/run small) beside the fan-in baselines.
 # Usage (as root on Debian bookworm): bash scripts/demo.sh
 # Set DP_KEEP=1 to leave the cluster running afterwards.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -77,4 +78,16 @@ SELECT * FROM dataplane.get_author_feed(1, 3);
 SELECT * FROM dataplane.verify();
 SQL
 dp_psql -x -c "SELECT state, reads_index, reads_fallback, pages_index, pages_fallback, feed_rings, author_items, celebrities, commits_applied FROM dataplane.status()"
-echo "== done"
+echo "== done with the demo"
+
+# The comparison a newcomer came for: the small benchmark (a few minutes),
+# the index beside the fan-in SQL and the wire-protocol ceiling, on its own
+# throwaway cluster. DP_SKIP_BENCH=1 skips it.
+if [ -z "${DP_SKIP_BENCH:-}" ]; then
+    if [ "${DP_KEEP:-0}" != 1 ]; then
+        dp_cleanup
+    fi
+    DP_CLUSTERS=()
+    echo "== bench/run small: the index against the fan-in baselines (report: bench/results/small.md)"
+    bash "$DP_ROOT/bench/run" small
+fi

@@ -245,7 +245,10 @@ CREATE FUNCTION dataplane.status(
     OUT fanout_changes bigint,
     OUT backfills bigint,
     OUT feed_builds bigint,
-    OUT feeds_dropped bigint)
+    OUT feeds_dropped bigint,
+    OUT graph_bytes bigint,
+    OUT author_ring_bytes bigint,
+    OUT feed_ring_bytes bigint)
     AS 'MODULE_PATHNAME', 'dataplane_status'
     LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dataplane.status() IS

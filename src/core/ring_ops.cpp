@@ -142,17 +142,31 @@ uint64_t sweep_feeds(const Arena &arena, const Directory &dir, uint32_t stripe, 
 
 namespace dp {
 
-void census_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, RingCensus *c) {
+void census_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, RingCensus *c,
+                   size_t (*rounded)(size_t)) {
+    auto r = [&](size_t b) { return rounded ? rounded(b) : b; };
     for_each_in_stripe(dir, stripe, 0, UINT32_MAX, [&](uint32_t, DirEntry *e) {
+        for (const SetRef &ref : e->set) {
+            if (ref.invalid())
+                continue;
+            if (ref.base != kNoRef)
+                c->set_bytes += r(base_block_bytes(arena.at<BaseHdr>(ref.base)));
+            if (ref.delta != kNoRef)
+                c->set_bytes += r(delta_bytes(arena.at<DeltaHdr>(ref.delta)->cap));
+        }
         if (e->feed != kNoRef && e->feed != kInvalidRef) {
+            const RingHdr *h = arena.at<RingHdr>(e->feed);
             c->feed_rings++;
-            c->feed_items += arena.at<RingHdr>(e->feed)->n;
+            c->feed_items += h->n;
+            c->feed_bytes += r(FeedRing::bytes(h->cap));
         }
         if (e->author == kInvalidRef) {
             c->lost_rings++;
         } else if (e->author != kNoRef) {
+            const RingHdr *h = arena.at<RingHdr>(e->author);
             c->author_rings++;
-            c->author_items += arena.at<RingHdr>(e->author)->n;
+            c->author_items += h->n;
+            c->author_bytes += r(AuthorRing::bytes(h->cap));
         }
     });
 }

@@ -90,12 +90,16 @@ uint64_t sweep_feeds(const Arena &arena, const Directory &dir, uint32_t stripe, 
 
 namespace dp {
 
-// How many rings and items a stripe's users hold (stripe lock shared).
+// What a stripe's users hold (stripe lock shared): rings, items, and the
+// bytes of their blocks by kind, each block's size passed through
+// `rounded` (the allocator's size classes; nullptr: as requested).
 struct RingCensus {
     uint64_t feed_rings = 0, feed_items = 0;
     uint64_t author_rings = 0, author_items = 0;
     uint64_t lost_rings = 0;  // author rings not held (kInvalidRef)
+    uint64_t set_bytes = 0, author_bytes = 0, feed_bytes = 0;
 };
-void census_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, RingCensus *c);
+void census_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, RingCensus *c,
+                   size_t (*rounded)(size_t) = nullptr);
 
 }  // namespace dp

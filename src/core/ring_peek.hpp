@@ -38,6 +38,30 @@ class PeekedRing {
     // Index of the first item with key >= k; end_below(k) is the same: one
     // past the last item with key < k.
     size_t end_below(ItemKey k) const { return lower_bound(k); }
+    // The same, searching from the newest end: galloping back over 1, 2, 4
+    // ... items, then a binary search in the last step. A recent item (a
+    // repost on a first page) costs a few cache lines, not a whole search.
+    uint32_t lower_bound_from_end(ItemKey k) const {
+        uint32_t hi = n_, step = 1;
+        while (hi > 0) {
+            uint32_t probe = hi > step ? hi - step : 0;
+            if (at(probe).key() < k) {
+                // The answer is in (probe, hi].
+                uint32_t lo = probe + 1;
+                while (lo < hi) {
+                    uint32_t mid = (lo + hi) / 2;
+                    if (at(mid).key() < k)
+                        lo = mid + 1;
+                    else
+                        hi = mid;
+                }
+                return lo;
+            }
+            hi = probe;
+            step *= 2;
+        }
+        return 0;
+    }
     uint32_t lower_bound(ItemKey k) const {
         uint32_t lo = 0, hi = n_;
         while (lo < hi) {

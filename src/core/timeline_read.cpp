@@ -131,7 +131,7 @@ bool TimelineReader::resolve(const IndexEnv &env) {
         if (e == nullptr || !ring.open(*env.arena, __atomic_load_n(&e->author, __ATOMIC_RELAXED),
                                        env.author_cap))
             return false;
-        uint32_t i = ring.lower_bound(pi.item.key());
+        uint32_t i = ring.lower_bound_from_end(pi.item.key());
         if (i == ring.size() || !(ring.at(i).key() == pi.item.key()) || ring.at(i).reposter != r)
             return false;
         pi.item = ring.at(i);

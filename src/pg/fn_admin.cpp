@@ -60,7 +60,7 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
         elog(ERROR, "dataplane.status: return type must be a row type");
     desc = BlessTupleDesc(desc);
-    constexpr int kCols = 43;
+    constexpr int kCols = 46;
     Datum v[kCols];
     bool nulls[kCols];
     std::memset(nulls, 0, sizeof(nulls));
@@ -80,7 +80,7 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
         invalid += int64(sh->stripes[s].invalid_sets);
         stale += int64(sh->stripes[s].stale);
         compactions += int64(sh->stripes[s].compactions);
-        dp::census_stripe(*env.arena, *env.dir, s, &census);
+        dp::census_stripe(*env.arena, *env.dir, s, &census, dsa_rounded_size);
         LWLockRelease(stripe_lock(s));
     }
     int64 celebs = 0;
@@ -127,7 +127,11 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     v[c++] = Int64GetDatum(edges);
     v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->bytes_used)));
     v[c++] = Int64GetDatum(int64(sh->dsa_size));
-    v[c] = Float8GetDatum(edges > 0 ? double(pg_atomic_read_u64(&sh->bytes_used)) / double(edges) : 0);
+    // The follow graph's share: its sets and the directory's leaves (the
+    // directory also finds rings, but is there for the graph first).
+    uint64 leaf_bytes = uint64(env.dir->leaves()) * dsa_rounded_size(sizeof(dp::DirEntry) * dp::kLeafSize);
+    uint64 graph_bytes = census.set_bytes + leaf_bytes;
+    v[c] = Float8GetDatum(edges > 0 ? double(graph_bytes) / double(edges) : 0);
     nulls[c] = edges == 0;
     c++;
     v[c++] = Int64GetDatum(invalid);
@@ -173,6 +177,9 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.backfills)));
     v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.feed_builds)));
     v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.feeds_dropped)));
+    v[c++] = Int64GetDatum(int64(graph_bytes));
+    v[c++] = Int64GetDatum(int64(census.author_bytes));
+    v[c++] = Int64GetDatum(int64(census.feed_bytes));
     Assert(c == kCols);
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, nulls)));
 }

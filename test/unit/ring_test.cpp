@@ -14,6 +14,7 @@
 #include "timeline_page.hpp"
 #include "directory.hpp"
 #include "ring_ops.hpp"
+#include "ring_peek.hpp"
 #include "test_util.hpp"
 
 namespace dp {
@@ -342,6 +343,43 @@ TEST(FeedEviction, ClockSweepFreesUnreadRingsFirst) {
     EXPECT_EQ(evicted, 100u);
     for (uint32_t u : users)
         EXPECT_EQ(dir.find(u)->feed, kNoRef);
+}
+
+}  // namespace
+}  // namespace dp
+
+namespace dp {
+namespace {
+
+// A ring read in place (ring_peek.hpp): both searches agree with the
+// ring's own, for rings that wrap around their block, and a header that
+// claims more than the block holds is refused.
+TEST(PeekedRing, SearchesAgreeAndBoundsHold) {
+    test::TestArena ta;
+    std::mt19937_64 rng(9);
+    for (int iter = 0; iter < 200; iter++) {
+        Ref ref = kNoRef;
+        uint32_t cap = 1 + uint32_t(rng() % 60);
+        int n = int(rng() % 150);
+        for (int i = 0; i < n; i++)
+            ring_insert(ta.arena, &ref, AuthorItem{int64_t(rng() % 100), i + 1, i + 1, 7, 0}, cap);
+        if (ref == kNoRef)
+            continue;
+        AuthorRing r(ta.arena.at<RingHdr>(ref));
+        PeekedRing p;
+        ASSERT_TRUE(p.open(ta.arena, ref, 1000));
+        ASSERT_EQ(p.size(), r.size());
+        for (int q = 0; q < 30; q++) {
+            ItemKey k{int64_t(rng() % 110) - 5, int64_t(rng() % 160)};
+            ASSERT_EQ(p.lower_bound(k), r.lower_bound(k));
+            ASSERT_EQ(p.lower_bound_from_end(k), r.lower_bound(k));
+        }
+        EXPECT_FALSE(p.open(ta.arena, ref, r.cap() - 1 + (r.cap() == 1)) && r.cap() > 1);
+        ring_free<AuthorItem>(ta.arena, &ref);
+    }
+    PeekedRing p;
+    EXPECT_FALSE(p.open(ta.arena, kNoRef, 1000));
+    EXPECT_FALSE(p.open(ta.arena, Ref(ta.arena.size >> 3), 1000));  // past the arena
 }
 
 }  // namespace
