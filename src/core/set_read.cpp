@@ -123,6 +123,59 @@ void BaseCursor::next() {
     load();
 }
 
+// ------------------------------------------------ searches of uint16 arrays
+
+// Is x in the sorted array v[0..n)? Branchless lower bound: the loop runs
+// log2(n) times whatever the data, with conditional moves, no mispredictions.
+static inline bool contains_branchless(const uint16_t *v, uint32_t n, uint16_t x) {
+    if (n == 0)
+        return false;
+    const uint16_t *base = v;
+    while (n > 1) {
+        uint32_t half = n / 2;
+        base = base[half] <= x ? base + half : base;
+        n -= half;
+    }
+    return *base == x;
+}
+
+// Is x among the 64 values at v? A flat comparison of all of them (SIMD
+// where there is some): no chain of dependent loads, as a search has.
+static inline bool contains_window64(const uint16_t *v, uint16_t x) {
+#if defined(__SSE2__)
+    const __m128i needle = _mm_set1_epi16(short(x));
+    __m128i any = _mm_setzero_si128();
+    for (int i = 0; i < 64; i += 8)
+        any = _mm_or_si128(any, _mm_cmpeq_epi16(
+                                    _mm_loadu_si128(reinterpret_cast<const __m128i *>(v + i)), needle));
+    return _mm_movemask_epi8(any) != 0;
+#else
+    bool hit = false;
+    for (int i = 0; i < 64; i++)
+        hit |= v[i] == x;
+    return hit;
+#endif
+}
+
+// Is x in the sorted array v[0..n)? For big arrays of roughly uniform
+// values (the low halves of uids in a container), interpolation first:
+// the guess lands within a few dozen slots, and only that window is
+// searched, which touches 3-4 cache lines instead of a binary search's 8.
+static inline bool contains_interpolated(const uint16_t *v, uint32_t n, uint16_t x) {
+    if (n < 128)
+        return contains_branchless(v, n, x);
+    uint32_t first = v[0], last = v[n - 1];
+    if (x < first || x > last)
+        return false;
+    uint32_t pos = uint32_t(uint64_t(x - first) * (n - 1) / (last - first + 1));
+    uint32_t lo = pos >= 32 ? pos - 32 : 0;
+    if (lo + 64 > n)
+        lo = n - 64;
+    if (v[lo] <= x && x <= v[lo + 63])
+        return contains_window64(v + lo, x);
+    return contains_branchless(v, n, x);
+}
+
 // ----------------------------------------------------------------- BaseProbe
 
 void BaseProbe::init(const BaseHdr *h, const roaring_bitmap_t *view) {
@@ -148,7 +201,7 @@ bool BaseProbe::contains(uint32_t x) {
             const uint16_t *ends = packed16_ends(h_);
             const uint16_t *lows = packed16_lows(h_);
             uint32_t start = pos_ == 0 ? 0 : ends[pos_ - 1];
-            return std::binary_search(lows + start, lows + ends[pos_], uint16_t(x));
+            return contains_interpolated(lows + start, ends[pos_] - start, uint16_t(x));
         }
         default: {
             const roaring_array_t &ra = view_->high_low_container;
@@ -265,107 +318,105 @@ static bool both_large_roaring(const SetView &a, const SetView &b) {
            b.size() >= kRoaringAndMin;
 }
 
-// Is x in the sorted array v[0..n)? Branchless lower bound: the loop runs
-// log2(n) times whatever the data, with conditional moves, no mispredictions.
-static inline bool contains_branchless(const uint16_t *v, uint32_t n, uint16_t x) {
-    if (n == 0)
-        return false;
-    const uint16_t *base = v;
-    while (n > 1) {
-        uint32_t half = n / 2;
-        base = base[half] <= x ? base + half : base;
-        n -= half;
+// One 16-bit group of the large side of an intersection: a CRoaring
+// container, or (large Packed16 bases) the group's low halves dressed as an
+// array container that borrows our memory.
+struct LargeGroup {
+    const void *cont;
+    uint8_t type;
+    array_container_t arr;  // the container itself when type is ARRAY
+};
+
+// Resolves the groups of a Roaring bitmap, keys in ascending order.
+class RoaringGroups {
+  public:
+    explicit RoaringGroups(const roaring_bitmap_t *bm) : ra_(bm->high_low_container) {}
+    bool find(uint16_t key, LargeGroup *g) {
+        const uint32_t nc = uint32_t(ra_.size);
+        pos_ = gallop16(ra_.keys, nc, pos_, key);
+        if (pos_ == nc || ra_.keys[pos_] != key)
+            return false;
+        g->type = ra_.typecodes[pos_];
+        g->cont = container_unwrap_shared(ra_.containers[pos_], &g->type);
+        if (g->type == ARRAY_CONTAINER_TYPE_CODE)
+            g->arr = *static_cast<const array_container_t *>(g->cont);
+        return true;
     }
-    return *base == x;
-}
 
-// Is x among the 64 values at v? A flat comparison of all of them (SIMD
-// where there is some): no chain of dependent loads, as a search has.
-static inline bool contains_window64(const uint16_t *v, uint16_t x) {
-#if defined(__SSE2__)
-    const __m128i needle = _mm_set1_epi16(short(x));
-    __m128i any = _mm_setzero_si128();
-    for (int i = 0; i < 64; i += 8)
-        any = _mm_or_si128(any, _mm_cmpeq_epi16(
-                                    _mm_loadu_si128(reinterpret_cast<const __m128i *>(v + i)), needle));
-    return _mm_movemask_epi8(any) != 0;
-#else
-    bool hit = false;
-    for (int i = 0; i < 64; i++)
-        hit |= v[i] == x;
-    return hit;
-#endif
-}
+  private:
+    const roaring_array_t &ra_;
+    uint32_t pos_ = 0;
+};
 
-// Is x in the sorted array v[0..n)? For big arrays of roughly uniform
-// values (the low halves of uids in a container), interpolation first:
-// the guess lands within a few dozen slots, and only that window is
-// searched, which touches 3-4 cache lines instead of a binary search's 8.
-static inline bool contains_interpolated(const uint16_t *v, uint32_t n, uint16_t x) {
-    if (n < 128)
-        return contains_branchless(v, n, x);
-    uint32_t first = v[0], last = v[n - 1];
-    if (x < first || x > last)
-        return false;
-    uint32_t pos = uint32_t(uint64_t(x - first) * (n - 1) / (last - first + 1));
-    uint32_t lo = pos >= 32 ? pos - 32 : 0;
-    if (lo + 64 > n)
-        lo = n - 64;
-    if (v[lo] <= x && x <= v[lo + 63])
-        return contains_window64(v + lo, x);
-    return contains_branchless(v, n, x);
-}
+// Resolves the groups of a Packed16 base, keys in ascending order.
+class Packed16Groups {
+  public:
+    explicit Packed16Groups(const BaseHdr *h)
+        : keys_(packed16_keys(h)), ends_(packed16_ends(h)), lows_(packed16_lows(h)), nk_(h->nkeys) {}
+    bool find(uint16_t key, LargeGroup *g) {
+        pos_ = gallop16(keys_, nk_, pos_, key);
+        if (pos_ == nk_ || keys_[pos_] != key)
+            return false;
+        uint32_t start = pos_ == 0 ? 0 : ends_[pos_ - 1];
+        int32_t n = int32_t(ends_[pos_] - start);
+        g->type = ARRAY_CONTAINER_TYPE_CODE;
+        g->arr = array_container_t{n, n, const_cast<uint16_t *>(lows_ + start)};
+        g->cont = nullptr;
+        return true;
+    }
 
-// |base ∩ bitmap| where base is an Array32 or Packed16 block: one CRoaring
-// container intersection per 16-bit group of the base, instead of a
-// membership test per uid. The group's low halves are handed to CRoaring as
-// an array container that borrows our memory.
-static uint64_t count_groups_vs_roaring(const BaseHdr *base, const roaring_bitmap_t *bm) {
-    const roaring_array_t &ra = bm->high_low_container;
-    const uint32_t nc = uint32_t(ra.size);
-    uint32_t pos = 0;
+  private:
+    const uint16_t *keys_, *ends_, *lows_;
+    uint32_t nk_, pos_ = 0;
+};
+
+// |base ∩ large| where base is an Array32 or Packed16 block and large is
+// resolved group by group (RoaringGroups, Packed16Groups): one intersection
+// per 16-bit group of the base, instead of a membership test per uid.
+template <typename Groups>
+static uint64_t count_groups_vs(const BaseHdr *base, Groups &large) {
     uint64_t c = 0;
 
-    // Groups are resolved to their containers a batch at a time, and the
-    // first levels of each array container's binary search are prefetched
-    // before any is searched: in a sparse uid space every group is a
-    // different container, and their cache misses then overlap.
+    // Groups are resolved a batch at a time, and the first levels of each
+    // array's search are prefetched before any is searched: in a sparse uid
+    // space every group is a different container, and their cache misses
+    // then overlap.
     constexpr int kBatch = 32;
     struct Pending {
-        const void *cont;
-        uint8_t type;
+        LargeGroup g;
         const uint16_t *lows;
         uint32_t n;
     } batch[kBatch];
     int nb = 0;
     auto run_batch = [&]() {
         for (int i = 0; i < nb; i++) {
-            const Pending &g = batch[i];
-            if (g.n <= 8 && g.type == ARRAY_CONTAINER_TYPE_CODE) {
-                // A few uids against a big array container (most groups
-                // hold one uid in a sparse space): a branchless search
-                // each beats the skewed intersection's mispredictions.
-                const auto *arr = static_cast<const array_container_t *>(g.cont);
-                for (uint32_t k = 0; k < g.n; k++)
-                    c += contains_interpolated(arr->array, uint32_t(arr->cardinality), g.lows[k]);
+            const Pending &p = batch[i];
+            if (p.g.type == ARRAY_CONTAINER_TYPE_CODE &&
+                uint64_t(p.n) * 16 <= uint64_t(p.g.arr.cardinality)) {
+                // Few uids against a big array (a viewer's follows against
+                // a popular account's followers): an interpolated,
+                // branchless search each beats the skewed intersection's
+                // mispredicted galloping.
+                const uint16_t *a = p.g.arr.array;
+                uint32_t card = uint32_t(p.g.arr.cardinality);
+                for (uint32_t k = 0; k < p.n; k++)
+                    c += contains_interpolated(a, card, p.lows[k]);
             } else {
-                array_container_t ac{int32_t(g.n), int32_t(g.n), const_cast<uint16_t *>(g.lows)};
-                c += uint64_t(container_and_cardinality(&ac, ARRAY_CONTAINER_TYPE_CODE, g.cont,
-                                                        g.type));
+                array_container_t ac{int32_t(p.n), int32_t(p.n), const_cast<uint16_t *>(p.lows)};
+                const void *other = p.g.type == ARRAY_CONTAINER_TYPE_CODE ? &p.g.arr : p.g.cont;
+                c += uint64_t(container_and_cardinality(&ac, ARRAY_CONTAINER_TYPE_CODE, other,
+                                                        p.g.type));
             }
         }
         nb = 0;
     };
     auto group = [&](uint16_t key, const uint16_t *lows, uint32_t n) {
-        pos = gallop16(ra.keys, nc, pos, key);
-        if (pos == nc || ra.keys[pos] != key)
+        Pending &p = batch[nb];
+        if (!large.find(key, &p.g))
             return;
-        uint8_t type = ra.typecodes[pos];
-        const void *cont = container_unwrap_shared(ra.containers[pos], &type);
-        if (type == ARRAY_CONTAINER_TYPE_CODE) {
-            const auto *arr = static_cast<const array_container_t *>(cont);
-            const uint16_t *a = arr->array;
-            uint32_t card = uint32_t(arr->cardinality);
+        if (p.g.type == ARRAY_CONTAINER_TYPE_CODE) {
+            const uint16_t *a = p.g.arr.array;
+            uint32_t card = uint32_t(p.g.arr.cardinality);
             // The ends (for interpolation) and the likely window.
             __builtin_prefetch(a);
             __builtin_prefetch(a + card - 1);
@@ -373,8 +424,9 @@ static uint64_t count_groups_vs_roaring(const BaseHdr *base, const roaring_bitma
                 __builtin_prefetch(a + uint64_t(lows[0] - a[0]) * (card - 1) /
                                            (a[card - 1] - a[0] + 1));
         }
-        batch[nb++] = Pending{cont, type, lows, n};
-        if (nb == kBatch)
+        p.lows = lows;
+        p.n = n;
+        if (++nb == kBatch)
             run_batch();
     };
     if (base->fmt == kFmtPacked16) {
@@ -448,10 +500,18 @@ static uint64_t count_large(const SetView &a, const SetView &b) {
     return uint64_t(c);
 }
 
-// |S ∩ L| for a small set S without a delta and a Roaring-based L:
-// |S ∩ Lb| - |S ∩ Ld| + |S ∩ La|, the first by container intersections.
-static uint64_t count_small_vs_roaring(const SetView &small, const SetView &large) {
-    uint64_t c = count_groups_vs_roaring(small.base(), large.view());
+// |S ∩ L| for a small set S without a delta and a large L whose base is
+// Roaring or Packed16: |S ∩ Lb| - |S ∩ Ld| + |S ∩ La|, the first group by
+// group.
+static uint64_t count_small_vs_grouped(const SetView &small, const SetView &large) {
+    uint64_t c;
+    if (large.is_roaring()) {
+        RoaringGroups g(large.view());
+        c = count_groups_vs(small.base(), g);
+    } else {
+        Packed16Groups g(large.base());
+        c = count_groups_vs(small.base(), g);
+    }
     if (const DeltaHdr *d = large.delta()) {
         BaseProbe p;
         p.init(small.base(), nullptr);
@@ -470,9 +530,10 @@ uint64_t intersect_count(const SetView &a, const SetView &b) {
         return count_large(a, b);
     const SetView &small = a.size() <= b.size() ? a : b;
     const SetView &large = a.size() <= b.size() ? b : a;
-    if (large.is_roaring() && small.delta() == nullptr && small.base() != nullptr &&
-        small.base()->fmt != kFmtRoaring)
-        return count_small_vs_roaring(small, large);
+    const BaseHdr *lb = large.base();
+    if (lb != nullptr && (lb->fmt == kFmtRoaring || lb->fmt == kFmtPacked16) &&
+        small.delta() == nullptr && small.base() != nullptr && small.base()->fmt != kFmtRoaring)
+        return count_small_vs_grouped(small, large);
     SetProbe probe(large);
     uint64_t c = 0;
     small.for_each([&](uint32_t x) {

@@ -579,6 +579,76 @@ TEST(SetIntersect, AfterAndOverlappingDeltas) {
     }
 }
 
+// A viewer's follows against a popular account's followers: small sets
+// (Array32 and Packed16, 1 to 300 uids, many of them members) against large
+// Packed16 and Roaring sets, with and without a delta on the large side, as
+// the group-by-group count takes them (a search per uid when the group is
+// small, a container intersection otherwise).
+TEST(SetIntersect, SmallAgainstLargeGrouped) {
+    std::mt19937_64 rng(404);
+    TestArena ta;
+    RoaringViews views;
+    struct Large {
+        SetRef r;
+        Model m;
+    };
+    std::vector<Large> larges;
+    std::set<uint8_t> large_fmts;
+    for (uint32_t n : {4500u, 9000u, 30000u}) {
+        Large l;
+        l.m = n == 30000 ? random_model(rng, n, 100000) : grouped(rng, n);
+        l.r = make_set(ta.arena, l.m);
+        large_fmts.insert(fmt_of(ta.arena, l.r));
+        larges.push_back(l);
+        // The same set with a delta: adds and removes of uids that the
+        // small sets below hold too.
+        Large d = l;
+        d.r = make_set(ta.arena, d.m);
+        Vec ins, del;
+        for (uint32_t x : l.m)
+            if (rng() % 200 == 0)
+                del.push_back(x);
+        for (int i = 0; i < 30; i++) {
+            uint32_t x = (1u + uint32_t(rng() % 3)) << 16 | uint32_t(rng() % 65536);
+            if (!d.m.count(x) && std::find(ins.begin(), ins.end(), x) == ins.end())
+                ins.push_back(x);
+        }
+        std::sort(ins.begin(), ins.end());
+        del.resize(std::min<size_t>(del.size(), 30));
+        apply(ta, &views, &d.r, &d.m, ins, del);
+        ASSERT_NE(d.r.delta, kNoRef);
+        larges.push_back(d);
+    }
+    EXPECT_TRUE(large_fmts.count(kFmtPacked16));
+    EXPECT_TRUE(large_fmts.count(kFmtRoaring));
+    std::set<uint8_t> small_fmts;
+    for (int q = 0; q < 400; q++) {
+        const Large &l = larges[size_t(rng()) % larges.size()];
+        Vec lv = to_vec(l.m);
+        // Half members of the large set, half not (spread or crowded).
+        uint32_t n = 1 + uint32_t(rng() % (q % 3 == 0 ? 300 : 40));
+        Model sm;
+        while (sm.size() < n) {
+            if (rng() % 2)
+                sm.insert(lv[size_t(rng()) % lv.size()]);
+            else
+                sm.insert(q % 2 ? 1 + uint32_t(rng() % 40000000) : (1u << 16) + uint32_t(rng() % 200000));
+        }
+        SetRef sr = make_set(ta.arena, sm);
+        small_fmts.insert(fmt_of(ta.arena, sr));
+        SetView a(ta.arena, sr, &views), b(ta.arena, l.r, &views);
+        uint64_t want = 0;
+        for (uint32_t x : sm)
+            want += l.m.count(x);
+        ASSERT_EQ(intersect_count(a, b), want) << "q " << q;
+        ASSERT_EQ(intersect_count(b, a), want) << "q " << q;
+        WriteStats st;
+        set_free(ta.arena, &sr, &st);
+    }
+    EXPECT_TRUE(small_fmts.count(kFmtPacked16));
+    EXPECT_TRUE(small_fmts.count(kFmtArray32));
+}
+
 // ------------------------------------------------------- out of memory
 
 // Batches that reach every write path: copy-on-write, a new delta, an
