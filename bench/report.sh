@@ -69,7 +69,9 @@ write_report() {
     echo "the same result shape (\`SELECT 1\`; a constant 10-row page for lists; a"
     echo "constant 50-row page of the timeline's five columns for pages)."
     echo "\`ceiling_trivial_fn\` is a trivial built-in C function with two parameters:"
-    echo "what calling any function costs."
+    echo "what calling any function costs; \`ceiling_call_top10\` is \`social_proof_count\`"
+    echo "with the top-10 workload's random draws and viewer 0, for which it returns at"
+    echo "once: what the call and the draws cost before the index does any work."
     echo
     echo "| workload | TPS | p50 µs | p99 µs | p99.9 µs | × baseline | × ceiling |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -91,7 +93,9 @@ write_report() {
     row follows_sql "" "$s1"
     row follower_count_top100_index follower_count_top100_sql "$s1"
     row follower_count_top100_sql "" "$s1"
-    row social_proof_count_top10_index "" "$s1"
+    row social_proof_count_top10_index social_proof_count_top10_sql "$s1"
+    row ceiling_call_top10 "" "$s1"
+    row social_proof_count_top10_sql "" "$s1"
     row social_proof_count_top100_index social_proof_count_top100_sql "$s1"
     row social_proof_count_top100_sql "" "$s1"
     row social_proof_top100_index social_proof_top100_sql "$p10"
@@ -142,7 +146,10 @@ write_report() {
     fi
     local sp r2 wi wn
     sp=$(ratio "$(tps_of social_proof_count_top10_index)" "$s1")
-    target "\`social_proof_count\` against a top-10 account ≥ 0.8 × \`SELECT 1\`" "$sp ×" "$(ge "$sp" 0.8)"
+    local call
+    call=$(ratio "$(tps_of ceiling_call_top10)" "$s1")
+    target "\`social_proof_count\` against a top-10 account ≥ 0.8 × \`SELECT 1\`" \
+        "$sp × (the same call returning at once, \`ceiling_call_top10\`: $call ×)" "$(ge "$sp" 0.8)"
     wi=$(tps_of write_follow_unfollow_index)
     wn=$(tps_of write_follow_unfollow_no_triggers)
     r2=$(ratio "$wn" "$wi")

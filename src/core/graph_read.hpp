@@ -35,6 +35,7 @@ class GraphReader {
 
   private:
     bool ref_of(uint32_t owner, Side side, SetRef *ref) const;
+    bool proof_refs(uint32_t viewer, uint32_t target, SetRef *a, SetRef *b) const;
     const Arena &arena_;
     const Directory &dir_;
     RoaringViews *views_;
