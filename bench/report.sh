@@ -144,9 +144,8 @@ write_report() {
         r=$(ratio "$p99" "$fp99")
         target "\`get_timeline\` p99 ≤ 1/10 of the fan-in query's" "$p99 µs vs $fp99 µs ($r)" "$(le "$r" 0.1)"
     fi
-    local sp r2 wi wn
+    local sp call r2 wi wn
     sp=$(ratio "$(tps_of social_proof_count_top10_index)" "$s1")
-    local call
     call=$(ratio "$(tps_of ceiling_call_top10)" "$s1")
     target "\`social_proof_count\` against a top-10 account ≥ 0.8 × \`SELECT 1\`" \
         "$sp × (the same call returning at once, \`ceiling_call_top10\`: $call ×)" "$(ge "$sp" 0.8)"

@@ -53,26 +53,27 @@ Read GraphReader::list(uint32_t owner, Side side, uint32_t after, size_t lim, ui
 // A proof reads two sets whose directory entries and first lines are most
 // likely not in the cache (a random viewer): their loads are started
 // together, so that the two chains of misses overlap instead of queueing.
-bool GraphReader::proof_refs(uint32_t viewer, uint32_t target, SetRef *a, SetRef *b) const {
+// False when the index cannot answer for either side.
+bool GraphReader::proof_views(uint32_t viewer, uint32_t target, SetView *va, SetView *vb) const {
     dir_.prefetch(viewer);
     dir_.prefetch(target);
-    if (!ref_of(viewer, kOut, a) || !ref_of(target, kIn, b))
+    SetRef a, b;
+    if (!ref_of(viewer, kOut, &a) || !ref_of(target, kIn, &b))
         return false;
-    for (const SetRef *r : {a, b})
-        if (r->base != kNoRef) {
-            const char *p = arena_.at<char>(r->base);
+    for (Ref r : {a.base, b.base})
+        if (r != kNoRef) {
+            const char *p = arena_.at<char>(r);
             __builtin_prefetch(p);
             __builtin_prefetch(p + 64);
         }
-    return true;
+    *va = SetView(arena_, a, views_);
+    *vb = SetView(arena_, b, views_);
+    return va->ok() && vb->ok();
 }
 
 Read GraphReader::proof_count(uint32_t viewer, uint32_t target, uint64_t *out) const {
-    SetRef a, b;
-    if (!proof_refs(viewer, target, &a, &b))
-        return Read::kUnknown;
-    SetView va(arena_, a, views_), vb(arena_, b, views_);
-    if (!va.ok() || !vb.ok())
+    SetView va, vb;
+    if (!proof_views(viewer, target, &va, &vb))
         return Read::kUnknown;
     try {
         *out = intersect_count(va, vb);
@@ -84,11 +85,8 @@ Read GraphReader::proof_count(uint32_t viewer, uint32_t target, uint64_t *out) c
 
 Read GraphReader::proof_list(uint32_t viewer, uint32_t target, size_t lim, uint32_t *out,
                              size_t *n) const {
-    SetRef a, b;
-    if (!proof_refs(viewer, target, &a, &b))
-        return Read::kUnknown;
-    SetView va(arena_, a, views_), vb(arena_, b, views_);
-    if (!va.ok() || !vb.ok())
+    SetView va, vb;
+    if (!proof_views(viewer, target, &va, &vb))
         return Read::kUnknown;
     try {
         *n = intersect_list(va, vb, 0, lim, out);

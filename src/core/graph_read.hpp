@@ -18,6 +18,8 @@ namespace dp {
 
 enum class Read { kOk, kUnknown };
 
+class SetView;
+
 class GraphReader {
   public:
     GraphReader(const Arena &arena, const Directory &dir, RoaringViews *views)
@@ -35,7 +37,7 @@ class GraphReader {
 
   private:
     bool ref_of(uint32_t owner, Side side, SetRef *ref) const;
-    bool proof_refs(uint32_t viewer, uint32_t target, SetRef *a, SetRef *b) const;
+    bool proof_views(uint32_t viewer, uint32_t target, SetView *va, SetView *vb) const;
     const Arena &arena_;
     const Directory &dir_;
     RoaringViews *views_;
