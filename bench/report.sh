@@ -29,6 +29,7 @@ write_report() {
     echo "pgbench with $BENCH_CLIENTS clients, \`-M prepared\`, $BENCH_REPEATS rounds of $BENCH_SECONDS s per workload, workloads interleaved round-robin"
     echo "(median TPS; latency percentiles from a 5% sample of transactions; pgbench's latency clock is coarse, a few tens of µs)."
     echo "Every comparison is on the same tables, in the same run. The machine is noisy: read the ratios."
+    echo "Shared memory (the index and shared_buffers, for every workload alike): huge pages $HUGE_PAGES."
     echo
     echo "## Data"
     echo

@@ -79,10 +79,15 @@ dp_cluster_stop() {
 }
 
 DP_CLUSTERS=()
+DP_AT_EXIT=()  # commands run at exit once the clusters are down
 dp_cleanup() {
     for d in "${DP_CLUSTERS[@]}"; do
         dp_cluster_stop "$d"
     done
+    for c in "${DP_AT_EXIT[@]}"; do
+        eval "$c" || true
+    done
+    DP_AT_EXIT=()
 }
 trap dp_cleanup EXIT
 

@@ -121,18 +121,45 @@ ReadResult TimelineReader::open_celebs(const IndexEnv &env) {
 // Reposts from the feed ring: their post and its author, from the
 // reposter's author ring (read without its lock, as above). False if one is
 // no longer there.
+//
+// Each repost costs three loads that depend on each other and miss the
+// caches (the reposter's directory entry, its ring's header, the ring's
+// newest items); done one repost after another they add up to most of a
+// page read. So each step is issued for every repost of the page before
+// the next step begins, and the misses of different reposts overlap.
 bool TimelineReader::resolve(const IndexEnv &env) {
+    resolve_rings_.clear();
+    for (const PageItem &pi : page_)
+        if (!pi.resolved)
+            env.dir->prefetch(pi.item.reposter);
+    for (const PageItem &pi : page_) {
+        if (pi.resolved)
+            continue;
+        const DirEntry *e = env.dir->find(pi.item.reposter);
+        Ref ref = e == nullptr ? kNoRef : __atomic_load_n(&e->author, __ATOMIC_RELAXED);
+        if (ref != kNoRef && ref != kInvalidRef && env.arena->contains(ref, sizeof(RingHdr)))
+            __builtin_prefetch(env.arena->at<RingHdr>(ref));
+        resolve_rings_.push_back(ref);
+    }
+    // resolve_rings_ holds a Ref per unresolved item, in page order; the
+    // rings are opened (headers now arriving) and their newest items
+    // prefetched, then searched.
+    resolve_open_.clear();
+    for (Ref ref : resolve_rings_) {
+        PeekedRing ring;
+        if (!ring.open(*env.arena, ref, env.author_cap))
+            return false;
+        ring.prefetch_newest();
+        resolve_open_.push_back(ring);
+    }
+    size_t k = 0;
     for (PageItem &pi : page_) {
         if (pi.resolved)
             continue;
-        uint32_t r = pi.item.reposter;
-        DirEntry *e = env.dir->find(r);
-        PeekedRing ring;
-        if (e == nullptr || !ring.open(*env.arena, __atomic_load_n(&e->author, __ATOMIC_RELAXED),
-                                       env.author_cap))
-            return false;
+        const PeekedRing &ring = resolve_open_[k++];
         uint32_t i = ring.lower_bound_from_end(pi.item.key());
-        if (i == ring.size() || !(ring.at(i).key() == pi.item.key()) || ring.at(i).reposter != r)
+        if (i == ring.size() || !(ring.at(i).key() == pi.item.key()) ||
+            ring.at(i).reposter != pi.item.reposter)
             return false;
         pi.item = ring.at(i);
         pi.resolved = true;

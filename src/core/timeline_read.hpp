@@ -61,6 +61,8 @@ class TimelineReader {
     std::vector<PeekedRing> celeb_rings_;
     std::vector<AuthorItem> own_items_;  // author_feed's copy
     std::vector<PageItem> page_;
+    std::vector<Ref> resolve_rings_;        // resolve(): each repost's author ring
+    std::vector<PeekedRing> resolve_open_;  // ... and the ring opened
 };
 
 }  // namespace dp
