@@ -40,10 +40,13 @@ bench_huge_pages_check() {
 }
 
 # Workloads are registered first, then run round-robin: every round runs
-# each workload once for BENCH_SECONDS, so that drift in a noisy machine
-# hits them all alike. TPS is the median over rounds; latency percentiles
-# come from a 5% sample of transactions over all rounds (pgbench's latency
-# clock is coarse: a few tens of microseconds), in microseconds.
+# each workload once for BENCH_SECONDS, in a shuffled order, so that drift
+# in a noisy machine hits them all alike. TPS is the median over rounds. Latency percentiles,
+# in microseconds, are over every transaction of all rounds: the time from
+# one of a client's transactions ending to its next one ending (each thread
+# runs one client, so that is the whole cycle of a transaction). pgbench's
+# own per-transaction latency cannot serve: for transactions this short it
+# logs 0 for most of them.
 WORKLOADS=()
 declare -A WORKLOAD_SCRIPT
 declare -A WORKLOAD_BEFORE
@@ -66,14 +69,16 @@ run_workloads() {
         : > "$WORKDIR/pgbench-$name/tps"
     done
     for r in $(seq 1 "$BENCH_REPEATS"); do
-        for name in "${WORKLOADS[@]}"; do
+        # Each round in another order (seeded: the same in every run), so
+        # that no workload always follows the one that cooled its caches.
+        for name in $(printf '%s\n' "${WORKLOADS[@]}" | shuf --random-source=<(yes "$r")); do
             local out f
             local -a files=()
             for f in ${WORKLOAD_SCRIPT[$name]}; do files+=(-f "$f"); done
             if [ -n "${WORKLOAD_BEFORE[$name]}" ]; then eval "${WORKLOAD_BEFORE[$name]}"; fi
             out=$(cd "$WORKDIR/pgbench-$name" && pgbench -n -M prepared -c "$BENCH_CLIENTS" \
                   -j "$BENCH_CLIENTS" -T "$BENCH_SECONDS" "${files[@]}" \
-                  -l --sampling-rate=0.05 --log-prefix="r$r" "$PGDATABASE" 2>&1) || {
+                  -l --log-prefix="r$r" "$PGDATABASE" 2>&1) || {
                 echo "$out" >&2
                 echo "pgbench failed for $name" >&2
                 return 1
@@ -85,7 +90,9 @@ run_workloads() {
     for name in "${WORKLOADS[@]}"; do
         local dir="$WORKDIR/pgbench-$name" tps pct
         tps=$(sort -n "$dir/tps" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-        pct=$(cat "$dir"/r*.* 2>/dev/null | awk '{print $3}' | sort -n | awk '
+        pct=$(for f in "$dir"/r*.*; do
+                  [ -f "$f" ] && awk '{t = $5 * 1000000 + $6; if (NR > 1) print t - p; p = t}' "$f"
+              done | sort -n | awk '
             {a[NR]=$1}
             END {
                 if (NR == 0) { print "-", "-", "-"; exit }
