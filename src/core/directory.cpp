@@ -46,15 +46,6 @@ void Directory::mark_lost(uint32_t uid) {
     }
 }
 
-void Directory::clear_lost() {
-    uint32_t end = __atomic_load_n(&top_->leaves_end, __ATOMIC_ACQUIRE);
-    for (uint32_t i = 0; i < end; i++) {
-        Ref expected = kInvalidRef;
-        __atomic_compare_exchange_n(&top_->leaf[i], &expected, kNoRef, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE);
-    }
-}
-
 void Directory::free_leaves() {
     uint32_t end = __atomic_load_n(&top_->leaves_end, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < end; i++) {

@@ -68,8 +68,6 @@ class Directory {
         return uid != 0 && uid < (uint32_t(1) << 31) &&
                __atomic_load_n(&top_->leaf[uid >> kLeafBits], __ATOMIC_ACQUIRE) == kInvalidRef;
     }
-    // Forgets lost marks (a new build starts from nothing).
-    void clear_lost();
     // Frees every leaf and forgets lost marks: the directory is as at server
     // start. Every entry must be empty, and the caller must exclude every
     // reader and writer (all stripe locks), since entries are read in place.

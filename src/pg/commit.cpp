@@ -222,8 +222,10 @@ void apply_commit() {
         while (prep.apply.step(env, hooks)) {
         }
         pg_atomic_fetch_add_u64(&L.sh->applies_finished, 1);
-        if (prep.work.truncate_follow)
-            env.dir->clear_lost();
+        // A truncate of follow does not forget lost leaves: a lost leaf also
+        // stands for its users' rings, and for changes this commit or a
+        // concurrent one could not apply after the truncate. Only a rebuild
+        // (which frees every leaf) forgets them.
         count(prep.apply.stats());
         if (prep.apply.stats().out_of_memory)
             invalidate_index();

@@ -138,7 +138,7 @@ TEST(Directory, RandomLeavesAgainstModel) {
     }
 }
 
-TEST(Directory, FullArenaThenLostThenCleared) {
+TEST(Directory, FullArenaThenLostThenFreed) {
     TestArena ta;
     DirTopHolder h;
     Directory d(ta.arena, h.top);
@@ -175,14 +175,16 @@ TEST(Directory, FullArenaThenLostThenCleared) {
     EXPECT_FALSE(d.lost(10));
     EXPECT_EQ(d.find(10), e10);
 
-    d.clear_lost();
+    // Only free_leaves (a rebuild) forgets lost marks.
+    d.free_leaves();
     EXPECT_FALSE(d.lost(u));
     EXPECT_EQ(d.find(u), nullptr);
-    EXPECT_EQ(d.find(10), e10);  // clear_lost keeps real leaves
+    EXPECT_EQ(d.find(10), nullptr);
+    EXPECT_EQ(d.leaves(), 0u);
     DirEntry *e = d.get(u);
     ASSERT_NE(e, nullptr);
     EXPECT_TRUE(entry_empty(e));
-    EXPECT_EQ(d.leaves(), 2u);
+    EXPECT_EQ(d.leaves(), 1u);
     EXPECT_EQ(d.uid_end(), 4 * kLeafSize);
 }
 
@@ -201,7 +203,7 @@ TEST(Directory, LostEdgeLeaves) {
     EXPECT_TRUE(d.lost(4095));
     EXPECT_FALSE(d.lost(4096));
     EXPECT_FALSE(d.lost(0));  // uid 0 is never lost: it is no one
-    d.clear_lost();
+    d.free_leaves();
     EXPECT_FALSE(d.lost(1));
     EXPECT_FALSE(d.lost(kMaxUid));
     EXPECT_NE(d.get(kMaxUid), nullptr);

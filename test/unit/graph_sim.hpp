@@ -2,7 +2,8 @@
 // the core: transactions announce their keys in the pending-key filter
 // (PRE_COMMIT), then apply their netted changes stripe by stripe with their
 // commit LSN (COMMIT), releasing each stripe's filter bits after applying it;
-// a build empties the stripes, switches them to journal mode, reads a
+// a build empties the stripes (commits skip an emptied stripe), frees the
+// directory's leaves, switches every stripe to journal mode, reads a
 // snapshot of the table and installs it uid by uid.
 //
 // The model is the table itself: the set of (follower, followee) edges after
@@ -62,7 +63,7 @@ struct Txn {
 
 class Sim {
   public:
-    enum Mode : uint8_t { kReady = 0, kBuilding = 1 };
+    enum Mode : uint8_t { kReady = 0, kBuilding = 1, kEmpty = 2 };
 
     Sim() : fa(ta), dir(fa.arena, top.top), lww(kStripes) {}
 
@@ -101,7 +102,8 @@ class Sim {
         StripeApply a{arena, &dir, &lww[s], &views, t.lsn, &ctx,
                       &others_pending_cb, &any_pending_cb, &journal_cb};
         ApplyResult r;
-        apply_stripe(a, t.changes.data() + t.starts[s], t.starts[s + 1] - t.starts[s], &r);
+        if (mode[s] != kEmpty)  // as src/pg: an emptied stripe is not maintained
+            apply_stripe(a, t.changes.data() + t.starts[s], t.starts[s + 1] - t.starts[s], &r);
         add(r);
         for (uint32_t b = 0; b < kBuckets; b++)
             if (t.bits.test(s * kBuckets + b)) {
@@ -120,15 +122,22 @@ class Sim {
         }
     }
 
-    // Build step 1 for one stripe: emptied and in journal mode.
+    // Build step 1 for one stripe: emptied, and not maintained until every
+    // stripe is.
     void reset_stripe(uint32_t s) {
         ApplyResult r;
         clear_stripe(*arena, dir, s, &r);
         add(r);
-        mode[s] = kBuilding;
+        mode[s] = kEmpty;
     }
     void begin_build() { cursor[0] = cursor[1] = 0; }
-    void end_reset() { dir.clear_lost(); }
+    // As src/pg/build.cpp: with every stripe empty, the leaves go too (and
+    // lost marks with them); then every stripe journals.
+    void end_reset() {
+        dir.free_leaves();
+        for (auto &m : mode)
+            m = kBuilding;
+    }
 
     // Build step 3 for one uid and side (as src/pg/build.cpp's install_one).
     void install(uint32_t uid, uint8_t side, const Vec &scanned) {
