@@ -5,6 +5,17 @@
 // does not have: inserted reposts are joined with dataplane.post (as the
 // tables' owner, like the foreign-key check). An UPDATE that changes a
 // post's author re-queues the post's reposts with the new author.
+//
+// Neither side may miss the other's concurrent change, or a repost keeps a
+// stale author (a post UPDATE takes FOR NO KEY UPDATE, which the foreign
+// key's FOR KEY SHARE does not block). So both read the latest committed
+// rows, not the transaction's snapshot, and lock what they read until
+// commit: the repost side holds FOR SHARE on the post, which makes an author
+// change wait for the repost's commit (and a repost wait for an author change
+// in progress); the post side holds FOR SHARE on the reposts, so that a
+// concurrent DELETE or UPDATE of one commits after the re-queued item.
+// Under REPEATABLE READ, a row changed after the snapshot then raises a
+// serialization failure, as any row lock would.
 #include "capture.hpp"
 #include "gate.hpp"
 #include "owner.hpp"
@@ -17,6 +28,7 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "utils/array.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
 DP_SQL_FUNCTION(dataplane_capture_post);
@@ -74,6 +86,20 @@ dp::RawItem repost_item(int64 id, int32 reposter, int64 post_id, int32 author, i
         dp::kRepost};
 }
 
+// Runs a SELECT (with locking clauses) over the latest committed rows and
+// this transaction's own, as the tables' owner. Inside SPI.
+void select_latest(const char *sql, int nargs, Oid *types, Datum *values, const char *what) {
+    run_as_tables_owner([&]() {
+        SPIPlanPtr plan = SPI_prepare(sql, nargs, types);
+        if (plan == nullptr)
+            elog(ERROR, "dataplane: %s failed: %s", what, SPI_result_code_string(SPI_result));
+        int rc = SPI_execute_snapshot(plan, values, nullptr, GetLatestSnapshot(),
+                                      InvalidSnapshot, false, false, 0);
+        if (rc != SPI_OK_SELECT)
+            elog(ERROR, "dataplane: %s failed: %s", what, SPI_result_code_string(rc));
+    });
+}
+
 // Queues the reposts of the given posts again, with their posts' current
 // authors (an UPDATE changed them).
 void requeue_reposts(Datum post_ids) {
@@ -81,15 +107,10 @@ void requeue_reposts(Datum post_ids) {
         elog(ERROR, "dataplane: SPI_connect failed");
     Oid types[1] = {INT8ARRAYOID};
     Datum values[1] = {post_ids};
-    run_as_tables_owner([&]() {
-        int rc = SPI_execute_with_args(
-            "SELECT r.id, r.reposter, r.post_id, r.created_at, p.author "
-            "FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id "
-            "WHERE r.post_id = ANY ($1)",
-            1, types, values, nullptr, false, 0);
-        if (rc != SPI_OK_SELECT)
-            elog(ERROR, "dataplane: repost lookup failed: %s", SPI_result_code_string(rc));
-    });
+    select_latest("SELECT r.id, r.reposter, r.post_id, r.created_at, p.author "
+                  "FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id "
+                  "WHERE r.post_id = ANY ($1) FOR SHARE OF r",
+                  1, types, values, "repost lookup");
     for (uint64 i = 0; i < SPI_processed; i++) {
         HeapTuple t = SPI_tuptable->vals[i];
         TupleDesc d = SPI_tuptable->tupdesc;
@@ -200,14 +221,10 @@ extern "C" Datum dataplane_capture_repost(PG_FUNCTION_ARGS) {
             elog(ERROR, "dataplane: SPI_connect failed");
         if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
             elog(ERROR, "dataplane: could not register the transition table");
-        run_as_tables_owner([&]() {
-            int rc = SPI_execute(
-                "SELECT r.id, r.reposter, r.post_id, r.created_at, p.author "
-                "FROM new_rows r JOIN dataplane.post p ON p.id = r.post_id",
-                false, 0);
-            if (rc != SPI_OK_SELECT)
-                elog(ERROR, "dataplane: repost capture failed: %s", SPI_result_code_string(rc));
-        });
+        select_latest("SELECT r.id, r.reposter, r.post_id, r.created_at, p.author "
+                      "FROM new_rows r JOIN dataplane.post p ON p.id = r.post_id "
+                      "FOR SHARE OF p",
+                      0, nullptr, nullptr, "repost capture");
         for (uint64 i = 0; i < SPI_processed; i++) {
             HeapTuple t = SPI_tuptable->vals[i];
             TupleDesc d = SPI_tuptable->tupdesc;
