@@ -9,11 +9,12 @@
 // Neither side may miss the other's concurrent change, or a repost keeps a
 // stale author (a post UPDATE takes FOR NO KEY UPDATE, which the foreign
 // key's FOR KEY SHARE does not block). So both read the latest committed
-// rows, not the transaction's snapshot, and lock what they read until
-// commit: the repost side holds FOR SHARE on the post, which makes an author
-// change wait for the repost's commit (and a repost wait for an author change
-// in progress); the post side holds FOR SHARE on the reposts, so that a
-// concurrent DELETE or UPDATE of one commits after the re-queued item.
+// rows, not the transaction's snapshot, and one of the two rows is locked
+// until commit: a new repost holds FOR SHARE on its post, which makes an
+// author change wait for the repost's commit (and the repost wait for an
+// author change in progress); the re-queue holds FOR SHARE on the reposts,
+// so that it waits for a concurrent UPDATE or DELETE of one (which holds its
+// row), and a later one waits for it.
 // Under REPEATABLE READ, a row changed after the snapshot then raises a
 // serialization failure, as any row lock would.
 #include "capture.hpp"
@@ -100,6 +101,25 @@ void select_latest(const char *sql, int nargs, Oid *types, Datum *values, const 
     });
 }
 
+// Queues the reposts the last SPI query selected as (id, reposter, post_id,
+// created_at, author); replace: as a deletion and an insertion (the item
+// is held with another author).
+void queue_selected(bool replace) {
+    for (uint64 i = 0; i < SPI_processed; i++) {
+        HeapTuple t = SPI_tuptable->vals[i];
+        TupleDesc d = SPI_tuptable->tupdesc;
+        bool n;
+        int64 id = DatumGetInt64(SPI_getbinval(t, d, 1, &n));
+        int32 reposter = DatumGetInt32(SPI_getbinval(t, d, 2, &n));
+        int64 post_id = DatumGetInt64(SPI_getbinval(t, d, 3, &n));
+        int64 ts = DatumGetInt64(SPI_getbinval(t, d, 4, &n));
+        int32 author = DatumGetInt32(SPI_getbinval(t, d, 5, &n));
+        if (replace)
+            push_item(repost_item(id, reposter, post_id, 0, ts, dp::kDelete));
+        push_item(repost_item(id, reposter, post_id, author, ts, dp::kInsert));
+    }
+}
+
 // Queues the reposts of the given posts again, with their posts' current
 // authors (an UPDATE changed them).
 void requeue_reposts(Datum post_ids) {
@@ -111,18 +131,7 @@ void requeue_reposts(Datum post_ids) {
                   "FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id "
                   "WHERE r.post_id = ANY ($1) FOR SHARE OF r",
                   1, types, values, "repost lookup");
-    for (uint64 i = 0; i < SPI_processed; i++) {
-        HeapTuple t = SPI_tuptable->vals[i];
-        TupleDesc d = SPI_tuptable->tupdesc;
-        bool n;
-        int64 id = DatumGetInt64(SPI_getbinval(t, d, 1, &n));
-        int32 reposter = DatumGetInt32(SPI_getbinval(t, d, 2, &n));
-        int64 post_id = DatumGetInt64(SPI_getbinval(t, d, 3, &n));
-        int64 ts = DatumGetInt64(SPI_getbinval(t, d, 4, &n));
-        int32 author = DatumGetInt32(SPI_getbinval(t, d, 5, &n));
-        push_item(repost_item(id, reposter, post_id, 0, ts, dp::kDelete));
-        push_item(repost_item(id, reposter, post_id, author, ts, dp::kInsert));
-    }
+    queue_selected(true);
     SPI_finish();
 }
 
@@ -221,19 +230,26 @@ extern "C" Datum dataplane_capture_repost(PG_FUNCTION_ARGS) {
             elog(ERROR, "dataplane: SPI_connect failed");
         if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
             elog(ERROR, "dataplane: could not register the transition table");
-        select_latest("SELECT r.id, r.reposter, r.post_id, r.created_at, p.author "
-                      "FROM new_rows r JOIN dataplane.post p ON p.id = r.post_id "
-                      "FOR SHARE OF p",
-                      0, nullptr, nullptr, "repost capture");
-        for (uint64 i = 0; i < SPI_processed; i++) {
-            HeapTuple t = SPI_tuptable->vals[i];
-            TupleDesc d = SPI_tuptable->tupdesc;
-            bool n;
-            push_item(repost_item(DatumGetInt64(SPI_getbinval(t, d, 1, &n)),
-                                  DatumGetInt32(SPI_getbinval(t, d, 2, &n)),
-                                  DatumGetInt64(SPI_getbinval(t, d, 3, &n)),
-                                  DatumGetInt32(SPI_getbinval(t, d, 5, &n)),
-                                  DatumGetInt64(SPI_getbinval(t, d, 4, &n)), dp::kInsert));
+        // A new repost, or one moved to another post, locks its post (see
+        // the top). One whose post stays is locked itself, by its UPDATE,
+        // which is what the author change's re-queue waits for: locking the
+        // post too would deadlock against that re-queue, or a cascade.
+        const char *cols =
+            "SELECT r.id, r.reposter, r.post_id, r.created_at, p.author "
+            "FROM new_rows r JOIN dataplane.post p ON p.id = r.post_id ";
+        const char *same_post =
+            "EXISTS (SELECT 1 FROM old_rows o WHERE o.id = r.id AND o.post_id = r.post_id)";
+        if (td->tg_oldtable == nullptr) {
+            select_latest(psprintf("%s FOR SHARE OF p", cols), 0, nullptr, nullptr,
+                          "repost capture");
+            queue_selected(false);
+        } else {
+            select_latest(psprintf("%s WHERE NOT %s FOR SHARE OF p", cols, same_post), 0,
+                          nullptr, nullptr, "repost capture");
+            queue_selected(false);
+            select_latest(psprintf("%s WHERE %s", cols, same_post), 0, nullptr, nullptr,
+                          "repost capture");
+            queue_selected(false);
         }
         SPI_finish();
     }
