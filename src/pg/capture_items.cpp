@@ -239,17 +239,15 @@ extern "C" Datum dataplane_capture_repost(PG_FUNCTION_ARGS) {
             "FROM new_rows r JOIN dataplane.post p ON p.id = r.post_id ";
         const char *same_post =
             "EXISTS (SELECT 1 FROM old_rows o WHERE o.id = r.id AND o.post_id = r.post_id)";
+        auto capture = [&](const char *tail) {
+            select_latest(psprintf("%s %s", cols, tail), 0, nullptr, nullptr, "repost capture");
+            queue_selected(false);
+        };
         if (td->tg_oldtable == nullptr) {
-            select_latest(psprintf("%s FOR SHARE OF p", cols), 0, nullptr, nullptr,
-                          "repost capture");
-            queue_selected(false);
+            capture("FOR SHARE OF p");
         } else {
-            select_latest(psprintf("%s WHERE NOT %s FOR SHARE OF p", cols, same_post), 0,
-                          nullptr, nullptr, "repost capture");
-            queue_selected(false);
-            select_latest(psprintf("%s WHERE %s", cols, same_post), 0, nullptr, nullptr,
-                          "repost capture");
-            queue_selected(false);
+            capture(psprintf("WHERE NOT %s FOR SHARE OF p", same_post));
+            capture(psprintf("WHERE %s", same_post));
         }
         SPI_finish();
     }
