@@ -4,8 +4,11 @@
 set -euo pipefail
 
 DP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PGBIN=/usr/lib/postgresql/15/bin
-PGXS_DIR=/usr/lib/postgresql/15/lib/pgxs
+# PG_CONFIG may name another PostgreSQL 15 installation (a private copy, or
+# one built with assertions); by default Debian's.
+export PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
+PGBIN="$(dirname "$PG_CONFIG")"
+PGXS_DIR="$(cd "$PGBIN/../lib/pgxs" 2>/dev/null && pwd || echo "$PGBIN/../lib/pgxs")"
 export PATH="$PGBIN:$PATH"
 
 DP_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libroaring-dev

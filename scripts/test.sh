@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Runs every test of dataplane and ends with "N passed, N failed":
+# Runs the tests of dataplane and ends with "N passed, N failed":
 #   GoogleTest unit tests of the core (ctest), pg_regress and isolation tests
 #   against a throwaway cluster, and TAP tests (restart, crash, concurrency
 #   stress), each of which starts clusters of its own.
-# Usage (as root on Debian bookworm): bash scripts/test.sh
+# Usage (as root on Debian bookworm):
+#   bash scripts/test.sh                       every test
+#   bash scripts/test.sh unit 'SetFormat.*'    unit tests matching a GoogleTest filter
+#   bash scripts/test.sh regress 002_graph     these regression tests
+#   bash scripts/test.sh isolation follow_rollback
+#   bash scripts/test.sh tap 003 010           TAP tests whose names start so
+# Environment: PG_CONFIG (another PostgreSQL 15), DP_TEST_PORT (55432).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 dp_deps
@@ -41,49 +47,91 @@ count_regress_output() {
     count "$suite" "$ok" "$bad" "${names[@]}"
 }
 
-echo "== unit tests (GoogleTest)"
-if (cd "$DP_ROOT/build" && ctest --output-on-failure) > "$WORK/ctest.log" 2>&1; then
-    n=$(grep -oE '[0-9]+ tests failed out of [0-9]+' "$WORK/ctest.log" | awk '{print $6}')
-    count "unit" "${n:-0}" 0
-else
-    cat "$WORK/ctest.log"
-    n=$(grep -oE '[0-9]+ tests failed out of [0-9]+' "$WORK/ctest.log" | awk '{print $6}')
-    f=$(grep -oE '[0-9]+ tests failed out of' "$WORK/ctest.log" | awk '{print $1}')
-    count "unit" "$(( ${n:-1} - ${f:-1} ))" "${f:-1}" "see ctest output"
-fi
+SUITE="${1:-all}"
+shift || true
+SELECT=("$@")
+PORT="${DP_TEST_PORT:-55432}"
 
-echo "== starting a test cluster"
-dp_cluster_start "$WORK/cluster" 55432 "dataplane.database = 'contrib_regression'" \
-    "dataplane.memory_limit = 64MB"
-as_pg createdb -h "$WORK/cluster" -p 55432 contrib_regression
+run_unit() {
+    echo "== unit tests (GoogleTest)"
+    local filter="${SELECT[0]:-*}"
+    if [ "$SUITE" = all ]; then
+        if (cd "$DP_ROOT/build" && ctest --output-on-failure) > "$WORK/ctest.log" 2>&1; then
+            n=$(grep -oE '[0-9]+ tests failed out of [0-9]+' "$WORK/ctest.log" | awk '{print $6}')
+            count "unit" "${n:-0}" 0
+        else
+            cat "$WORK/ctest.log"
+            n=$(grep -oE '[0-9]+ tests failed out of [0-9]+' "$WORK/ctest.log" | awk '{print $6}')
+            f=$(grep -oE '[0-9]+ tests failed out of' "$WORK/ctest.log" | awk '{print $1}')
+            count "unit" "$(( ${n:-1} - ${f:-1} ))" "${f:-1}" "see ctest output"
+        fi
+        return
+    fi
+    # One filter: run the test binary itself (its summary counts the tests).
+    "$DP_ROOT/build/core_tests" --gtest_filter="$filter" > "$WORK/unit.log" 2>&1 || true
+    local ok bad
+    ok=$(grep -cE '^\[       OK \]' "$WORK/unit.log" || true)
+    bad=$(grep -cE '^\[  FAILED  \] [A-Za-z0-9_/.]+ \(' "$WORK/unit.log" || true)
+    [ "$bad" -gt 0 ] && cat "$WORK/unit.log"
+    count "unit" "$ok" "$bad"
+}
 
-REGRESS_TESTS=$(cd "$DP_ROOT/sql" && ls *.sql | grep -v '^dataplane' | sed 's/\.sql$//' | sort)
-echo "== regression tests"
-as_pg "$PGXS_DIR/src/test/regress/pg_regress" --inputdir="$WORK" --outputdir="$WORK" \
-    --host="$WORK/cluster" --port=55432 --use-existing --dbname=contrib_regression \
-    $REGRESS_TESTS > "$WORK/regress.log" 2>&1 || true
-cat "$WORK/regress.log"
-count_regress_output "regress" "$WORK/regress.log"
-[ -f "$WORK/regression.diffs" ] && cat "$WORK/regression.diffs"
+start_cluster() {
+    echo "== starting a test cluster"
+    dp_cluster_start "$WORK/cluster" "$PORT" "dataplane.database = 'contrib_regression'" \
+        "dataplane.memory_limit = 64MB"
+    as_pg createdb -h "$WORK/cluster" -p "$PORT" contrib_regression
+}
 
-if ls "$DP_ROOT"/specs/*.spec >/dev/null 2>&1; then
-    SPECS=$(cd "$DP_ROOT/specs" && ls *.spec | sed 's/\.spec$//' | sort)
+# names SUITE_DIR EXT: the selected tests of a suite (all when none selected).
+names() {
+    local dir="$1" ext="$2"
+    if [ "$SUITE" != all ] && [ "${#SELECT[@]}" -gt 0 ]; then
+        printf '%s\n' "${SELECT[@]}"
+    else
+        (cd "$DP_ROOT/$dir" && ls *."$ext" | grep -v '^dataplane' | sed "s/\.$ext\$//" | sort)
+    fi
+}
+
+run_regress() {
+    local tests
+    tests=$(names sql sql)
+    echo "== regression tests"
+    as_pg "$PGXS_DIR/src/test/regress/pg_regress" --inputdir="$WORK" --outputdir="$WORK" \
+        --host="$WORK/cluster" --port="$PORT" --use-existing --dbname=contrib_regression \
+        $tests > "$WORK/regress.log" 2>&1 || true
+    cat "$WORK/regress.log"
+    count_regress_output "regress" "$WORK/regress.log"
+    [ -f "$WORK/regression.diffs" ] && cat "$WORK/regression.diffs"
+    return 0
+}
+
+run_isolation() {
+    ls "$DP_ROOT"/specs/*.spec >/dev/null 2>&1 || return 0
+    local specs
+    specs=$(names specs spec)
     echo "== isolation tests"
     as_pg "$PGXS_DIR/src/test/isolation/pg_isolation_regress" --inputdir="$WORK" \
-        --outputdir="$WORK/output_iso" --host="$WORK/cluster" --port=55432 --use-existing \
-        --dbname=contrib_regression $SPECS > "$WORK/isolation.log" 2>&1 || true
+        --outputdir="$WORK/output_iso" --host="$WORK/cluster" --port="$PORT" --use-existing \
+        --dbname=contrib_regression $specs > "$WORK/isolation.log" 2>&1 || true
     cat "$WORK/isolation.log"
     count_regress_output "isolation" "$WORK/isolation.log"
     [ -f "$WORK/output_iso/regression.diffs" ] && cat "$WORK/output_iso/regression.diffs"
-fi
-dp_cluster_stop "$WORK/cluster"
+    return 0
+}
 
-if ls "$DP_ROOT"/t/*.pl >/dev/null 2>&1; then
+run_tap() {
+    ls "$DP_ROOT"/t/*.pl >/dev/null 2>&1 || return 0
     echo "== TAP tests"
     mkdir -p "$WORK/tap"
     chown postgres:postgres "$WORK/tap"
     for tap in "$WORK"/t/*.pl; do
         name=$(basename "$tap")
+        if [ "$SUITE" != all ] && [ "${#SELECT[@]}" -gt 0 ]; then
+            local want=0
+            for p in "${SELECT[@]}"; do [[ "$name" == "$p"* ]] && want=1; done
+            [ "$want" = 1 ] || continue
+        fi
         if (cd "$WORK" && as_pg env PATH="$PATH" PERL5LIB="$PGXS_DIR/src/test/perl:$WORK/t" \
                 TESTDIR="$WORK/tap" PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
                 DP_ROOT="$DP_ROOT" prove -v "$tap") > "$WORK/tap-$name.log" 2>&1; then
@@ -97,7 +145,23 @@ if ls "$DP_ROOT"/t/*.pl >/dev/null 2>&1; then
             count "tap" 0 1 "$name"
         fi
     done
-fi
+}
+
+case "$SUITE" in
+    all)
+        run_unit
+        start_cluster
+        run_regress
+        run_isolation
+        dp_cluster_stop "$WORK/cluster"
+        run_tap
+        ;;
+    unit) run_unit ;;
+    regress) start_cluster; run_regress; dp_cluster_stop "$WORK/cluster" ;;
+    isolation) start_cluster; run_isolation; dp_cluster_stop "$WORK/cluster" ;;
+    tap) run_tap ;;
+    *) echo "unknown suite: $SUITE (all, unit, regress, isolation, tap)" >&2; exit 2 ;;
+esac
 
 echo
 for f in "${FAILURES[@]}"; do echo "FAILED $f"; done
