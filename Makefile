@@ -5,12 +5,15 @@
 #   make installcheck        pg_regress, isolation and TAP tests against a
 #                            running server (scripts/test.sh sets one up)
 EXTENSION = dataplane
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = dataplane
 OBJS = $(patsubst %.cpp,%.o,$(sort $(wildcard src/core/*.cpp src/pg/*.cpp)))
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+# Earlier versions' install scripts (to test upgrades from them) and the
+# upgrade scripts.
+DATA = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql
 
 PG_CONFIG ?= pg_config

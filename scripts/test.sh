@@ -9,7 +9,9 @@
 #   bash scripts/test.sh regress 002_graph     these regression tests
 #   bash scripts/test.sh isolation follow_rollback
 #   bash scripts/test.sh tap 003 010           TAP tests whose names start so
-# Environment: PG_CONFIG (another PostgreSQL 15), DP_TEST_PORT (55432).
+# Environment: PG_CONFIG (another PostgreSQL 15), DP_TEST_PORT (55432),
+# DP_ACCEPT=1 (copy the output of failed regress and isolation tests over
+# their expected files: for reviewing with git diff, never in CI).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 dp_deps
@@ -93,6 +95,16 @@ names() {
     fi
 }
 
+# accept RESULTS_DIR LOG: with DP_ACCEPT=1, failed tests' output becomes
+# their expected output.
+accept() {
+    [ "${DP_ACCEPT:-0}" = 1 ] || return 0
+    grep -E '\.\.\. (FAILED|failed)' "$2" | sed -E 's/^ *(test +)?([^ ]+).*/\2/' |
+        while read -r name; do
+            cp "$1/$name.out" "$DP_ROOT/expected/$name.out" && echo "accepted $name"
+        done
+}
+
 run_regress() {
     local tests
     tests=$(names sql sql)
@@ -103,6 +115,7 @@ run_regress() {
     cat "$WORK/regress.log"
     count_regress_output "regress" "$WORK/regress.log"
     [ -f "$WORK/regression.diffs" ] && cat "$WORK/regression.diffs"
+    accept "$WORK/results" "$WORK/regress.log"
     return 0
 }
 
@@ -117,6 +130,7 @@ run_isolation() {
     cat "$WORK/isolation.log"
     count_regress_output "isolation" "$WORK/isolation.log"
     [ -f "$WORK/output_iso/regression.diffs" ] && cat "$WORK/output_iso/regression.diffs"
+    accept "$WORK/output_iso/results" "$WORK/isolation.log"
     return 0
 }
 

@@ -27,16 +27,38 @@
 namespace dp {
 
 // The sort key of a feed item: created_at in microseconds since the
-// PostgreSQL epoch, then the item id. Pages are in descending key order.
+// PostgreSQL epoch, then the item id, then its rank: a post and a repost
+// may share an id and a created_at, and are then two items (the reference
+// query returns both). Pages are in descending key order.
+//
+// Every int64 is a real created_at (-infinity and infinity are INT64_MIN
+// and INT64_MAX) and a real id, so ts and id alone leave no room for a
+// sentinel: the rank does. Real items have rank kRankPost or kRankRepost;
+// kMinKey and kMaxKey lie strictly below and above every real key, and a
+// cursor (ts, id) (rank kRankLow, the default) lies just below both items
+// that can have that (ts, id), as the reference query's row comparison
+// (sort_at, item_id) < (before_ts, before_id) wants.
+constexpr uint32_t kRankLow = 0, kRankPost = 1, kRankRepost = 2, kRankHigh = 3;
 struct ItemKey {
     int64_t ts;
     int64_t id;
+    uint32_t rank = kRankLow;
 };
-inline bool operator<(ItemKey a, ItemKey b) { return a.ts < b.ts || (a.ts == b.ts && a.id < b.id); }
-inline bool operator==(ItemKey a, ItemKey b) { return a.ts == b.ts && a.id == b.id; }
+inline bool operator<(ItemKey a, ItemKey b) {
+    if (a.ts != b.ts)
+        return a.ts < b.ts;
+    if (a.id != b.id)
+        return a.id < b.id;
+    return a.rank < b.rank;
+}
+inline bool operator==(ItemKey a, ItemKey b) {
+    return a.ts == b.ts && a.id == b.id && a.rank == b.rank;
+}
 inline bool operator<=(ItemKey a, ItemKey b) { return !(b < a); }
-constexpr ItemKey kMinKey{std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::min()};
-constexpr ItemKey kMaxKey{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max()};
+constexpr ItemKey kMinKey{std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::min(),
+                          kRankLow};
+constexpr ItemKey kMaxKey{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max(),
+                          kRankHigh};
 
 // An author ring's entry: the whole feed item (32 bytes).
 struct AuthorItem {
@@ -45,9 +67,12 @@ struct AuthorItem {
     int64_t post_id;   // the post (itself, for a post)
     uint32_t author;   // the post's author
     uint32_t reposter; // 0 for a post
-    ItemKey key() const { return ItemKey{ts, id}; }
+    ItemKey key() const { return ItemKey{ts, id, reposter ? kRankRepost : kRankPost}; }
 };
 static_assert(sizeof(AuthorItem) == 32, "AuthorItem layout");
+
+// FeedItem.flags: the item is a repost (src is the reposter).
+constexpr uint32_t kItemRepost = 1;
 
 // A feed ring's entry (24 bytes): a repost's post and the post's author are
 // read from the reposter's author ring when a page shows it.
@@ -56,11 +81,10 @@ struct FeedItem {
     int64_t id;
     uint32_t src;    // the author of a post, the reposter of a repost
     uint32_t flags;  // kItemRepost
-    ItemKey key() const { return ItemKey{ts, id}; }
+    ItemKey key() const { return ItemKey{ts, id, (flags & kItemRepost) ? kRankRepost : kRankPost}; }
 };
 static_assert(sizeof(FeedItem) == 24, "FeedItem layout");
 
-constexpr uint32_t kItemRepost = 1;
 
 inline FeedItem feed_item_of(const AuthorItem &a) {
     return FeedItem{a.ts, a.id, a.reposter ? a.reposter : a.author, a.reposter ? kItemRepost : 0};
@@ -74,7 +98,7 @@ struct RingHdr {
     ItemKey horizon;       // complete for keys above
     int64_t fanned_until;  // author rings: see below
 };
-static_assert(sizeof(RingHdr) == 40, "RingHdr layout");
+static_assert(sizeof(RingHdr) == 48, "RingHdr layout");
 
 // Feed rings: set by every read, cleared by the eviction sweep (CLOCK): a
 // ring the sweep finds unreferenced was not read since its last pass.

@@ -5,12 +5,14 @@
 #include "graph_apply.hpp"
 #include "guc.hpp"
 #include "index_host.hpp"
+#include "owner.hpp"
 #include "ring_ops.hpp"
 #include "set_write.hpp"
 #include "shmem.hpp"
 
 extern "C" {
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "pgstat.h"
@@ -53,10 +55,11 @@ bool start_worker(uint64 seq) {
     std::memcpy(w.bgw_extra, &seq, sizeof(seq));
     if (RegisterDynamicBackgroundWorker(&w, nullptr))
         return true;
+    TimestampTz now = GetCurrentTimestamp();  // no system call under a spinlock
     SpinLockAcquire(&L.sh->mutex);
     if (L.sh->launch_seq == seq) {
         pg_atomic_write_u32(&L.sh->state, kStateEmpty);
-        L.sh->failed_at = GetCurrentTimestamp();
+        L.sh->failed_at = now;
         strlcpy(L.sh->last_error, "could not start the index builder: no background worker slot",
                 sizeof(L.sh->last_error));
     }
@@ -108,12 +111,13 @@ struct BuildRun {
 BuildRun run;
 
 void builder_exit(int, Datum) {
+    TimestampTz now = GetCurrentTimestamp();
     SpinLockAcquire(&L.sh->mutex);
     if (L.sh->builder_pid == MyProcPid)
         L.sh->builder_pid = 0;
     if (!run.finished && L.sh->launch_seq == run.seq) {
         pg_atomic_write_u32(&L.sh->state, kStateEmpty);
-        L.sh->failed_at = GetCurrentTimestamp();
+        L.sh->failed_at = now;
         L.sh->build_seq++;
         if (L.sh->last_error[0] == '\0')
             strlcpy(L.sh->last_error, "index build ended early", sizeof(L.sh->last_error));
@@ -277,7 +281,7 @@ const char *const kItemScan =
     "  UNION ALL"
     "  SELECT r.reposter, r.created_at, r.id, r.post_id, p.author, r.reposter"
     "    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id"
-    ") t WHERE src > 0 ORDER BY src, sort_at DESC, item_id DESC";
+    ") t WHERE src > 0 ORDER BY src, sort_at DESC, item_id DESC, reposter <> 0 DESC";
 
 class AuthorRows {
   public:
@@ -419,6 +423,8 @@ void install_pass(pg_atomic_uint32 *cursor, Rows &rows, uint64 seq) {
     }
 }
 
+void read_and_install(uint64 seq);
+
 void finish(uint64 seq, TimestampTz started) {
     for (uint32 s = 0; s < dp::kStripes; s++) {
         LWLockAcquire(stripe_lock(s), LW_EXCLUSIVE);
@@ -445,9 +451,10 @@ void build(uint64 seq) {
     Oid gen = OidIsValid(nsp) ? get_relname_relid("follow", nsp) : InvalidOid;
     if (!OidIsValid(gen))
         ereport(ERROR, (errmsg("dataplane.follow does not exist in this database")));
+    TimestampTz started = GetCurrentTimestamp();
     SpinLockAcquire(&L.sh->mutex);
     bool mine = L.sh->launch_seq == seq && L.sh->gen_relid == gen;
-    TimestampTz started = L.sh->build_started_at = GetCurrentTimestamp();
+    L.sh->build_started_at = started;
     SpinLockRelease(&L.sh->mutex);
     if (!mine)
         ereport(ERROR, (errmsg("dataplane index build superseded by a newer one")));
@@ -455,6 +462,13 @@ void build(uint64 seq) {
     reset_stripes();
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "dataplane: SPI_connect failed");
+    run_as_tables_owner([&]() noexcept { read_and_install(seq); });
+    SPI_finish();
+    finish(seq, started);
+}
+
+// Step 2 and 3: the scans of the tables, each installed as it is read.
+void read_and_install(uint64 seq) {
     Edges e = read_edges();
     sort_keys(e.keys, e.n);
     {
@@ -473,14 +487,21 @@ void build(uint64 seq) {
         install_pass(&L.sh->author_cursor, rows, seq);
         rows.close();
     }
-    SPI_finish();
-    finish(seq, started);
 }
 
 }  // namespace
 
+void invalidate_index() {
+    SpinLockAcquire(&L.sh->mutex);
+    L.sh->launch_seq++;
+    pg_atomic_write_u32(&L.sh->state, kStateEmpty);
+    SpinLockRelease(&L.sh->mutex);
+}
+
 void maybe_launch_build(Oid gen) {
-    if (!OidIsValid(gen) || !serves_this_database())
+    // No build while writes may bypass the capture (capture_guard.hpp).
+    if (!OidIsValid(gen) || !serves_this_database() || RecoveryInProgress() ||
+        pg_atomic_read_u32(&L.sh->capture_off) != 0)
         return;
     uint64 seq;
     if (claim_launch(gen, false, &seq))
@@ -488,6 +509,22 @@ void maybe_launch_build(Oid gen) {
 }
 
 bool build_and_wait(Oid gen, bool force) {
+    if (RecoveryInProgress())
+        ereport(ERROR, (errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+                        errmsg("the dataplane index is not built on a standby"),
+                        errdetail("A hot standby answers every read from its tables."),
+                        errhint("Promote the standby, or run this on the primary.")));
+    if (pg_atomic_read_u32(&L.sh->capture_off) != 0) {
+        char reason[sizeof(L.sh->capture_reason)];
+        SpinLockAcquire(&L.sh->mutex);
+        strlcpy(reason, L.sh->capture_reason, sizeof(reason));
+        SpinLockRelease(&L.sh->mutex);
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("the dataplane index cannot be built while its capture is off"),
+                        errdetail("%s.", reason),
+                        errhint("Enable the trigger again (ALTER TABLE ... ENABLE TRIGGER); "
+                                "the index then rebuilds by itself.")));
+    }
     SpinLockAcquire(&L.sh->mutex);
     uint64 before = L.sh->build_seq;
     SpinLockRelease(&L.sh->mutex);
@@ -546,6 +583,9 @@ extern "C" void dataplane_builder_main(Datum arg) {
     before_shmem_exit(builder_exit, 0);
 
     SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+    // The database's or a role's settings must not reach the scans (they
+    // also run under run_as_tables_owner's pinned search_path).
+    SetConfigOption("search_path", kPinnedSearchPath, PGC_SUSET, PGC_S_OVERRIDE);
     SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();

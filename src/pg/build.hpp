@@ -18,6 +18,11 @@
 
 namespace dpg {
 
+// Marks the index as needing a rebuild (a commit could not be applied,
+// writes bypassed the capture): reads use the tables until a new build,
+// and a running build cannot declare itself ready. Never fails.
+void invalidate_index();
+
 // Launches a build if the index is not built for `gen` and none is under
 // way (and the last failure is not too recent). Never waits.
 void maybe_launch_build(Oid gen);

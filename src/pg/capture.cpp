@@ -1,15 +1,12 @@
 #include "capture.hpp"
 
 #include "gate.hpp"
+#include "guc.hpp"
 #include "shmem.hpp"
 
 extern "C" {
-#include "commands/trigger.h"
 #include "executor/executor.h"
-#include "executor/tuptable.h"
 #include "utils/memutils.h"
-#include "utils/rel.h"
-#include "utils/tuplestore.h"
 
 DP_SQL_FUNCTION(dataplane_capture_follow);
 }
@@ -30,13 +27,27 @@ struct SubMark {
 static SubMark *marks = nullptr;
 static int n_marks = 0, cap_marks = 0;
 
+// The current run of row events (see capture.hpp): its command id, and the
+// insertions held back until it ends.
+struct RowRun {
+    bool active = false;
+    CommandId cid = InvalidCommandId;
+    Queue<dp::RawEdge> edges;
+    Queue<dp::RawItem> items;
+};
+static RowRun run;
+
 TxnChanges &txn_changes() { return txn; }
-bool txn_has_changes() { return txn.edges.n > 0 || txn.items.n > 0 || txn.overflow; }
+bool txn_has_changes() {
+    return txn.edges.n > 0 || txn.items.n > 0 || txn.overflow || run.edges.n > 0 ||
+           run.items.n > 0;
+}
 
 void txn_reset() {
     if (queue_cxt != nullptr)
         MemoryContextReset(queue_cxt);
     txn = TxnChanges();
+    run = RowRun();
     marks = nullptr;
     n_marks = cap_marks = 0;
 }
@@ -66,10 +77,10 @@ template <typename T>
 static void push(Queue<T> *q, const T &x) {
     if (txn.overflow)
         return;
-    if (txn.edges.n + txn.items.n == kMaxQueued) {
+    if (txn.edges.n + txn.items.n + run.edges.n + run.items.n == kMaxQueued) {
         // Too big to apply change by change: the commit will rebuild instead.
         txn.overflow = true;
-        txn.edges.n = txn.items.n = 0;
+        txn.edges.n = txn.items.n = run.edges.n = run.items.n = 0;
         return;
     }
     if (q->n == q->cap) {
@@ -82,24 +93,57 @@ static void push(Queue<T> *q, const T &x) {
     q->v[q->n++] = x;
 }
 
-void push_edge(const dp::RawEdge &e) { push(&txn.edges, e); }
-void push_item(const dp::RawItem &it) { push(&txn.items, it); }
+void push_edge(const dp::RawEdge &e) {
+    push(run.active && e.op == dp::kInsert ? &run.edges : &txn.edges, e);
+}
+void push_item(const dp::RawItem &it) {
+    push(run.active && it.op == dp::kInsert ? &run.items : &txn.items, it);
+}
 
-bool capture_begin(Oid gen) {
+void flush_row_run() {
+    run.active = false;
+    run.cid = InvalidCommandId;
+    if (run.edges.n == 0 && run.items.n == 0)
+        return;
+    for (size_t i = 0; i < run.edges.n; i++)
+        push(&txn.edges, run.edges.v[i]);
+    for (size_t i = 0; i < run.items.n; i++)
+        push(&txn.items, run.items.v[i]);
+    run.edges.n = run.items.n = 0;
+}
+
+TriggerData *capture_begin(FunctionCallInfo fcinfo, const char *fn) {
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("%s: not called by trigger manager", fn)));
+    auto *td = reinterpret_cast<TriggerData *>(fcinfo->context);
     // Without the preloaded library there is no index to maintain: the next
     // server start with it builds the index from the tables. A database
     // other than dataplane.database is not indexed at all.
-    if (!shmem_attach() || !serves_this_database() || !OidIsValid(gen))
-        return false;
+    if (!shmem_attach() || !serves_this_database() || guc_test_skip_capture)
+        return nullptr;
+    Oid gen = current_generation();
+    if (!OidIsValid(gen))
+        return nullptr;
     ensure_context();
     if (txn.gen != InvalidOid && txn.gen != gen)
         txn_reset();  // the extension was recreated inside this transaction
     txn.gen = gen;
+    bool row = TRIGGER_FIRED_FOR_ROW(td->tg_event);
+    CommandId cid = GetCurrentCommandId(false);
+    if (!row || !run.active || run.cid != cid)
+        flush_row_run();
     mark_level();
-    return true;
+    if (row) {
+        run.active = true;
+        run.cid = cid;
+    }
+    return td;
 }
 
 void capture_subxact_callback(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
+    // A run of row events belongs to the level that ran its statement.
+    flush_row_run();
     if (n_marks == 0)
         return;
     int level = GetCurrentTransactionNestLevel();
@@ -127,7 +171,8 @@ void capture_subxact_callback(SubXactEvent event, SubTransactionId, SubTransacti
     }
 }
 
-static AttrNumber attnum_of(TupleDesc desc, const char *name) {
+AttrNumber column(TriggerData *td, const char *name) {
+    TupleDesc desc = RelationGetDescr(td->tg_relation);
     for (int i = 0; i < desc->natts; i++) {
         Form_pg_attribute a = TupleDescAttr(desc, i);
         if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0)
@@ -137,48 +182,47 @@ static AttrNumber attnum_of(TupleDesc desc, const char *name) {
     return InvalidAttrNumber;
 }
 
-// Queues one change per row of a transition table.
-static void queue_rows(Tuplestorestate *rows, TupleDesc desc, uint8 op) {
-    AttrNumber a_follower = attnum_of(desc, "follower");
-    AttrNumber a_followee = attnum_of(desc, "followee");
-    TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-    // Read through a pointer of our own: other triggers may read the same
-    // transition table.
-    int ptr = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
-    tuplestore_select_read_pointer(rows, ptr);
-    tuplestore_rescan(rows);
-    while (tuplestore_gettupleslot(rows, true, false, slot)) {
-        bool null1, null2;
-        Datum f = slot_getattr(slot, a_follower, &null1);
-        Datum g = slot_getattr(slot, a_followee, &null2);
-        if (!null1 && !null2 && DatumGetInt32(f) > 0 && DatumGetInt32(g) > 0)
-            push_edge(dp::RawEdge{uint32(DatumGetInt32(f)), uint32(DatumGetInt32(g)), op});
-    }
-    tuplestore_select_read_pointer(rows, 0);
-    ExecDropSingleTupleTableSlot(slot);
-}
-
 }  // namespace dpg
 
 using namespace dpg;
 
-// AFTER INSERT / UPDATE / DELETE (statement, with transition tables) and
-// AFTER TRUNCATE on dataplane.follow.
+namespace {
+
+// The edge of one follow row; false if it names no possible user.
+bool edge_of(TupleTableSlot *slot, AttrNumber a_follower, AttrNumber a_followee, uint8 op,
+             dp::RawEdge *e) {
+    bool null1, null2;
+    Datum f = slot_getattr(slot, a_follower, &null1);
+    Datum g = slot_getattr(slot, a_followee, &null2);
+    if (null1 || null2 || DatumGetInt32(f) <= 0 || DatumGetInt32(g) <= 0)
+        return false;
+    *e = dp::RawEdge{uint32(DatumGetInt32(f)), uint32(DatumGetInt32(g)), op};
+    return true;
+}
+
+}  // namespace
+
+// dataplane.follow: AFTER INSERT / UPDATE / DELETE (statement, transition
+// tables; or row, in replica mode) and AFTER TRUNCATE.
 extern "C" Datum dataplane_capture_follow(PG_FUNCTION_ARGS) {
-    if (!CALLED_AS_TRIGGER(fcinfo))
-        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                        errmsg("dataplane_capture_follow: not called by trigger manager")));
-    auto *td = reinterpret_cast<TriggerData *>(fcinfo->context);
-    if (!capture_begin(RelationGetRelid(td->tg_relation)))
+    TriggerData *td = capture_begin(fcinfo, "dataplane_capture_follow");
+    if (td == nullptr)
         return PointerGetDatum(nullptr);
     if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)) {
         push_edge(dp::RawEdge{0, 0, kOpTruncate});
-    } else {
-        TupleDesc desc = RelationGetDescr(td->tg_relation);
-        if (td->tg_oldtable != nullptr)
-            queue_rows(td->tg_oldtable, desc, dp::kDelete);
-        if (td->tg_newtable != nullptr)
-            queue_rows(td->tg_newtable, desc, dp::kInsert);
+        return PointerGetDatum(nullptr);
     }
+    AttrNumber a_follower = column(td, "follower"), a_followee = column(td, "followee");
+    dp::RawEdge e;
+    each_changed_row(
+        td,
+        [&](TupleTableSlot *slot) {
+            if (edge_of(slot, a_follower, a_followee, dp::kDelete, &e))
+                push_edge(e);
+        },
+        [&](TupleTableSlot *slot) {
+            if (edge_of(slot, a_follower, a_followee, dp::kInsert, &e))
+                push_edge(e);
+        });
     return PointerGetDatum(nullptr);
 }

@@ -42,30 +42,6 @@ namespace dpg {
 
 namespace {
 
-AttrNumber attnum(TupleDesc desc, const char *name) {
-    for (int i = 0; i < desc->natts; i++) {
-        Form_pg_attribute a = TupleDescAttr(desc, i);
-        if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0)
-            return AttrNumber(i + 1);
-    }
-    elog(ERROR, "dataplane: column \"%s\" not found", name);
-    return InvalidAttrNumber;
-}
-
-// Calls row(slot) for every row of a transition table, through a read
-// pointer of our own (other triggers may read the same table).
-template <typename F>
-void each_row(Tuplestorestate *rows, TupleDesc desc, F row) {
-    TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-    int ptr = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
-    tuplestore_select_read_pointer(rows, ptr);
-    tuplestore_rescan(rows);
-    while (tuplestore_gettupleslot(rows, true, false, slot))
-        row(slot);
-    tuplestore_select_read_pointer(rows, 0);
-    ExecDropSingleTupleTableSlot(slot);
-}
-
 int64 get_int8(TupleTableSlot *slot, AttrNumber a) {
     bool isnull;
     Datum d = slot_getattr(slot, a, &isnull);
@@ -102,7 +78,7 @@ struct OldAuthor {
 // Runs a SELECT (with locking clauses) over the latest committed rows and
 // this transaction's own, as the tables' owner. Inside SPI.
 void select_latest(const char *sql, int nargs, Oid *types, Datum *values, const char *what) {
-    run_as_tables_owner([&]() {
+    run_as_tables_owner([&]() noexcept {
         SPIPlanPtr plan = SPI_prepare(sql, nargs, types);
         if (plan == nullptr)
             elog(ERROR, "dataplane: %s failed: %s", what, SPI_result_code_string(SPI_result));
@@ -147,115 +123,153 @@ void requeue_reposts(Datum post_ids) {
     SPI_finish();
 }
 
+// The number of rows a trigger call changed on one side (1 for a row event).
+size_t n_rows(TriggerData *td, bool old_side) {
+    if (TRIGGER_FIRED_FOR_ROW(td->tg_event))
+        return 1;
+    Tuplestorestate *t = old_side ? td->tg_oldtable : td->tg_newtable;
+    return t == nullptr ? 0 : size_t(tuplestore_tuple_count(t));
+}
+
+bool is_update(TriggerData *td) { return TRIGGER_FIRED_BY_UPDATE(td->tg_event); }
+
+// A row event's new repost: its post's author, read as select_latest does
+// (locking the post unless an UPDATE kept it), then queued.
+void capture_repost_row(TriggerData *td, TupleTableSlot *slot, AttrNumber a_id,
+                        AttrNumber a_rep, AttrNumber a_post, AttrNumber a_ts) {
+    int64 post_id = get_int8(slot, a_post);
+    bool same_post = false;
+    if (is_update(td)) {
+        bool isnull;
+        Datum old = slot_getattr(td->tg_trigslot, a_post, &isnull);
+        same_post = !isnull && DatumGetInt64(old) == post_id;
+    }
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "dataplane: SPI_connect failed");
+    Oid types[1] = {INT8OID};
+    Datum values[1] = {Int64GetDatum(post_id)};
+    select_latest(same_post ? "SELECT p.author FROM dataplane.post p WHERE p.id = $1"
+                            : "SELECT p.author FROM dataplane.post p WHERE p.id = $1 FOR SHARE",
+                  1, types, values, "repost capture");
+    if (SPI_processed == 1) {
+        bool isnull;
+        int32 author = DatumGetInt32(
+            SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+        push_item(repost_item(get_int8(slot, a_id), get_int4(slot, a_rep), post_id, author,
+                              get_int8(slot, a_ts), dp::kInsert));
+    }
+    SPI_finish();
+}
+
+// A statement's new reposts: joined with their posts over the transition
+// table (see the top for the locks).
+void capture_repost_statement(TriggerData *td) {
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "dataplane: SPI_connect failed");
+    if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
+        elog(ERROR, "dataplane: could not register the transition table");
+    // A new repost, or one moved to another post, locks its post (see
+    // the top). One whose post stays is locked itself, by its UPDATE,
+    // which is what the author change's re-queue waits for: locking the
+    // post too would deadlock against that re-queue, or a cascade.
+    const char *cols =
+        "SELECT r.id, r.reposter, r.post_id, r.created_at, p.author "
+        "FROM new_rows r JOIN dataplane.post p ON p.id = r.post_id ";
+    const char *same_post =
+        "EXISTS (SELECT 1 FROM old_rows o WHERE o.id = r.id AND o.post_id = r.post_id)";
+    auto capture = [&](const char *tail) {
+        select_latest(psprintf("%s %s", cols, tail), 0, nullptr, nullptr, "repost capture");
+        queue_selected(false);
+    };
+    if (td->tg_oldtable == nullptr) {
+        capture("FOR SHARE OF p");
+    } else {
+        capture(psprintf("WHERE NOT %s FOR SHARE OF p", same_post));
+        capture(psprintf("WHERE %s", same_post));
+    }
+    SPI_finish();
+}
+
 }  // namespace
 
 }  // namespace dpg
 
 using namespace dpg;
 
-// AFTER INSERT / UPDATE / DELETE (statement, transition tables) and AFTER
-// TRUNCATE on dataplane.post.
+// dataplane.post: AFTER INSERT / UPDATE / DELETE (statement, transition
+// tables; or row, in replica mode) and AFTER TRUNCATE.
 extern "C" Datum dataplane_capture_post(PG_FUNCTION_ARGS) {
-    if (!CALLED_AS_TRIGGER(fcinfo))
-        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                        errmsg("dataplane_capture_post: not called by trigger manager")));
-    auto *td = reinterpret_cast<TriggerData *>(fcinfo->context);
-    if (!capture_begin(current_generation()))
+    TriggerData *td = capture_begin(fcinfo, "dataplane_capture_post");
+    if (td == nullptr)
         return PointerGetDatum(nullptr);
     if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)) {
         push_item(dp::RawItem{dp::AuthorItem{}, kOpTruncate, dp::kPost});
         return PointerGetDatum(nullptr);
     }
-    TupleDesc desc = RelationGetDescr(td->tg_relation);
-    AttrNumber a_id = attnum(desc, "id"), a_author = attnum(desc, "author"),
-               a_ts = attnum(desc, "created_at");
-    // Old (id, author) pairs, to find posts whose author an UPDATE changed.
-    int n_old = 0;
-    OldAuthor *old = nullptr;
-    if (td->tg_oldtable != nullptr) {
-        if (td->tg_newtable != nullptr)
-            old = static_cast<OldAuthor *>(palloc(
-                sizeof(OldAuthor) * (tuplestore_tuple_count(td->tg_oldtable) + 1)));
-        each_row(td->tg_oldtable, desc, [&](TupleTableSlot *slot) {
+    AttrNumber a_id = column(td, "id"), a_author = column(td, "author"),
+               a_ts = column(td, "created_at");
+    // An UPDATE's old (id, author) pairs, to find posts whose author changed.
+    bool update = is_update(td);
+    OldAuthor *old = update ? static_cast<OldAuthor *>(
+                                  palloc(sizeof(OldAuthor) * (n_rows(td, true) + 1)))
+                            : nullptr;
+    Datum *changed = update ? static_cast<Datum *>(palloc(sizeof(Datum) * (n_rows(td, false) + 1)))
+                            : nullptr;
+    int n_old = 0, n_changed = 0;
+    bool sorted = false;
+    each_changed_row(
+        td,
+        [&](TupleTableSlot *slot) {
             int64 id = get_int8(slot, a_id);
             int32 author = get_int4(slot, a_author);
             push_item(post_item(id, author, get_int8(slot, a_ts), dp::kDelete));
             if (old != nullptr)
                 old[n_old++] = OldAuthor{id, author};
-        });
-        if (old != nullptr)
-            std::sort(old, old + n_old);
-    }
-    if (td->tg_newtable != nullptr) {
-        int n_changed = 0;
-        Datum *changed = nullptr;
-        if (old != nullptr)
-            changed = static_cast<Datum *>(
-                palloc(sizeof(Datum) * (tuplestore_tuple_count(td->tg_newtable) + 1)));
-        each_row(td->tg_newtable, desc, [&](TupleTableSlot *slot) {
+        },
+        [&](TupleTableSlot *slot) {
             int64 id = get_int8(slot, a_id);
             int32 author = get_int4(slot, a_author);
             push_item(post_item(id, author, get_int8(slot, a_ts), dp::kInsert));
             if (changed == nullptr)
                 return;
+            if (!sorted) {
+                std::sort(old, old + n_old);
+                sorted = true;
+            }
             if (!std::binary_search(old, old + n_old, OldAuthor{id, author}))
                 changed[n_changed++] = Int64GetDatum(id);
         });
-        if (n_changed > 0)
-            requeue_reposts(PointerGetDatum(
-                construct_array(changed, n_changed, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)));
-    }
+    if (n_changed > 0)
+        requeue_reposts(PointerGetDatum(
+            construct_array(changed, n_changed, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)));
     return PointerGetDatum(nullptr);
 }
 
-// AFTER INSERT / UPDATE / DELETE (statement, transition tables) and AFTER
-// TRUNCATE on dataplane.repost.
+// dataplane.repost: AFTER INSERT / UPDATE / DELETE (statement, transition
+// tables; or row, in replica mode) and AFTER TRUNCATE.
 extern "C" Datum dataplane_capture_repost(PG_FUNCTION_ARGS) {
-    if (!CALLED_AS_TRIGGER(fcinfo))
-        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                        errmsg("dataplane_capture_repost: not called by trigger manager")));
-    auto *td = reinterpret_cast<TriggerData *>(fcinfo->context);
-    if (!capture_begin(current_generation()))
+    TriggerData *td = capture_begin(fcinfo, "dataplane_capture_repost");
+    if (td == nullptr)
         return PointerGetDatum(nullptr);
     if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)) {
         push_item(dp::RawItem{dp::AuthorItem{}, kOpTruncate, dp::kRepost});
         return PointerGetDatum(nullptr);
     }
-    TupleDesc desc = RelationGetDescr(td->tg_relation);
-    if (td->tg_oldtable != nullptr) {
-        // A deletion needs the key and the reposter only.
-        AttrNumber a_id = attnum(desc, "id"), a_rep = attnum(desc, "reposter"),
-                   a_post = attnum(desc, "post_id"), a_ts = attnum(desc, "created_at");
-        each_row(td->tg_oldtable, desc, [&](TupleTableSlot *slot) {
+    AttrNumber a_id = column(td, "id"), a_rep = column(td, "reposter"),
+               a_post = column(td, "post_id"), a_ts = column(td, "created_at");
+    bool row = TRIGGER_FIRED_FOR_ROW(td->tg_event);
+    each_changed_row(
+        td,
+        [&](TupleTableSlot *slot) {
+            // A deletion needs the key and the reposter only.
             push_item(repost_item(get_int8(slot, a_id), get_int4(slot, a_rep),
                                   get_int8(slot, a_post), 0, get_int8(slot, a_ts), dp::kDelete));
+        },
+        [&](TupleTableSlot *slot) {
+            if (row)
+                capture_repost_row(td, slot, a_id, a_rep, a_post, a_ts);
         });
-    }
-    if (td->tg_newtable != nullptr) {
-        if (SPI_connect() != SPI_OK_CONNECT)
-            elog(ERROR, "dataplane: SPI_connect failed");
-        if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
-            elog(ERROR, "dataplane: could not register the transition table");
-        // A new repost, or one moved to another post, locks its post (see
-        // the top). One whose post stays is locked itself, by its UPDATE,
-        // which is what the author change's re-queue waits for: locking the
-        // post too would deadlock against that re-queue, or a cascade.
-        const char *cols =
-            "SELECT r.id, r.reposter, r.post_id, r.created_at, p.author "
-            "FROM new_rows r JOIN dataplane.post p ON p.id = r.post_id ";
-        const char *same_post =
-            "EXISTS (SELECT 1 FROM old_rows o WHERE o.id = r.id AND o.post_id = r.post_id)";
-        auto capture = [&](const char *tail) {
-            select_latest(psprintf("%s %s", cols, tail), 0, nullptr, nullptr, "repost capture");
-            queue_selected(false);
-        };
-        if (td->tg_oldtable == nullptr) {
-            capture("FOR SHARE OF p");
-        } else {
-            capture(psprintf("WHERE NOT %s FOR SHARE OF p", same_post));
-            capture(psprintf("WHERE %s", same_post));
-        }
-        SPI_finish();
-    }
+    if (!row && td->tg_newtable != nullptr)
+        capture_repost_statement(td);
     return PointerGetDatum(nullptr);
 }

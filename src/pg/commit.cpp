@@ -2,7 +2,9 @@
 
 #include <bitset>
 
+#include "build.hpp"
 #include "capture.hpp"
+#include "capture_guard.hpp"
 #include "commit_apply.hpp"
 #include "evict.hpp"
 #include "guc.hpp"
@@ -153,6 +155,7 @@ bool net_changes(const TxnChanges &t) noexcept {
 }
 
 void prepare_commit() {
+    flush_row_run();
     TxnChanges &t = txn_changes();
     if (!txn_has_changes() || !shmem_attach())
         return;
@@ -172,14 +175,6 @@ void prepare_commit() {
     for (uint16 b : prep.item_bit_list)
         pg_atomic_fetch_add_u32(&L.sh->item_pending[b], 1);
     prep.registered = true;
-}
-
-// Marks the index as needing a rebuild: a commit could not be applied.
-void invalidate_index() {
-    SpinLockAcquire(&L.sh->mutex);
-    L.sh->launch_seq++;  // a running build must not declare itself ready
-    pg_atomic_write_u32(&L.sh->state, kStateEmpty);
-    SpinLockRelease(&L.sh->mutex);
 }
 
 void add(pg_atomic_uint64 *c, uint64 v) {
@@ -247,13 +242,22 @@ void commit_xact_callback(XactEvent event, void *) {
         case XACT_EVENT_COMMIT:
             apply_commit();
             reset_all();
+            guard_at_commit();
             break;
         case XACT_EVENT_ABORT:
             if (L.sh != nullptr)
                 unregister();
             reset_all();
+            guard_at_abort();
             break;
         case XACT_EVENT_PRE_PREPARE:
+            flush_row_run();
+            if (guard_txn_off())
+                ereport(ERROR,
+                        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                         errmsg("cannot PREPARE a transaction that disabled a dataplane capture "
+                                "trigger"),
+                         errhint("Commit it directly.")));
             if (txn_has_changes())
                 ereport(ERROR,
                         (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

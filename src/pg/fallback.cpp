@@ -57,13 +57,30 @@ const QueryDef kQueries[kNumQueries] = {
 // if the tables are dropped and created again.
 SPIPlanPtr plans[kNumQueries];
 
+// Plans are made (and executed) under run_as_tables_owner's pinned
+// search_path, like every statement the extension runs.
+void prepare(Query q) {
+    if (plans[q] != nullptr)
+        return;
+    Oid types[3] = {INT4OID, INT4OID, INT4OID};
+    // Custom plans: a generic plan of the social-proof join scans every
+    // follower of a popular target, whichever viewer asks.
+    SPIPlanPtr p = SPI_prepare_cursor(kQueries[q].sql, kQueries[q].nargs, types,
+                                      CURSOR_OPT_CUSTOM_PLAN);
+    if (p == nullptr)
+        elog(ERROR, "dataplane: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+    SPI_keepplan(p);
+    plans[q] = p;
+}
+
 void execute(Query q, Datum *values) {
     // A new snapshot, as a new READ COMMITTED statement would take: the
     // contract's semantics, also inside REPEATABLE READ transactions, and
     // the same the index gives. It still sees this transaction's own
     // changes. (On an error, the abort unwinds the snapshot stack.)
     PushActiveSnapshot(GetLatestSnapshot());
-    run_as_tables_owner([&]() {
+    run_as_tables_owner([&]() noexcept {
+        prepare(q);
         int rc = SPI_execute_plan(plans[q], values, nullptr, true, 0);
         if (rc != SPI_OK_SELECT)
             elog(ERROR, "dataplane: fallback query failed: %s", SPI_result_code_string(rc));
@@ -73,22 +90,11 @@ void execute(Query q, Datum *values) {
 
 // Runs a query with int4 arguments under the caller's snapshot.
 void run(Query q, const int32 *args) {
-    Oid types[3] = {INT4OID, INT4OID, INT4OID};
     Datum values[3];
     for (int i = 0; i < kQueries[q].nargs; i++)
         values[i] = Int32GetDatum(args[i]);
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "dataplane: SPI_connect failed");
-    if (plans[q] == nullptr) {
-        // Custom plans: a generic plan of the social-proof join scans every
-        // follower of a popular target, whichever viewer asks.
-        SPIPlanPtr p = SPI_prepare_cursor(kQueries[q].sql, kQueries[q].nargs, types,
-                                          CURSOR_OPT_CUSTOM_PLAN);
-        if (p == nullptr)
-            elog(ERROR, "dataplane: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-        SPI_keepplan(p);
-        plans[q] = p;
-    }
     execute(q, values);
 }
 

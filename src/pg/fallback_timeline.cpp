@@ -1,6 +1,9 @@
 // The timeline functions' answers from the tables: the reference query of
 // DESIGN.md, exactly, for pages the index cannot answer (warming up, deeper
-// than the rings, memory pressure, the transaction's own writes).
+// than the rings, memory pressure, the transaction's own writes). Its one
+// addition, a repost before a post with the same (sort_at, item_id), orders
+// what the reference query leaves unordered the way the index does
+// (ItemKey's rank).
 #include "fallback.hpp"
 #include "owner.hpp"
 
@@ -29,7 +32,7 @@ const char *const kTimelineSql =
     "   WHERE r.reposter IN (SELECT uid FROM src)"
     ") t "
     "WHERE $3::timestamptz IS NULL OR (t.sort_at, t.item_id) < ($3, $4) "
-    "ORDER BY t.sort_at DESC, t.item_id DESC "
+    "ORDER BY t.sort_at DESC, t.item_id DESC, t.reposter IS NOT NULL DESC "
     "LIMIT $2";
 
 const char *const kAuthorFeedSql =
@@ -43,7 +46,7 @@ const char *const kAuthorFeedSql =
     "   WHERE r.reposter = $1"
     ") t "
     "WHERE $3::timestamptz IS NULL OR (t.sort_at, t.item_id) < ($3, $4) "
-    "ORDER BY t.sort_at DESC, t.item_id DESC "
+    "ORDER BY t.sort_at DESC, t.item_id DESC, t.reposter IS NOT NULL DESC "
     "LIMIT $2";
 
 SPIPlanPtr plans[2];
@@ -68,13 +71,13 @@ SPIPlanPtr plan_for(bool author_feed) {
 void sql_page(bool author_feed, const PageArgs &a, Tuplestorestate *store, TupleDesc desc) {
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "dataplane: SPI_connect failed");
-    SPIPlanPtr plan = plan_for(author_feed);
     Datum values[4] = {Int32GetDatum(a.uid), Int32GetDatum(a.lim), TimestampTzGetDatum(a.before_ts),
                        Int64GetDatum(a.before_id)};
     char nulls[5] = {' ', a.unlimited ? 'n' : ' ', a.has_ts ? ' ' : 'n', a.has_id ? ' ' : 'n', 0};
     // A new snapshot, as a new READ COMMITTED statement takes.
     PushActiveSnapshot(GetLatestSnapshot());
-    run_as_tables_owner([&]() {
+    run_as_tables_owner([&]() noexcept {
+        SPIPlanPtr plan = plan_for(author_feed);
         int rc = SPI_execute_plan(plan, values, nulls, true, 0);
         if (rc != SPI_OK_SELECT)
             elog(ERROR, "dataplane: fallback query failed: %s", SPI_result_code_string(rc));

@@ -5,11 +5,13 @@
 #include "gate.hpp"
 #include "guc.hpp"
 #include "index_host.hpp"
+#include "owner.hpp"
 #include "ring_ops.hpp"
 #include "set_read.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
@@ -28,25 +30,63 @@ namespace dpg {
 
 namespace {
 
-const char *state_name(uint32 st, bool degraded) {
-    if (st != kStateReady)
-        return "warming";
-    return degraded ? "degraded" : "ready";
-}
-
-Oid extension_owner() {
-    if (SPI_connect() != SPI_OK_CONNECT)
-        elog(ERROR, "dataplane: SPI_connect failed");
-    int rc = SPI_execute("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'dataplane'",
-                         true, 1);
-    Oid owner = InvalidOid;
-    if (rc == SPI_OK_SELECT && SPI_processed == 1) {
-        bool isnull;
-        owner = DatumGetObjectId(
-            SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+// status()'s row, filled by column name: the same C function serves every
+// version of the SQL declaration (0.1.0's has fewer columns; columns are
+// only ever appended).
+class StatusRow {
+  public:
+    explicit StatusRow(TupleDesc desc) : desc_(desc) {
+        v_ = static_cast<Datum *>(palloc0(sizeof(Datum) * desc->natts));
+        n_ = static_cast<bool *>(palloc(sizeof(bool) * desc->natts));
+        std::fill(n_, n_ + desc->natts, true);
     }
-    SPI_finish();
-    return owner;
+    void set(const char *name, Datum d) {
+        for (int i = 0; i < desc_->natts; i++)
+            if (strcmp(NameStr(TupleDescAttr(desc_, i)->attname), name) == 0) {
+                v_[i] = d;
+                n_[i] = false;
+                return;
+            }
+    }
+    void text(const char *name, const char *s) {
+        if (s != nullptr)
+            set(name, CStringGetTextDatum(s));
+    }
+    void i64(const char *name, uint64 x) { set(name, Int64GetDatum(int64(x))); }
+    Datum datum() { return HeapTupleGetDatum(heap_form_tuple(desc_, v_, n_)); }
+
+  private:
+    TupleDesc desc_;
+    Datum *v_;
+    bool *n_;
+};
+
+// Reads as they were answered, summed over the backends.
+struct ReadTotals {
+    uint64 index = 0, sql[kFbCount] = {}, sql_total = 0;
+    uint64 pages_index = 0, pages_sql[kFbCount] = {}, pages_sql_total = 0;
+};
+
+ReadTotals read_totals(DpShared *sh) {
+    ReadTotals t;
+    t.index = pg_atomic_read_u64(&sh->reads_index);
+    for (int i = 0; i < kFbCount; i++)
+        t.sql[i] = pg_atomic_read_u64(&sh->reads_sql[i]);
+    const ReadCounters *rc = read_counters(sh);
+    for (int b = 0; b < MaxBackends; b++) {
+        const volatile ReadCounters *c = &rc[b];
+        t.index += c->index;
+        t.pages_index += c->pages_index;
+        for (int i = 0; i < kFbCount; i++) {
+            t.sql[i] += c->sql[i];
+            t.pages_sql[i] += c->pages_sql[i];
+        }
+    }
+    for (int i = 0; i < kFbCount; i++) {
+        t.sql_total += t.sql[i];
+        t.pages_sql_total += t.pages_sql[i];
+    }
+    return t;
 }
 
 }  // namespace
@@ -59,16 +99,12 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     TupleDesc desc;
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
         elog(ERROR, "dataplane.status: return type must be a row type");
-    desc = BlessTupleDesc(desc);
-    constexpr int kCols = 46;
-    Datum v[kCols];
-    bool nulls[kCols];
-    std::memset(nulls, 0, sizeof(nulls));
+    StatusRow row(BlessTupleDesc(desc));
     if (!shmem_attach()) {
-        std::fill(nulls, nulls + kCols, true);
-        nulls[0] = false;
-        v[0] = CStringGetTextDatum("not preloaded");
-        PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, nulls)));
+        row.text("state", "not preloaded");
+        row.text("reason", "dataplane is not in shared_preload_libraries: every read uses the "
+                           "tables");
+        PG_RETURN_DATUM(row.datum());
     }
     DpShared *sh = L.sh;
     int64 edges = 0, invalid = 0, stale = 0, compactions = 0;
@@ -97,99 +133,106 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     TimestampTz last_at = sh->build_finished_at;
     char err[sizeof(sh->last_error)];
     strlcpy(err, sh->last_error, sizeof(err));
+    char capture_reason[sizeof(sh->capture_reason)];
+    strlcpy(capture_reason, sh->capture_reason, sizeof(capture_reason));
     SpinLockRelease(&sh->mutex);
     uint32 st = pg_atomic_read_u32(&sh->state);
     int64 lost = int64(pg_atomic_read_u64(&sh->lost_leaves));
-    uint64 fb[kFbCount], fb_total = 0, reads_index = pg_atomic_read_u64(&sh->reads_index);
-    for (int i = 0; i < kFbCount; i++)
-        fb[i] = pg_atomic_read_u64(&sh->reads_sql[i]);
-    const ReadCounters *rc = read_counters(sh);
-    uint64 pages_index = 0, pages_sql = 0, pages_why[kFbCount] = {};
-    for (int b = 0; b < MaxBackends; b++) {
-        const volatile ReadCounters *c = &rc[b];
-        reads_index += c->index;
-        for (int i = 0; i < kFbCount; i++)
-            fb[i] += c->sql[i];
-        pages_index += c->pages_index;
-        for (int i = 0; i < kFbCount; i++) {
-            pages_why[i] += c->pages_sql[i];
-            pages_sql += c->pages_sql[i];
-        }
-    }
-    for (int i = 0; i < kFbCount; i++)
-        fb_total += fb[i];
+    bool capture_off = pg_atomic_read_u32(&sh->capture_off) != 0;
+    ReadTotals t = read_totals(sh);
 
-    int c = 0;
-    v[c++] = CStringGetTextDatum(state_name(st, invalid > 0 || lost > 0 || census.lost_rings > 0));
+    // The state, and one line on why it is not simply "ready".
+    const char *state;
+    char *reason = nullptr;
+    if (RecoveryInProgress()) {
+        state = "standby";
+        reason = pstrdup("a hot standby answers every read from its tables; the index is built "
+                         "once it is promoted");
+    } else if (capture_off) {
+        state = "capture_disabled";
+        reason = psprintf("%s: reads use the tables until it is enabled again (ALTER TABLE ... "
+                          "ENABLE TRIGGER), then the index rebuilds by itself",
+                          capture_reason);
+    } else if (st != kStateReady) {
+        state = "warming";
+        reason = err[0] != '\0'
+                     ? psprintf("the last build failed (%s); reads use the tables meanwhile", err)
+                     : pstrdup("the index is being built from the tables; reads use the tables "
+                               "meanwhile");
+    } else if (invalid > 0 || lost > 0 || census.lost_rings > 0) {
+        state = "degraded";
+        reason = psprintf("%lld follow sets, %lld directory leaves and %lld author rings did not "
+                          "fit in dataplane.memory_limit: their reads use the tables; raise it "
+                          "and call dataplane.rebuild()",
+                          (long long) invalid, (long long) lost, (long long) census.lost_rings);
+    } else {
+        state = "ready";
+    }
+    row.text("state", state);
+    row.text("reason", reason);
     char *dbname = OidIsValid(dbid) ? get_database_name(dbid) : nullptr;
-    v[c] = dbname ? CStringGetTextDatum(dbname) : CStringGetTextDatum(guc_database);
-    c++;
-    v[c++] = Int64GetDatum(edges);
-    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->bytes_used)));
-    v[c++] = Int64GetDatum(int64(sh->dsa_size));
+    row.text("database", dbname ? dbname : guc_database);
+    row.i64("follow_edges", uint64(edges));
+    row.i64("memory_used", pg_atomic_read_u64(&sh->bytes_used));
+    row.i64("memory_limit", sh->dsa_size);
     // The follow graph's share: its sets and the directory's leaves (the
     // directory also finds rings, but is there for the graph first).
-    uint64 leaf_bytes = uint64(env.dir->leaves()) * dsa_rounded_size(sizeof(dp::DirEntry) * dp::kLeafSize);
+    uint64 leaf_bytes =
+        uint64(env.dir->leaves()) * dsa_rounded_size(sizeof(dp::DirEntry) * dp::kLeafSize);
     uint64 graph_bytes = census.set_bytes + leaf_bytes;
-    v[c] = Float8GetDatum(edges > 0 ? double(graph_bytes) / double(edges) : 0);
-    nulls[c] = edges == 0;
-    c++;
-    v[c++] = Int64GetDatum(invalid);
-    v[c++] = Int64GetDatum(lost);
-    v[c++] = Int64GetDatum(int64(reads_index));
-    v[c++] = Int64GetDatum(int64(fb_total));
-    v[c++] = Int64GetDatum(int64(fb[kFbWarming]));
-    v[c++] = Int64GetDatum(int64(fb[kFbOwnWrites]));
-    v[c++] = Int64GetDatum(int64(fb[kFbUnknown]));
-    v[c++] = Int64GetDatum(int64(fb[kFbInFlight]));
-    v[c++] = Int64GetDatum(int64(fb[kFbNotServed]));
-    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->commits_applied)));
-    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->changes_applied)));
-    v[c++] = Int64GetDatum(stale);
-    v[c++] = Int64GetDatum(compactions);
-    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.evictions)));
-    v[c++] = Int64GetDatum(int64(builds));
-    v[c] = Float8GetDatum(last_ms);
-    nulls[c] = builds == 0;
-    c++;
-    v[c] = TimestampTzGetDatum(last_at);
-    nulls[c] = builds == 0;
-    c++;
-    v[c] = CStringGetTextDatum(err);
-    nulls[c] = err[0] == '\0';
-    c++;
-    v[c++] = Int64GetDatum(int64(pages_index));
-    v[c++] = Int64GetDatum(int64(pages_sql));
-    v[c++] = Int64GetDatum(int64(pages_why[kFbHorizon]));
-    v[c++] = Int64GetDatum(int64(pages_why[kFbWarming]));
-    v[c++] = Int64GetDatum(int64(pages_why[kFbOwnWrites]));
-    v[c++] = Int64GetDatum(int64(pages_why[kFbUnknown]));
-    v[c++] = Int64GetDatum(int64(pages_why[kFbInFlight] + pages_why[kFbNotServed]));
-    v[c++] = Int64GetDatum(int64(census.feed_rings));
-    v[c++] = Int64GetDatum(int64(census.feed_items));
-    v[c++] = Int64GetDatum(int64(census.author_rings));
-    v[c++] = Int64GetDatum(int64(census.author_items));
-    v[c++] = Int64GetDatum(int64(census.lost_rings));
-    v[c++] = Int64GetDatum(celebs);
-    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.items_applied)));
-    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.items_stale)));
-    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.fanout)));
-    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.backfills)));
-    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.feed_builds)));
-    v[c++] = Int64GetDatum(int64(pg_atomic_read_u64(&sh->tl.feeds_dropped)));
-    v[c++] = Int64GetDatum(int64(graph_bytes));
-    v[c++] = Int64GetDatum(int64(census.author_bytes));
-    v[c++] = Int64GetDatum(int64(census.feed_bytes));
-    Assert(c == kCols);
-    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, nulls)));
+    if (edges > 0)
+        row.set("bytes_per_edge", Float8GetDatum(double(graph_bytes) / double(edges)));
+    row.i64("invalid_sets", uint64(invalid));
+    row.i64("lost_leaves", uint64(lost));
+    row.i64("reads_index", t.index);
+    row.i64("reads_fallback", t.sql_total);
+    row.i64("fallback_warming", t.sql[kFbWarming]);
+    row.i64("fallback_own_writes", t.sql[kFbOwnWrites]);
+    row.i64("fallback_unknown", t.sql[kFbUnknown]);
+    row.i64("fallback_in_flight", t.sql[kFbInFlight]);
+    row.i64("fallback_not_served", t.sql[kFbNotServed]);
+    row.i64("fallback_standby", t.sql[kFbStandby]);
+    row.i64("fallback_capture", t.sql[kFbCapture]);
+    row.i64("commits_applied", pg_atomic_read_u64(&sh->commits_applied));
+    row.i64("changes_applied", pg_atomic_read_u64(&sh->changes_applied));
+    row.i64("stale_changes", uint64(stale));
+    row.i64("compactions", uint64(compactions));
+    row.i64("evictions", pg_atomic_read_u64(&sh->tl.evictions));
+    row.i64("builds", builds);
+    if (builds > 0) {
+        row.set("last_build_ms", Float8GetDatum(last_ms));
+        row.set("last_build_at", TimestampTzGetDatum(last_at));
+    }
+    if (err[0] != '\0')
+        row.text("last_error", err);
+    row.i64("pages_index", t.pages_index);
+    row.i64("pages_fallback", t.pages_sql_total);
+    row.i64("pages_fallback_horizon", t.pages_sql[kFbHorizon]);
+    row.i64("pages_fallback_warming",
+            t.pages_sql[kFbWarming] + t.pages_sql[kFbStandby] + t.pages_sql[kFbCapture]);
+    row.i64("pages_fallback_own_writes", t.pages_sql[kFbOwnWrites]);
+    row.i64("pages_fallback_memory", t.pages_sql[kFbUnknown]);
+    row.i64("pages_fallback_other", t.pages_sql[kFbInFlight] + t.pages_sql[kFbNotServed]);
+    row.i64("feed_rings", census.feed_rings);
+    row.i64("feed_items", census.feed_items);
+    row.i64("author_rings", census.author_rings);
+    row.i64("author_items", census.author_items);
+    row.i64("lost_rings", census.lost_rings);
+    row.i64("celebrities", uint64(celebs));
+    row.i64("items_applied", pg_atomic_read_u64(&sh->tl.items_applied));
+    row.i64("stale_items", pg_atomic_read_u64(&sh->tl.items_stale));
+    row.i64("fanout_changes", pg_atomic_read_u64(&sh->tl.fanout));
+    row.i64("backfills", pg_atomic_read_u64(&sh->tl.backfills));
+    row.i64("feed_builds", pg_atomic_read_u64(&sh->tl.feed_builds));
+    row.i64("feeds_dropped", pg_atomic_read_u64(&sh->tl.feeds_dropped));
+    row.i64("graph_bytes", graph_bytes);
+    row.i64("author_ring_bytes", census.author_bytes);
+    row.i64("feed_ring_bytes", census.feed_bytes);
+    PG_RETURN_DATUM(row.datum());
 }
 
 extern "C" Datum dataplane_rebuild(PG_FUNCTION_ARGS) {
-    if (!superuser() && !has_privs_of_role(GetUserId(), extension_owner()))
-        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                        errmsg("permission denied to rebuild the dataplane index"),
-                        errhint("Only superusers and the owner of extension dataplane may "
-                                "rebuild it.")));
+    check_admin("rebuild");
     if (!shmem_attach())
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("dataplane is not loaded via shared_preload_libraries"),

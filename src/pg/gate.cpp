@@ -2,10 +2,12 @@
 
 #include "build.hpp"
 #include "capture.hpp"
+#include "capture_guard.hpp"
 #include "commit.hpp"
 #include "guc.hpp"
 
 extern "C" {
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "commands/dbcommands.h"
 #include "utils/inval.h"
@@ -13,48 +15,6 @@ extern "C" {
 }
 
 namespace dpg {
-
-static Oid cached_gen = InvalidOid;
-static bool gen_valid = false;
-static bool callback_registered = false;
-
-static void relcache_callback(Datum, Oid relid) {
-    if (relid == InvalidOid || relid == cached_gen)
-        gen_valid = false;
-}
-
-Oid current_generation() {
-    if (gen_valid)
-        return cached_gen;
-    if (!callback_registered) {
-        CacheRegisterRelcacheCallback(relcache_callback, Datum(0));
-        callback_registered = true;
-    }
-    Oid nsp = get_namespace_oid("dataplane", true);
-    cached_gen = OidIsValid(nsp) ? get_relname_relid("follow", nsp) : InvalidOid;
-    gen_valid = OidIsValid(cached_gen);
-    return cached_gen;
-}
-
-bool serves_this_database() {
-    static int serves = -1;  // MyDatabaseId never changes in a backend
-    if (serves < 0) {
-        const char *db = get_database_name(MyDatabaseId);
-        serves = db != nullptr && guc_database != nullptr && strcmp(db, guc_database) == 0;
-    }
-    return serves == 1;
-}
-
-void check_served_database(const char *what) {
-    if (!serves_this_database())
-        ereport(ERROR,
-                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                 errmsg("dataplane.%s() only works in database \"%s\"", what, guc_database),
-                 errdetail("The index serves dataplane.database; this database (a copy, or "
-                           "restored into) is answered from its own tables."),
-                 errhint("Connect to \"%s\", or set dataplane.database and restart.",
-                         guc_database)));
-}
 
 bool read_gate(Fallback *why) {
     if (txn_has_changes()) {
@@ -67,6 +27,18 @@ bool read_gate(Fallback *why) {
     }
     if (!serves_this_database()) {
         *why = kFbNotServed;
+        return false;
+    }
+    // A standby cannot run the builder (it would wait for the end of
+    // recovery, holding a worker slot) and applies no commits of its own:
+    // it answers from its tables until it is promoted.
+    if (RecoveryInProgress()) {
+        *why = kFbStandby;
+        return false;
+    }
+    const char *reason;
+    if (!capture_trustworthy(&reason)) {
+        *why = kFbCapture;
         return false;
     }
     Oid gen = current_generation();

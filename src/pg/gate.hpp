@@ -5,22 +5,9 @@
 #include "pg_prelude.hpp"
 
 #include "shmem.hpp"
+#include "tables.hpp"
 
 namespace dpg {
-
-// OID of dataplane.follow in this database (InvalidOid if absent). It names
-// the incarnation of the tables the index belongs to: DROP and CREATE
-// EXTENSION make a new one. Cached, and forgotten on relcache invalidation.
-Oid current_generation();
-
-// Is this dataplane.database, the one database whose tables the index
-// serves? A copy made with CREATE DATABASE ... TEMPLATE has the extension
-// too, with the same table OIDs: it is answered from its own tables and
-// its writes are not captured.
-bool serves_this_database();
-
-// Errors unless this is dataplane.database: what = the function's name.
-void check_served_database(const char *what);
 
 // True when the index may answer this read: it is built for the current
 // tables, this transaction has not changed them itself, and every commit the

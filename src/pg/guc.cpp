@@ -14,6 +14,7 @@ int guc_author_capacity = 1000;
 int guc_fanout_limit = 10000;
 char *guc_database = nullptr;
 int guc_test_apply_delay_ms = 0;
+bool guc_test_skip_capture = false;
 
 void guc_init() {
     DefineCustomIntVariable(
@@ -44,6 +45,11 @@ void guc_init() {
         "tests can race other transactions into it.",
         &guc_test_apply_delay_ms, 0, 0, 60000, PGC_SUSET, GUC_UNIT_MS | GUC_NOT_IN_SAMPLE,
         nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable(
+        "dataplane.test_skip_capture", "Testing only: capture triggers queue nothing.",
+        "Loses this session's changes to the index on purpose, so that tests can show "
+        "dataplane.verify() finding the differences.",
+        &guc_test_skip_capture, false, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("dataplane");
 }
 

@@ -63,6 +63,7 @@ static void init_fresh(DpShared *sh) {
     std::memset(static_cast<void *>(sh), 0, fixed_size());
     SpinLockInit(&sh->mutex);
     pg_atomic_init_u32(&sh->state, kStateEmpty);
+    pg_atomic_init_u32(&sh->capture_off, 0);
     ConditionVariableInit(&sh->build_cv);
     for (auto &c : sh->cursor)
         pg_atomic_init_u32(&c, 0);

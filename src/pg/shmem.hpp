@@ -57,6 +57,8 @@ enum Fallback {
     kFbInFlight,      // a commit visible to the reader was still being applied
     kFbNotServed,     // this database is not dataplane.database (a copy)
     kFbHorizon,       // the page reaches below what the rings hold
+    kFbStandby,       // a hot standby: the index is built only once promoted
+    kFbCapture,       // a capture trigger is disabled: writes may bypass the index
     kFbCount
 };
 
@@ -100,6 +102,10 @@ struct DpShared {
     uint64 builds_ok;              // (m)
     double last_build_ms;          // (m)
     char last_error[256];          // (m)
+    // Writes may bypass the capture triggers (capture_guard.hpp): reads use
+    // the tables and no build starts until it is cleared.
+    pg_atomic_uint32 capture_off;
+    char capture_reason[160];      // (m) why, for status()
     ConditionVariable build_cv;    // signalled when a build ends
 
     pg_atomic_uint32 cursor[2];    // build: users below have been installed (per side)

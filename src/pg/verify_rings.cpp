@@ -26,20 +26,21 @@ const char *const kItemsBySource =
     "  UNION ALL"
     "  SELECT r.reposter, r.created_at, r.id, r.post_id, p.author, r.reposter"
     "    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id"
-    ") t WHERE src > 0 ORDER BY src, sort_at, item_id";
+    ") t WHERE src > 0 ORDER BY src, sort_at, item_id, reposter <> 0";
 
-// $1 viewer, $2/$3 the ring's horizon: the timeline above it, oldest first.
+// $1 viewer, $2/$3/$4 the ring's horizon (ItemKey): the timeline above it,
+// oldest first; rank as ItemKey's (1 post, 2 repost).
 const char *const kTimelineAbove =
     "WITH src AS (SELECT followee AS uid FROM dataplane.follow WHERE follower = $1"
     "             UNION SELECT $1) "
-    "SELECT sort_at, item_id, src FROM ("
-    "  SELECT p.id AS item_id, p.author AS src, p.created_at AS sort_at"
+    "SELECT sort_at, item_id, src, rank FROM ("
+    "  SELECT p.id AS item_id, p.author AS src, p.created_at AS sort_at, 1 AS rank"
     "    FROM dataplane.post p WHERE p.author IN (SELECT uid FROM src)"
     "  UNION ALL"
-    "  SELECT r.id, r.reposter, r.created_at"
+    "  SELECT r.id, r.reposter, r.created_at, 2"
     "    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id"
     "   WHERE r.reposter IN (SELECT uid FROM src)"
-    ") t WHERE (sort_at, item_id) > ($2, $3) ORDER BY sort_at, item_id";
+    ") t WHERE (sort_at, item_id, rank) > ($2, $3, $4) ORDER BY sort_at, item_id, rank";
 
 void report_item(Report *r, const char *problem, uint32 uid, const char *ring, int64 id) {
     char detail[96];
@@ -230,8 +231,8 @@ void compare_feed(Report *r, uint32 viewer, SPIPlanPtr plan, const uint32 *celeb
     RingCopy c = copy_ring(viewer, true);
     if (!c.held)
         return;
-    Datum args[3] = {Int32GetDatum(int32(viewer)), TimestampTzGetDatum(c.horizon.ts),
-                     Int64GetDatum(c.horizon.id)};
+    Datum args[4] = {Int32GetDatum(int32(viewer)), TimestampTzGetDatum(c.horizon.ts),
+                     Int64GetDatum(c.horizon.id), Int32GetDatum(int32(c.horizon.rank))};
     if (SPI_execute_plan(plan, args, nullptr, true, 0) != SPI_OK_SELECT)
         elog(ERROR, "dataplane: verify could not read the timeline of %u", viewer);
     uint32 k = 0;
@@ -240,7 +241,8 @@ void compare_feed(Report *r, uint32 viewer, SPIPlanPtr plan, const uint32 *celeb
         HeapTuple t = SPI_tuptable->vals[i];
         TupleDesc d = SPI_tuptable->tupdesc;
         dp::ItemKey key{DatumGetInt64(SPI_getbinval(t, d, 1, &isnull)),
-                        DatumGetInt64(SPI_getbinval(t, d, 2, &isnull))};
+                        DatumGetInt64(SPI_getbinval(t, d, 2, &isnull)),
+                        uint32(DatumGetInt32(SPI_getbinval(t, d, 4, &isnull)))};
         uint32 src = uint32(DatumGetInt32(SPI_getbinval(t, d, 3, &isnull)));
         while (k < c.n && c.feed[k].key() < key)
             report_item(r, "extra", viewer, "feed", c.feed[k++].id);
@@ -262,8 +264,8 @@ void compare_feed(Report *r, uint32 viewer, SPIPlanPtr plan, const uint32 *celeb
 void verify_feed_rings(Report *r) {
     size_t n_celebs;
     uint32 *celebs = copy_celebs(&n_celebs);
-    Oid types[3] = {INT4OID, TIMESTAMPTZOID, INT8OID};
-    SPIPlanPtr plan = SPI_prepare(kTimelineAbove, 3, types);
+    Oid types[4] = {INT4OID, TIMESTAMPTZOID, INT8OID, INT4OID};
+    SPIPlanPtr plan = SPI_prepare(kTimelineAbove, 4, types);
     if (plan == nullptr)
         elog(ERROR, "dataplane: verify could not plan the timeline query");
     for (uint32 uid = next_with_ring(1, true); uid != UINT32_MAX; uid = next_with_ring(uid + 1, true)) {

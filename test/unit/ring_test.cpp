@@ -98,7 +98,7 @@ TEST(Ring, EraseIfKeepsOrder) {
     for (int i = 1; i <= 12; i++)  // wraps around the circular buffer
         r.insert(FeedItem{i * 10, i, uint32_t(i % 3), 0});
     EXPECT_EQ(r.size(), 8u);
-    EXPECT_TRUE(r.horizon() == (ItemKey{40, 4}));
+    EXPECT_TRUE(r.horizon() == (ItemKey{40, 4, kRankPost}));
     EXPECT_EQ(r.erase_if([](const FeedItem &f) { return f.src == 1; }), 2u);
     std::vector<int64_t> ids;
     for (uint32_t i = 0; i < r.size(); i++)
@@ -138,7 +138,7 @@ TEST(Ring, GrowsToCapacityThenDrops) {
     EXPECT_EQ(r.cap(), 37u);
     EXPECT_EQ(r.size(), 37u);
     EXPECT_EQ(r.oldest().id, 64);
-    EXPECT_TRUE(r.horizon() == (ItemKey{63, 63}));
+    EXPECT_TRUE(r.horizon() == (ItemKey{63, 63, kRankPost}));
     ring_free<AuthorItem>(ta.arena, &ref);
     EXPECT_EQ(ta.live_blocks(), 0u);
 }
@@ -156,7 +156,7 @@ TEST(Ring, FullArenaDropsInsteadOfGrowing) {
     AuthorRing r(ta.arena.at<RingHdr>(ref));
     EXPECT_EQ(int(r.size()), first_cap);
     EXPECT_EQ(r.oldest().id, 7);
-    EXPECT_TRUE(r.horizon() == (ItemKey{6, 6}));
+    EXPECT_TRUE(r.horizon() == (ItemKey{6, 6, kRankPost}));
     // Nothing at all fits: no ring.
     Ref none = kNoRef;
     EXPECT_EQ(ring_insert(ta.arena, &none, item(1, 1), 1000), Insert::kBelowHorizon);
@@ -383,4 +383,42 @@ TEST(PeekedRing, SearchesAgreeAndBoundsHold) {
 }
 
 }  // namespace
+// Every representable (created_at, id) is an item, the sentinels included:
+// -infinity / infinity created_at, the smallest and largest ids, and a post
+// and a repost that share both. None is taken for "no horizon" or "no
+// cursor", and a cursor excludes exactly the items at its (ts, id).
+TEST(Ring, ExtremeKeysAreItems) {
+    constexpr int64_t kLo = std::numeric_limits<int64_t>::min();
+    constexpr int64_t kHi = std::numeric_limits<int64_t>::max();
+    TestArena arena(1 << 16);
+    Ref ref = kNoRef;
+    std::vector<AuthorItem> items = {item(kLo, kLo), item(kLo, kLo + 1), item(0, 5),
+                                     item(0, 5, 7, 9),  // a repost sharing the post's key
+                                     item(kHi, kHi - 1), item(kHi, kHi), item(kHi, kHi, 7, 9)};
+    for (const AuthorItem &it : items)
+        ASSERT_EQ(ring_insert(arena.arena, &ref, it, 64), Insert::kAdded);
+    AuthorRing r(arena.arena.at<RingHdr>(ref));
+    ASSERT_EQ(r.size(), items.size());
+    EXPECT_TRUE(r.horizon() == kMinKey);
+    for (uint32_t i = 0; i + 1 < r.size(); i++)
+        EXPECT_TRUE(r.at(i).key() < r.at(i + 1).key());
+    EXPECT_TRUE(kMinKey < r.oldest().key());
+    EXPECT_TRUE(r.newest().key() < kMaxKey);
+    // No cursor: everything; cursor (infinity, max id): neither item at it.
+    std::vector<AuthorItem> out;
+    EXPECT_EQ(copy_below(r, kMaxKey, 100, &out), items.size());
+    out.clear();
+    EXPECT_EQ(copy_below(r, ItemKey{kHi, kHi}, 100, &out), items.size() - 2);
+    out.clear();
+    // Cursor (-infinity, min id): nothing is below it.
+    EXPECT_EQ(copy_below(r, ItemKey{kLo, kLo}, 100, &out), 0u);
+    // Cursor (0, 5): both items at (0, 5) are excluded, those below stay.
+    out.clear();
+    EXPECT_EQ(copy_below(r, ItemKey{0, 5}, 100, &out), 2u);
+    // Erasing one of two items that share (ts, id) keeps the other.
+    EXPECT_TRUE(r.erase(item(0, 5).key()));
+    EXPECT_TRUE(r.find(item(0, 5, 7, 9).key()) != nullptr);
+    EXPECT_TRUE(r.find(item(0, 5).key()) == nullptr);
+}
+
 }  // namespace dp

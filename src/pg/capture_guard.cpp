@@ -1,0 +1,115 @@
+#include "capture_guard.hpp"
+
+#include "build.hpp"
+#include "shmem.hpp"
+#include "tables.hpp"
+
+extern "C" {
+#include "commands/event_trigger.h"
+#include "commands/extension.h"
+#include "utils/timestamp.h"
+
+DP_SQL_FUNCTION(dataplane_capture_guard);
+}
+
+namespace dpg {
+
+namespace {
+
+// What this transaction's ALTER TABLEs found (the last one counts).
+struct GuardTxn {
+    bool ran = false;
+    bool off_at_end = false;  // a capture trigger was disabled at the last check
+    bool saw_off = false;     // ... at any check of this transaction
+    Oid gen = InvalidOid;
+    char reason[kReasonLen] = {0};
+};
+GuardTxn g;
+
+TimestampTz last_heal = 0;
+
+void set_capture_off(const char *reason) {
+    SpinLockAcquire(&L.sh->mutex);
+    strlcpy(L.sh->capture_reason, reason, sizeof(L.sh->capture_reason));
+    SpinLockRelease(&L.sh->mutex);
+    pg_atomic_write_u32(&L.sh->capture_off, 1);
+    invalidate_index();
+}
+
+}  // namespace
+
+bool guard_txn_off() { return g.saw_off; }
+
+void guard_at_commit() {
+    if (!g.ran || L.sh == nullptr) {
+        g = GuardTxn();
+        return;
+    }
+    if (g.off_at_end) {
+        set_capture_off(g.reason);
+    } else if (g.saw_off || pg_atomic_read_u32(&L.sh->capture_off) != 0) {
+        // Every capture trigger is enabled again: from now on every write is
+        // captured, and a new build reads what was written in between.
+        pg_atomic_write_u32(&L.sh->capture_off, 0);
+        invalidate_index();
+        maybe_launch_build(g.gen);
+    }
+    g = GuardTxn();
+}
+
+void guard_at_abort() { g = GuardTxn(); }
+
+bool capture_trustworthy(const char **reason) {
+    if (g.saw_off) {
+        *reason = g.reason;
+        return false;
+    }
+    if (!capture_complete_cached(reason)) {
+        if (pg_atomic_read_u32(&L.sh->capture_off) == 0)
+            set_capture_off(*reason);  // the event trigger did not run
+        return false;
+    }
+    if (pg_atomic_read_u32(&L.sh->capture_off) == 0)
+        return true;
+    // Marked off, but this backend sees every trigger enabled: a commit
+    // that re-enabled them raced with one that saw them disabled, or the
+    // event trigger did not run. Look again in the catalog, once a second.
+    *reason = L.sh->capture_reason;
+    TimestampTz now = GetCurrentTimestamp();
+    if (last_heal != 0 && !TimestampDifferenceExceeds(last_heal, now, 1000))
+        return false;
+    last_heal = now;
+    static char fresh[kReasonLen];
+    if (!inspect_capture(false, fresh))
+        return false;
+    uint32 expected = 1;
+    if (pg_atomic_compare_exchange_u32(&L.sh->capture_off, &expected, 0)) {
+        invalidate_index();
+        maybe_launch_build(current_generation());
+    }
+    return false;  // this read still uses the tables: the index is rebuilding
+}
+
+}  // namespace dpg
+
+using namespace dpg;
+
+// The event trigger on ddl_command_end for ALTER TABLE (see the top).
+extern "C" Datum dataplane_capture_guard(PG_FUNCTION_ARGS) {
+    if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("dataplane_capture_guard: not called by event trigger manager")));
+    // Extension scripts set the modes they mean to set.
+    if (creating_extension || !shmem_attach() || !serves_this_database())
+        PG_RETURN_VOID();
+    char reason[kReasonLen];
+    bool ok = inspect_capture(true, reason);
+    g.ran = true;
+    g.off_at_end = !ok;
+    if (!ok) {
+        g.saw_off = true;
+        strlcpy(g.reason, reason, sizeof(g.reason));
+    }
+    g.gen = current_generation();
+    PG_RETURN_VOID();
+}
