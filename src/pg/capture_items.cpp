@@ -108,8 +108,32 @@ void queue_selected(bool replace) {
     }
 }
 
+// Queues the deletion of the items of every repost of the given posts: in
+// replica mode no foreign-key cascade deletes them with their post, and the
+// reference query's join drops them from every timeline.
+void unqueue_reposts(Datum post_ids) {
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "dataplane: SPI_connect failed");
+    Oid types[1] = {INT8ARRAYOID};
+    Datum values[1] = {post_ids};
+    select_latest("SELECT r.id, r.reposter, r.post_id, r.created_at "
+                  "FROM dataplane.repost r WHERE r.post_id = ANY ($1)",
+                  1, types, values, "repost lookup");
+    for (uint64 i = 0; i < SPI_processed; i++) {
+        HeapTuple t = SPI_tuptable->vals[i];
+        TupleDesc d = SPI_tuptable->tupdesc;
+        bool n;
+        push_item(repost_item(DatumGetInt64(SPI_getbinval(t, d, 1, &n)),
+                              DatumGetInt32(SPI_getbinval(t, d, 2, &n)),
+                              DatumGetInt64(SPI_getbinval(t, d, 3, &n)), 0,
+                              DatumGetInt64(SPI_getbinval(t, d, 4, &n)), dp::kDelete));
+    }
+    SPI_finish();
+}
+
 // Queues the reposts of the given posts again, with their posts' current
-// authors (an UPDATE changed them).
+// authors (an UPDATE changed them, or, in replica mode, the post arrived
+// after reposts that name it).
 void requeue_reposts(Datum post_ids) {
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "dataplane: SPI_connect failed");
@@ -208,6 +232,9 @@ extern "C" Datum dataplane_capture_post(PG_FUNCTION_ARGS) {
     }
     AttrNumber a_id = column(td, "id"), a_author = column(td, "author"),
                a_ts = column(td, "created_at");
+    // In replica mode no foreign key cascades or holds: a post's reposts
+    // follow it out of (and back into) the timelines by its id.
+    bool row = TRIGGER_FIRED_FOR_ROW(td->tg_event);
     // An UPDATE's old (id, author) pairs, to find posts whose author changed.
     bool update = is_update(td);
     OldAuthor *old = update ? static_cast<OldAuthor *>(
@@ -217,6 +244,7 @@ extern "C" Datum dataplane_capture_post(PG_FUNCTION_ARGS) {
                             : nullptr;
     int n_old = 0, n_changed = 0;
     bool sorted = false;
+    int64 gone_id = 0, came_id = 0;  // row mode
     each_changed_row(
         td,
         [&](TupleTableSlot *slot) {
@@ -225,12 +253,14 @@ extern "C" Datum dataplane_capture_post(PG_FUNCTION_ARGS) {
             push_item(post_item(id, author, get_int8(slot, a_ts), dp::kDelete));
             if (old != nullptr)
                 old[n_old++] = OldAuthor{id, author};
+            gone_id = id;
         },
         [&](TupleTableSlot *slot) {
             int64 id = get_int8(slot, a_id);
             int32 author = get_int4(slot, a_author);
             push_item(post_item(id, author, get_int8(slot, a_ts), dp::kInsert));
-            if (changed == nullptr)
+            came_id = id;
+            if (changed == nullptr || row)
                 return;
             if (!sorted) {
                 std::sort(old, old + n_old);
@@ -239,9 +269,21 @@ extern "C" Datum dataplane_capture_post(PG_FUNCTION_ARGS) {
             if (!std::binary_search(old, old + n_old, OldAuthor{id, author}))
                 changed[n_changed++] = Int64GetDatum(id);
         });
-    if (n_changed > 0)
+    auto one_id = [](int64 id) {
+        Datum d = Int64GetDatum(id);
+        return PointerGetDatum(construct_array(&d, 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+    };
+    if (row) {
+        // The post's reposts leave with its old version and come back with
+        // its new one (with its author: this also covers an author change).
+        if (TRIGGER_FIRED_BY_DELETE(td->tg_event) || update)
+            unqueue_reposts(one_id(gone_id));
+        if (TRIGGER_FIRED_BY_INSERT(td->tg_event) || update)
+            requeue_reposts(one_id(came_id));
+    } else if (n_changed > 0) {
         requeue_reposts(PointerGetDatum(
             construct_array(changed, n_changed, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)));
+    }
     return PointerGetDatum(nullptr);
 }
 
