@@ -107,6 +107,10 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
         PG_RETURN_DATUM(row.datum());
     }
     DpShared *sh = L.sh;
+    // "warming" means a build is under way: start one if none is (reads
+    // would; a DBA watching status() should not have to).
+    if (serves_this_database() && pg_atomic_read_u32(&sh->state) == kStateEmpty)
+        maybe_launch_build(current_generation());
     int64 edges = 0, invalid = 0, stale = 0, compactions = 0;
     const dp::IndexEnv &env = index_env();
     dp::RingCensus census;
