@@ -18,7 +18,7 @@
 
 namespace dp::bench {
 
-class BenchArena {
+class BenchArena : public Host {
   public:
     explicit BenchArena(size_t reserve = size_t(16) << 30) : reserve_(reserve) {
         void *p = MAP_FAILED;
@@ -41,36 +41,33 @@ class BenchArena {
         base_ = static_cast<char *>(p);
         arena.base = base_;
         arena.size = reserve_;
-        arena.alloc_fn = &alloc_cb;
-        arena.free_fn = &free_cb;
-        arena.ctx = this;
+        arena.host = this;
         arena.serial_counter = &serial_;
     }
-    ~BenchArena() { munmap(base_, reserve_); }
+    virtual ~BenchArena() { munmap(base_, reserve_); }
     BenchArena(const BenchArena &) = delete;
     BenchArena &operator=(const BenchArena &) = delete;
 
     Arena arena;
 
-  private:
-    static uint64_t alloc_cb(void *ctx, size_t size) {
-        auto *a = static_cast<BenchArena *>(ctx);
+    uint64_t alloc(size_t size) noexcept override {
         size = (size + 7) & ~size_t(7);
-        auto &fl = a->free_[size];
+        auto &fl = free_[size];
         if (!fl.empty()) {
             uint64_t off = fl.back();
             fl.pop_back();
             return off;
         }
-        a->next_ = ((a->next_ + 31) & ~uint64_t(31)) + 8;
-        uint64_t off = a->next_;
-        a->next_ += size;
-        return a->next_ > a->reserve_ ? 0 : off;
+        next_ = ((next_ + 31) & ~uint64_t(31)) + 8;
+        uint64_t off = next_;
+        next_ += size;
+        return next_ > reserve_ ? 0 : off;
     }
-    static void free_cb(void *ctx, uint64_t off, size_t size) {
-        auto *a = static_cast<BenchArena *>(ctx);
-        a->free_[(size + 7) & ~size_t(7)].push_back(off);
+    void free(uint64_t off, size_t size) noexcept override {
+        free_[(size + 7) & ~size_t(7)].push_back(off);
     }
+
+  private:
 
     size_t reserve_;
     char *base_;

@@ -8,8 +8,12 @@
 // to 32 GiB.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstddef>
 #include <cstdint>
+
+#include "host.hpp"
 
 namespace dp {
 
@@ -20,21 +24,18 @@ constexpr uint64_t kMaxArenaBytes = uint64_t(1) << 35;
 struct Arena {
     char *base = nullptr;
     uint64_t size = 0;  // bytes addressable from base (bounds for unlocked reads)
-    // Returns the offset of a block of at least `size` bytes, 8-byte aligned,
-    // or 0 when the arena is full. Never throws.
-    uint64_t (*alloc_fn)(void *ctx, size_t size) = nullptr;
-    void (*free_fn)(void *ctx, uint64_t offset, size_t size) = nullptr;
-    void *ctx = nullptr;
+    Host *host = nullptr;  // hands out and takes back the blocks
     // Source of serial numbers for Roaring blocks (shared by all processes).
     uint64_t *serial_counter = nullptr;
 
+    // A block of at least `size` bytes, or kNoRef when the arena is full.
     Ref alloc(size_t size) const {
-        uint64_t off = alloc_fn(ctx, size);
+        uint64_t off = host->alloc(size);
         return off == 0 ? kNoRef : Ref(off >> 3);
     }
     void free(Ref r, size_t size) const {
         if (r != kNoRef)
-            free_fn(ctx, uint64_t(r) << 3, size);
+            host->free(uint64_t(r) << 3, size);
     }
     uint64_t next_serial() const {
         return __atomic_add_fetch(serial_counter, 1, __ATOMIC_RELAXED);

@@ -100,10 +100,4 @@ bool author_ring_install(const Arena &arena, Ref *ref, const AuthorItem *scanned
     }
 }
 
-void author_ring_clear(const Arena &arena, Ref *ref) {
-    if (*ref != kNoRef && *ref != kInvalidRef)
-        ring_free<AuthorItem>(arena, ref);
-    *ref = kNoRef;
-}
-
 }  // namespace dp

@@ -12,6 +12,8 @@
 // (entries with author 0), to be merged over what the build reads.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstddef>
 #include <cstdint>
 
@@ -42,7 +44,5 @@ void author_ring_give_up(const Arena &arena, Ref *ref);
 bool author_ring_install(const Arena &arena, Ref *ref, const AuthorItem *scanned, size_t n,
                          ItemKey horizon, uint32_t cap);
 
-// Frees an author ring (kInvalidRef becomes kNoRef: a new build starts over).
-void author_ring_clear(const Arena &arena, Ref *ref);
 
 }  // namespace dp

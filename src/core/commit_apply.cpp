@@ -27,21 +27,24 @@ void drop_feed(const Arena &arena, DirEntry *e, TimelineStats *st) {
     e->feed = kNoRef;
 }
 
-// apply_stripe's callbacks, routed to the env and the transaction.
-struct EdgeCtx {
-    const IndexEnv *env;
-    TxnHooks *hooks;
-};
+// The first stripe from `from` with changes in `starts` (every one if all).
+size_t next_busy_stripe(const std::vector<size_t> &starts, size_t from, bool all) {
+    while (from < kStripes && !all && starts[from] == starts[from + 1])
+        from++;
+    return from;
+}
 
-bool edge_others(void *c, uint32_t o, uint32_t x, uint8_t sd) {
-    return static_cast<EdgeCtx *>(c)->hooks->edge_others_pending(o, x, sd);
-}
-bool edge_any(void *c, uint32_t o, uint32_t x, uint8_t sd) {
-    return static_cast<EdgeCtx *>(c)->hooks->edge_any_pending(o, x, sd);
-}
-bool edge_journal(void *c, uint32_t uid, uint8_t side) {
-    const IndexEnv *e = static_cast<EdgeCtx *>(c)->env;
-    return e->set_journal(e->ctx, uid, side);
+// Does the owner of entry e, which has a feed ring, follow x? If its follow
+// set is not held, the ring cannot be kept exact: it is dropped, and the
+// answer is false.
+bool feed_owner_follows(const IndexEnv &env, DirEntry *e, uint32_t x, TimelineStats *st) {
+    if (!e->set[kOut].invalid()) {
+        SetView out(*env.arena, e->set[kOut], env.views);
+        if (out.ok())
+            return out.contains(x);
+    }
+    drop_feed(*env.arena, e, st);
+    return false;
 }
 
 }  // namespace
@@ -58,7 +61,7 @@ void CommitWork::clear() {
 
 void CommitWork::index() {
     edge_starts = stripe_starts(edges);
-    item_starts = item_stripe_starts(items.changes);
+    item_starts = stripe_starts(items.changes);
 }
 
 // Step 1's view of the follow-set changes: keeps feed rings in step.
@@ -135,7 +138,7 @@ void CommitApply::end_unfollows(const IndexEnv &env) {
     unfollow_counted_ = false;
 }
 
-bool CommitApply::step(const IndexEnv &env, TxnHooks &hooks) {
+bool CommitApply::step(const IndexEnv &env) {
     if (phase_ == kDone)
         return false;
     if (phase_ == kEdges && deletes_follows_ && !unfollow_counted_ &&
@@ -144,22 +147,13 @@ bool CommitApply::step(const IndexEnv &env, TxnHooks &hooks) {
         __atomic_add_fetch(env.unfollows_started, 1, __ATOMIC_ACQ_REL);
         unfollow_counted_ = true;
     }
-    try {
-        switch (phase_) {
-            case kEdges: step_edges(env, hooks, uint32_t(pos_)); break;
-            case kItems: step_items(env, hooks, uint32_t(pos_)); break;
-            case kFanout: step_fanout(env, hooks, uint32_t(pos_)); break;
-            case kBackfill: step_backfill(env, pos_); break;
-            case kReset: step_reset(env, uint32_t(pos_)); break;
-            case kDone: break;
-        }
-    } catch (const std::bad_alloc &) {
-        // Scratch memory ran out: what this commit still had to do is lost.
-        // The host must rebuild the index (stats().out_of_memory).
-        stats_.out_of_memory++;
-        phase_ = kDone;
-        end_unfollows(env);
-        return false;
+    switch (phase_) {
+        case kEdges: step_edges(env, uint32_t(pos_)); break;
+        case kItems: step_items(env, uint32_t(pos_)); break;
+        case kFanout: step_fanout(env, uint32_t(pos_)); break;
+        case kBackfill: step_backfill(env, pos_); break;
+        case kReset: step_reset(env, uint32_t(pos_)); break;
+        case kDone: break;
     }
     Phase before = phase_;
     bool more = advance();
@@ -168,15 +162,35 @@ bool CommitApply::step(const IndexEnv &env, TxnHooks &hooks) {
     return more;
 }
 
+bool CommitApply::apply_all(const IndexEnv &env, const CommitWork *w) noexcept {
+    try {
+        begin(w);
+        while (step(env)) {
+        }
+        return true;
+    } catch (...) {
+        // Scratch memory ran out (the only thing the core throws): what
+        // this commit still had to do is lost. The locks were released as
+        // the exception left their guards.
+        abandon(env);
+        return false;
+    }
+}
+
+void CommitApply::abandon(const IndexEnv &env) noexcept {
+    stats_.out_of_memory++;
+    phase_ = kDone;
+    end_unfollows(env);
+}
+
 // Moves to the next step that has work; false when none is left.
 bool CommitApply::advance() {
     pos_++;
     for (;;) {
         switch (phase_) {
             case kEdges:
-                while (pos_ < kStripes && !w_->truncate_follow &&
-                       w_->edge_starts[pos_] == w_->edge_starts[pos_ + 1])
-                    pos_++;
+                // A truncate visits every stripe; otherwise those with changes.
+                pos_ = next_busy_stripe(w_->edge_starts, pos_, w_->truncate_follow);
                 if (pos_ < kStripes)
                     return true;
                 phase_ = kItems;
@@ -184,9 +198,7 @@ bool CommitApply::advance() {
                 continue;
             case kItems: {
                 bool trunc = w_->items.truncated[0] || w_->items.truncated[1];
-                while (pos_ < kStripes && !trunc &&
-                       w_->item_starts[pos_] == w_->item_starts[pos_ + 1])
-                    pos_++;
+                pos_ = next_busy_stripe(w_->item_starts, pos_, trunc);
                 if (pos_ < kStripes)
                     return true;
                 phase_ = kFanout;
@@ -195,8 +207,7 @@ bool CommitApply::advance() {
                 continue;
             }
             case kFanout:
-                while (pos_ < kStripes && fan_starts_[pos_] == fan_starts_[pos_ + 1])
-                    pos_++;
+                pos_ = next_busy_stripe(fan_starts_, pos_, false);
                 if (pos_ < kStripes)
                     return true;
                 phase_ = kBackfill;
@@ -232,55 +243,47 @@ bool CommitApply::advance() {
 
 // ------------------------------------------------------------- 1: follows
 
-void CommitApply::step_edges(const IndexEnv &env, TxnHooks &hooks, uint32_t s) {
+void CommitApply::step_edges(const IndexEnv &env, uint32_t s) {
     {
         StripeGuard g(env, s, true);
-        if (env.maintained(env.ctx, s)) {
+        if (maintained(env.host(), s)) {
             ApplyResult r;
             if (w_->truncate_follow) {
-                clear_stripe(*env.arena, *env.dir, s, &r);
+                ApplyResult cleared;
+                clear_stripe(*env.arena, *env.dir, s, &cleared);
                 stats_.feeds_dropped += clear_rings(*env.arena, *env.dir, s, false);
+                env.host().stripe_cleared(s);
             }
             Observer obs(env, this);
-            EdgeCtx ctx{&env, &hooks};
-            StripeApply a{};
-            a.arena = env.arena;
-            a.dir = env.dir;
-            a.lww = &env.edge_lww[s];
-            a.views = env.views;
-            a.lsn = w_->lsn;
-            a.ctx = &ctx;
-            a.others_pending = edge_others;
-            a.any_pending = edge_any;
-            a.journal = edge_journal;
-            a.observer = &obs;
+            StripeApply a{env.arena, env.dir, &env.edge_lww[s], env.views, w_->lsn, &obs};
             size_t from = w_->edge_starts[s], to = w_->edge_starts[s + 1];
             apply_stripe(a, w_->edges.data() + from, to - from, &r);
-            hooks.edge_stripe_done(s, r);
+            env.host().stripe_counted(s, r);
         }
     }
-    hooks.edge_stripe_released(s);
+    env.host().edge_stripe_released(s);
 }
 
 // ------------------------------------------------- 2: posts and reposts
 
-void CommitApply::step_items(const IndexEnv &env, TxnHooks &hooks, uint32_t s) {
+void CommitApply::step_items(const IndexEnv &env, uint32_t s) {
     StripeGuard g(env, s, true);
-    if (!env.maintained(env.ctx, s))
+    if (!maintained(env.host(), s))
         return;
+    Host &host = env.host();
     for (uint8_t k = 0; k < 2; k++)
         if (w_->items.truncated[k])
             erase_kind(*env.arena, *env.dir, s, k);
     ItemLwwTable &lww = env.item_lww[s];
     if (lww.n)
         lww.prune([&](const ItemLwwKey &k) {
-            return hooks.item_any_pending(item_bucket(k.id, uint8_t(k.kind)));
+            return host.item_any_pending(item_bucket(k.id, uint8_t(k.kind)));
         });
     for (size_t i = w_->item_starts[s]; i < w_->item_starts[s + 1]; i++)
-        apply_item(env, hooks, s, i);
+        apply_item(env, s, i);
 }
 
-void CommitApply::apply_item(const IndexEnv &env, TxnHooks &hooks, uint32_t s, size_t i) {
+void CommitApply::apply_item(const IndexEnv &env, uint32_t s, size_t i) {
     const ItemChange &c = w_->items.changes[i];
     if (!valid_uid(c.src))
         return;
@@ -291,7 +294,8 @@ void CommitApply::apply_item(const IndexEnv &env, TxnHooks &hooks, uint32_t s, s
         return;
     }
     applied_[i] = 1;
-    bool journal = env.author_journal(env.ctx, c.src);
+    Host &host = env.host();
+    bool journal = author_journal(host, c.src);
     DirEntry *e = env.dir->get(c.src);
     if (e == nullptr) {
         if (!env.dir->lost(c.src)) {
@@ -299,13 +303,13 @@ void CommitApply::apply_item(const IndexEnv &env, TxnHooks &hooks, uint32_t s, s
             stats_.lost_leaves++;
         }
         // Its followers are not known either: no fan-out is possible.
-        if (env.feeds_on(env.ctx))
+        if (env.host().feeds_on())
             reset_feeds_ = true;
         return;
     }
     // The fan-out is planned against the ring as it was before this change
     // (a promotion records what was fanned out until now).
-    if (!journal && env.feeds_on(env.ctx))
+    if (!journal && env.host().feeds_on())
         plan_fanout(env, i, e);
     Ref *ref = &e->author;
     if (*ref == kInvalidRef)
@@ -322,9 +326,9 @@ void CommitApply::apply_item(const IndexEnv &env, TxnHooks &hooks, uint32_t s, s
     if (was_none && held(*ref) && !journal && is_celeb(env, c.src))
         env.arena->at<RingHdr>(*ref)->fanned_until = kNoneFanned;
     auto needed = [&](const ItemLwwKey &k) {
-        return hooks.item_any_pending(item_bucket(k.id, uint8_t(k.kind)));
+        return host.item_any_pending(item_bucket(k.id, uint8_t(k.kind)));
     };
-    if (hooks.item_others_pending(item_bucket(c.item.id, c.kind)) &&
+    if (host.item_others_pending(item_bucket(c.item.id, c.kind)) &&
         !lww.record(key, w_->lsn, needed)) {
         author_ring_give_up(*env.arena, ref);
         stats_.rings_lost++;
@@ -352,7 +356,7 @@ bool CommitApply::is_celeb(const IndexEnv &env, uint32_t uid) {
 // Makes src a celebrity if it has more than fanout_limit followers (or an
 // unknown number of them). Under src's stripe lock.
 bool CommitApply::try_promote(const IndexEnv &env, uint32_t src, DirEntry *e) {
-    if (env.set_journal(env.ctx, src, kIn))
+    if (set_journal(env.host(), src, kIn))
         return false;
     if (!e->set[kIn].invalid()) {
         SetView in(*env.arena, e->set[kIn], env.views);
@@ -435,10 +439,11 @@ void CommitApply::sort_fanout() {
     pf_[0] = pf_[1] = pf_[2] = 0;
 }
 
-void CommitApply::step_fanout(const IndexEnv &env, TxnHooks &hooks, uint32_t t) {
+void CommitApply::step_fanout(const IndexEnv &env, uint32_t t) {
     StripeGuard g(env, t, true);
-    if (!env.maintained(env.ctx, t))
+    if (!maintained(env.host(), t))
         return;
+    Host &host = env.host();
     // An unfollow that started after the plan was made may have removed a
     // target's follow (and the source's items from its ring) already: then
     // every insertion re-checks the follow. Read under the stripe lock.
@@ -483,7 +488,7 @@ void CommitApply::step_fanout(const IndexEnv &env, TxnHooks &hooks, uint32_t t) 
     // change the same item: it must not overtake this one here.
     ItemLwwTable &lww = env.item_lww[t];
     auto needed = [&](const ItemLwwKey &k) {
-        return hooks.item_any_pending(item_bucket(k.id, uint8_t(k.kind)));
+        return host.item_any_pending(item_bucket(k.id, uint8_t(k.kind)));
     };
     uint32_t last = UINT32_MAX;
     for (size_t k = 0; k < n; k++) {
@@ -492,7 +497,7 @@ void CommitApply::step_fanout(const IndexEnv &env, TxnHooks &hooks, uint32_t t) 
             continue;
         last = ch;
         const ItemChange &c = w_->items.changes[ch];
-        if (hooks.item_others_pending(item_bucket(c.item.id, c.kind)) &&
+        if (host.item_others_pending(item_bucket(c.item.id, c.kind)) &&
             !lww.record(lww_key(c), w_->lsn, needed))
             reset_feeds_ = true;  // cannot order it: rebuild the feed rings
     }
@@ -506,21 +511,10 @@ void CommitApply::fan_one(const IndexEnv &env, uint32_t t, DirEntry *e, uint32_t
         return;
     RingHdr *h = env.arena->at<RingHdr>(e->feed);
     if (c.op == kInsert) {
-        if (check && target != c.src) {
-            // The plan was made from the source's followers; an unfollow
-            // applied since then must win.
-            if (e->set[kOut].invalid()) {
-                drop_feed(*env.arena, e, &stats_);
-                return;
-            }
-            SetView out(*env.arena, e->set[kOut], env.views);
-            if (!out.ok()) {
-                drop_feed(*env.arena, e, &stats_);
-                return;
-            }
-            if (!out.contains(c.src))
-                return;
-        }
+        // The plan was made from the source's followers; an unfollow
+        // applied since then must win.
+        if (check && target != c.src && !feed_owner_follows(env, e, c.src, &stats_))
+            return;
         // Replacing: the same item may be there from its old source (an
         // UPDATE gave it another author, whose insertion may come first).
         FeedItem it = feed_item_of(c.item);
@@ -545,22 +539,13 @@ void CommitApply::fan_one(const IndexEnv &env, uint32_t t, DirEntry *e, uint32_t
 void CommitApply::step_backfill(const IndexEnv &env, size_t i) {
     uint32_t v = follows_[i].viewer, x = follows_[i].followee;
     PairGuard g(env, v, true, x);
-    if (!env.maintained(env.ctx, stripe_of(v)) || !env.maintained(env.ctx, stripe_of(x)))
+    if (!maintained(env.host(), stripe_of(v)) || !maintained(env.host(), stripe_of(x)))
         return;
     DirEntry *ve = env.dir->find(v);
     if (ve == nullptr || !held(ve->feed))
         return;
-    if (ve->set[kOut].invalid()) {
-        drop_feed(*env.arena, ve, &stats_);
-        return;
-    }
-    SetView out(*env.arena, ve->set[kOut], env.views);
-    if (!out.ok()) {
-        drop_feed(*env.arena, ve, &stats_);
-        return;
-    }
-    if (!out.contains(x))
-        return;  // unfollowed again since
+    if (!feed_owner_follows(env, ve, x, &stats_))
+        return;  // unfollowed again since (or the follow set is not held)
     if (is_celeb(env, x))
         return;  // merged at read time
     if (env.dir->lost(x)) {

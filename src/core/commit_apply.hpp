@@ -27,6 +27,8 @@
 // the author rings it is built from, or reaches the ring afterwards.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -37,21 +39,6 @@
 #include "item_batch.hpp"
 
 namespace dp {
-
-// The applying transaction, as its host sees it.
-class TxnHooks {
-  public:
-    virtual bool edge_others_pending(uint32_t owner, uint32_t other, uint8_t side) = 0;
-    virtual bool edge_any_pending(uint32_t owner, uint32_t other, uint8_t side) = 0;
-    virtual bool item_others_pending(uint32_t bucket) = 0;
-    virtual bool item_any_pending(uint32_t bucket) = 0;
-    // Step 1 of a stripe is done (called under its lock) / and unlocked.
-    virtual void edge_stripe_done(uint32_t stripe, const ApplyResult &r) = 0;
-    virtual void edge_stripe_released(uint32_t stripe) = 0;
-
-  protected:
-    ~TxnHooks() = default;
-};
 
 // One transaction's netted changes.
 struct CommitWork {
@@ -83,9 +70,20 @@ struct TimelineStats {
 
 class CommitApply {
   public:
+    // Applies a whole commit: begin, then every step. Never throws: if
+    // memory runs out (or anything else is thrown) part way, what was
+    // applied stays, every lock is released, and it returns false: the host
+    // must then stop answering from the index (stats().out_of_memory).
+    bool apply_all(const IndexEnv &env, const CommitWork *w) noexcept;
+
+    // The same in single steps (a simulation interleaves them with other
+    // commits): these may throw std::bad_alloc; abandon() then ends the
+    // commit's bookkeeping.
     void begin(const CommitWork *w);
-    // Applies the next step; false once the commit is fully applied.
-    bool step(const IndexEnv &env, TxnHooks &hooks);
+    // Applies the next step; false once the commit is fully applied. The
+    // arena's host answers for the applying commit's pending keys.
+    bool step(const IndexEnv &env);
+    void abandon(const IndexEnv &env) noexcept;
     const TimelineStats &stats() const { return stats_; }
     bool done() const { return phase_ == kDone; }
 
@@ -93,12 +91,12 @@ class CommitApply {
     enum Phase { kEdges, kItems, kFanout, kBackfill, kReset, kDone };
     class Observer;
 
-    void step_edges(const IndexEnv &env, TxnHooks &hooks, uint32_t s);
-    void step_items(const IndexEnv &env, TxnHooks &hooks, uint32_t s);
-    void step_fanout(const IndexEnv &env, TxnHooks &hooks, uint32_t s);
+    void step_edges(const IndexEnv &env, uint32_t s);
+    void step_items(const IndexEnv &env, uint32_t s);
+    void step_fanout(const IndexEnv &env, uint32_t s);
     void step_backfill(const IndexEnv &env, size_t i);
     void step_reset(const IndexEnv &env, uint32_t s);
-    void apply_item(const IndexEnv &env, TxnHooks &hooks, uint32_t s, size_t i);
+    void apply_item(const IndexEnv &env, uint32_t s, size_t i);
     void plan_fanout(const IndexEnv &env, size_t i, DirEntry *e);
     bool try_promote(const IndexEnv &env, uint32_t src, DirEntry *e);
     bool is_celeb(const IndexEnv &env, uint32_t uid);

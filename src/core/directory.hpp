@@ -8,6 +8,8 @@
 // memory segment) and covers the whole positive int range.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstdint>
 
 #include "arena.hpp"

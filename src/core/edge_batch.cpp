@@ -44,15 +44,4 @@ std::vector<SideChange> net_side_changes(const RawEdge *raw, size_t n) {
     return out;
 }
 
-std::vector<size_t> stripe_starts(const std::vector<SideChange> &v) {
-    std::vector<size_t> starts(kStripes + 1, v.size());
-    size_t i = 0;
-    for (uint32_t s = 0; s < kStripes; s++) {
-        while (i < v.size() && v[i].stripe() < s)
-            i++;
-        starts[s] = i;
-    }
-    return starts;
-}
-
 }  // namespace dp

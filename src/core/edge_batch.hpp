@@ -9,6 +9,8 @@
 // of its edges changed.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -54,8 +56,18 @@ struct SideChange {
 // ordered by (stripe, owner, side, other).
 std::vector<SideChange> net_side_changes(const RawEdge *raw, size_t n);
 
-// Offsets of each stripe's run in a vector from net_side_changes:
-// changes of stripe s are [starts[s], starts[s+1]).
-std::vector<size_t> stripe_starts(const std::vector<SideChange> &v);
+// Offsets of each stripe's run in a vector of changes ordered by stripe
+// (each has a stripe()): changes of stripe s are [starts[s], starts[s+1]).
+template <typename Change>
+std::vector<size_t> stripe_starts(const std::vector<Change> &v) {
+    std::vector<size_t> starts(kStripes + 1, v.size());
+    size_t i = 0;
+    for (uint32_t s = 0; s < kStripes; s++) {
+        while (i < v.size() && v[i].stripe() < s)
+            i++;
+        starts[s] = i;
+    }
+    return starts;
+}
 
 }  // namespace dp

@@ -8,6 +8,8 @@
 // consistent state, and from then on fan-out keeps it current.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>

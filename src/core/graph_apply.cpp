@@ -3,6 +3,7 @@
 #include <new>
 #include <vector>
 
+#include "index_env.hpp"
 #include "set_write.hpp"
 
 namespace dp {
@@ -47,7 +48,8 @@ void apply_group(const StripeApply &a, const SideChange *v, size_t n, ApplyResul
     if (ref->invalid())
         return;
     WriteStats st;
-    bool journal = a.journal(a.ctx, owner, side);
+    Host &host = *a.arena->host;
+    bool journal = set_journal(host, owner, side);
     Status s = journal ? set_journal(*a.arena, ref, ins->data(), ins->size(), del->data(),
                                      del->size(), &st)
                        : set_apply(*a.arena, ref, ins->data(), ins->size(), del->data(),
@@ -57,9 +59,9 @@ void apply_group(const StripeApply &a, const SideChange *v, size_t n, ApplyResul
     bool ok = s == Status::kOk;
     if (!ok)
         invalidate(*a.arena, ref, r, side);
-    auto needed = [&](uint32_t o, uint32_t x, uint8_t sd) { return a.any_pending(a.ctx, o, x, sd); };
+    auto needed = [&](uint32_t o, uint32_t x, uint8_t sd) { return host.edge_any_pending(o, x, sd); };
     for (size_t i = 0; ok && i < n; i++) {
-        if (!a.others_pending(a.ctx, owner, v[i].other, side))
+        if (!host.edge_others_pending(owner, v[i].other, side))
             continue;
         if (!a.lww->record(owner, v[i].other, side, a.lsn, needed)) {
             invalidate(*a.arena, ref, r, side);
@@ -74,7 +76,9 @@ void apply_group(const StripeApply &a, const SideChange *v, size_t n, ApplyResul
 
 void apply_stripe(const StripeApply &a, const SideChange *v, size_t n, ApplyResult *r) {
     if (a.lww->n)
-        a.lww->prune([&](uint32_t o, uint32_t x, uint8_t sd) { return a.any_pending(a.ctx, o, x, sd); });
+        a.lww->prune([&](uint32_t o, uint32_t x, uint8_t sd) {
+            return a.arena->host->edge_any_pending(o, x, sd);
+        });
     try {
         std::vector<uint32_t> ins, del;
         size_t i = 0;

@@ -6,6 +6,8 @@
 // until the next build, instead of answering wrongly.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstddef>
 #include <cstdint>
 
@@ -30,19 +32,14 @@ class EdgeObserver {
     ~EdgeObserver() = default;
 };
 
+// One stripe's share of one commit. The arena's host (host.hpp) says which
+// sets are journals and which keys other pending commits hold.
 struct StripeApply {
     const Arena *arena;
     Directory *dir;
     LwwTable *lww;
     RoaringViews *views;
     uint64_t lsn;  // commit LSN of the transaction
-    void *ctx;
-    // Does a pending transaction other than this one hold the key's bucket?
-    bool (*others_pending)(void *ctx, uint32_t owner, uint32_t other, uint8_t side);
-    // Does any pending transaction (this one included) hold the key's bucket?
-    bool (*any_pending)(void *ctx, uint32_t owner, uint32_t other, uint8_t side);
-    // Is this set still in journal mode (a running build has not installed it)?
-    bool (*journal)(void *ctx, uint32_t uid, uint8_t side);
     EdgeObserver *observer = nullptr;  // optional
 };
 
@@ -52,6 +49,7 @@ struct ApplyResult {
     uint64_t invalidated = 0;  // sets marked invalid
     uint64_t stale = 0;        // changes skipped: a newer commit already applied
     uint64_t lost_leaves = 0;  // directory leaves that could not be created
+    uint64_t lost_rings = 0;   // author rings a build could not install
 };
 
 void apply_stripe(const StripeApply &a, const SideChange *v, size_t n, ApplyResult *r);

@@ -16,38 +16,31 @@ bool GraphReader::ref_of(uint32_t owner, Side side, SetRef *ref) const {
     return !ref->invalid();
 }
 
-Read GraphReader::contains(uint32_t owner, Side side, uint32_t x, bool *out) const {
+// Runs f on the view of owner's set on side; kUnknown when the index cannot
+// answer for it.
+template <typename F>
+Read GraphReader::with_view(uint32_t owner, Side side, F f) const {
     SetRef ref;
     if (!ref_of(owner, side, &ref))
         return Read::kUnknown;
     SetView v(arena_, ref, views_);
     if (!v.ok())
         return Read::kUnknown;
-    *out = v.contains(x);
+    f(v);
     return Read::kOk;
 }
 
+Read GraphReader::contains(uint32_t owner, Side side, uint32_t x, bool *out) const {
+    return with_view(owner, side, [&](const SetView &v) { *out = v.contains(x); });
+}
+
 Read GraphReader::size(uint32_t owner, Side side, uint64_t *out) const {
-    SetRef ref;
-    if (!ref_of(owner, side, &ref))
-        return Read::kUnknown;
-    SetView v(arena_, ref, views_);
-    if (!v.ok())
-        return Read::kUnknown;
-    *out = v.size();
-    return Read::kOk;
+    return with_view(owner, side, [&](const SetView &v) { *out = v.size(); });
 }
 
 Read GraphReader::list(uint32_t owner, Side side, uint32_t after, size_t lim, uint32_t *out,
                        size_t *n) const {
-    SetRef ref;
-    if (!ref_of(owner, side, &ref))
-        return Read::kUnknown;
-    SetView v(arena_, ref, views_);
-    if (!v.ok())
-        return Read::kUnknown;
-    *n = v.list(after, lim, out);
-    return Read::kOk;
+    return with_view(owner, side, [&](const SetView &v) { *n = v.list(after, lim, out); });
 }
 
 // A proof reads two sets whose directory entries and first lines are most
@@ -71,29 +64,32 @@ bool GraphReader::proof_views(uint32_t viewer, uint32_t target, SetView *va, Set
     return va->ok() && vb->ok();
 }
 
-Read GraphReader::proof_count(uint32_t viewer, uint32_t target, uint64_t *out) const {
+// Runs f(viewer's following, target's followers); kUnknown if a set is not
+// held or scratch memory runs out.
+template <typename F>
+Read GraphReader::with_proof_views(uint32_t viewer, uint32_t target, F f) const {
     SetView va, vb;
     if (!proof_views(viewer, target, &va, &vb))
         return Read::kUnknown;
     try {
-        *out = intersect_count(va, vb);
+        f(va, vb);
     } catch (const std::bad_alloc &) {
         return Read::kUnknown;
     }
     return Read::kOk;
 }
 
+Read GraphReader::proof_count(uint32_t viewer, uint32_t target, uint64_t *out) const {
+    return with_proof_views(viewer, target, [&](const SetView &a, const SetView &b) {
+        *out = intersect_count(a, b);
+    });
+}
+
 Read GraphReader::proof_list(uint32_t viewer, uint32_t target, size_t lim, uint32_t *out,
                              size_t *n) const {
-    SetView va, vb;
-    if (!proof_views(viewer, target, &va, &vb))
-        return Read::kUnknown;
-    try {
-        *n = intersect_list(va, vb, 0, lim, out);
-    } catch (const std::bad_alloc &) {
-        return Read::kUnknown;
-    }
-    return Read::kOk;
+    return with_proof_views(viewer, target, [&](const SetView &a, const SetView &b) {
+        *n = intersect_list(a, b, 0, lim, out);
+    });
 }
 
 }  // namespace dp

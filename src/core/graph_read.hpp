@@ -7,6 +7,8 @@
 // Nothing here throws or allocates in the arena.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstddef>
 #include <cstdint>
 
@@ -37,7 +39,11 @@ class GraphReader {
 
   private:
     bool ref_of(uint32_t owner, Side side, SetRef *ref) const;
+    template <typename F>
+    Read with_view(uint32_t owner, Side side, F f) const;
     bool proof_views(uint32_t viewer, uint32_t target, SetView *va, SetView *vb) const;
+    template <typename F>
+    Read with_proof_views(uint32_t viewer, uint32_t target, F f) const;
     const Arena &arena_;
     const Directory &dir_;
     RoaringViews *views_;

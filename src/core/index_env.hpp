@@ -1,17 +1,21 @@
-// What the timeline engine needs from its host: the arena and directory,
-// the commit-order tables, the celebrity set, the capacities, and callbacks
-// for locks, stripe modes and the pending-key filters.
+// The shared index as the commit apply, the builds and the reads see it:
+// the arena and directory, the commit-order tables, the celebrity set and
+// the capacities; the arena's host (host.hpp) provides locks, build state
+// and the pending-key filters.
 //
-// In the server these are LWLocks and shared-memory fields (src/pg); in the
-// unit tests a single-process simulation. Lock order, which every caller
-// keeps: stripe locks in ascending stripe order, the celebrity lock last.
+// Lock order, which every caller keeps: stripe locks in ascending stripe
+// order, the celebrity lock last.
 #pragma once
+
+#include "core_only.hpp"  // before the first PostgreSQL header, always
 
 #include <cstddef>
 #include <cstdint>
 
 #include "arena.hpp"
 #include "directory.hpp"
+#include "edge_batch.hpp"
+#include "host.hpp"
 #include "lww.hpp"
 #include "roaring_views.hpp"
 #include "set_layout.hpp"
@@ -38,18 +42,17 @@ struct IndexEnv {
     uint64_t *unfollows_started = nullptr;
     uint64_t *unfollows_finished = nullptr;
 
-    void *ctx = nullptr;
-    void (*lock)(void *ctx, uint32_t stripe, bool exclusive) = nullptr;
-    void (*unlock)(void *ctx, uint32_t stripe) = nullptr;
-    void (*lock_celebs)(void *ctx, bool exclusive) = nullptr;
-    void (*unlock_celebs)(void *ctx) = nullptr;
-    // Does the commit apply maintain this stripe (not emptied for a build)?
-    bool (*maintained)(void *ctx, uint32_t stripe) = nullptr;
-    // Is this set / author ring still a build's journal?
-    bool (*set_journal)(void *ctx, uint32_t uid, uint8_t side) = nullptr;
-    bool (*author_journal)(void *ctx, uint32_t uid) = nullptr;
-    // May feed rings exist (the index is built and answering)?
-    bool (*feeds_on)(void *ctx) = nullptr;
+    // The locks, the build's state and the pending commits: the arena's host.
+    Host &host() const { return *arena->host; }
 };
+
+// Is this set (this author ring) still a build's journal: its stripe is
+// being built and the build has not installed its user yet?
+inline bool set_journal(const Host &h, uint32_t uid, uint8_t side) {
+    return h.mode(stripe_of(uid)) == kModeBuilding && uid >= h.cursor(Cursor(side));
+}
+inline bool author_journal(const Host &h, uint32_t uid) {
+    return h.mode(stripe_of(uid)) == kModeBuilding && uid >= h.cursor(kCursorAuthor);
+}
 
 }  // namespace dp

@@ -63,15 +63,4 @@ NettedItems net_item_changes(const RawItem *raw, size_t n) {
     return out;
 }
 
-std::vector<size_t> item_stripe_starts(const std::vector<ItemChange> &v) {
-    std::vector<size_t> starts(kStripes + 1, v.size());
-    size_t i = 0;
-    for (uint32_t s = 0; s < kStripes; s++) {
-        while (i < v.size() && v[i].stripe() < s)
-            i++;
-        starts[s] = i;
-    }
-    return starts;
-}
-
 }  // namespace dp

@@ -6,6 +6,8 @@
 // its source, the author of a post or the reposter of a repost.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -52,8 +54,6 @@ struct NettedItems {
 // is an insertion). Intermediate states were never committed.
 NettedItems net_item_changes(const RawItem *raw, size_t n);
 
-// Offsets of each stripe's run: changes of stripe s are [starts[s], starts[s+1]).
-std::vector<size_t> item_stripe_starts(const std::vector<ItemChange> &v);
 
 // Buckets of the item pending-key filter. Unlike edges (whose two sides
 // live in known stripes), an item reaches the feed rings of any stripe, so

@@ -23,6 +23,8 @@
 // fanned out to.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstdint>
 
 namespace dp {

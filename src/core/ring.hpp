@@ -17,6 +17,8 @@
 // depth, never exactness.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -112,6 +114,20 @@ constexpr int64_t kNoneFanned = std::numeric_limits<int64_t>::min();
 
 enum class Insert { kAdded, kPresent, kBelowHorizon };
 
+// The first logical index in [lo, hi) of a ring (anything with at(i)) whose
+// item's key is >= k, or hi: a binary search.
+template <typename R>
+uint32_t key_lower_bound(const R &ring, uint32_t lo, uint32_t hi, ItemKey k) {
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (ring.at(mid).key() < k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 template <typename Item>
 class Ring {
   public:
@@ -160,17 +176,7 @@ class Ring {
     }
 
     // Logical index of the first item whose key is >= k (size() if none).
-    uint32_t lower_bound(ItemKey k) const {
-        uint32_t lo = 0, hi = h_->n;
-        while (lo < hi) {
-            uint32_t mid = (lo + hi) / 2;
-            if (at(mid).key() < k)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        return lo;
-    }
+    uint32_t lower_bound(ItemKey k) const { return key_lower_bound(*this, 0, h_->n, k); }
 
     // The item with exactly key k, or nullptr.
     const Item *find(ItemKey k) const {

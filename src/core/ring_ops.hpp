@@ -6,6 +6,8 @@
 // Every function runs under the locks its comment names; none throws.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -35,11 +37,6 @@ void for_each_in_stripe(const Directory &dir, uint32_t stripe, uint32_t lo, uint
         }
         f(uint32_t(uid), e);
     }
-}
-
-template <typename Item>
-ItemKey ring_horizon(const Arena &arena, Ref ref) {
-    return arena.at<RingHdr>(ref)->horizon;
 }
 
 // Frees the feed rings (and, if `authors`, the author rings) of a stripe's

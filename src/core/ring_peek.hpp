@@ -1,6 +1,8 @@
 // An author ring read in place without its stripe lock (timeline reads).
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstdint>
 
 #include "arena.hpp"
@@ -51,34 +53,14 @@ class PeekedRing {
         uint32_t hi = n_, step = 1;
         while (hi > 0) {
             uint32_t probe = hi > step ? hi - step : 0;
-            if (at(probe).key() < k) {
-                // The answer is in (probe, hi].
-                uint32_t lo = probe + 1;
-                while (lo < hi) {
-                    uint32_t mid = (lo + hi) / 2;
-                    if (at(mid).key() < k)
-                        lo = mid + 1;
-                    else
-                        hi = mid;
-                }
-                return lo;
-            }
+            if (at(probe).key() < k)
+                return key_lower_bound(*this, probe + 1, hi, k);  // in (probe, hi]
             hi = probe;
             step *= 2;
         }
         return 0;
     }
-    uint32_t lower_bound(ItemKey k) const {
-        uint32_t lo = 0, hi = n_;
-        while (lo < hi) {
-            uint32_t mid = (lo + hi) / 2;
-            if (at(mid).key() < k)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        return lo;
-    }
+    uint32_t lower_bound(ItemKey k) const { return key_lower_bound(*this, 0, n_, k); }
 
   private:
     const AuthorItem *items_ = nullptr;

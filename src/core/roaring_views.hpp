@@ -12,6 +12,8 @@
 // operation may hold two views (an intersection) and no more.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstdint>
 
 #include <roaring/roaring.h>

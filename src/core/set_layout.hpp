@@ -20,6 +20,8 @@
 // of kDeltaCap entries, so that a write never rewrites a large set.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstddef>
 #include <cstdint>
 

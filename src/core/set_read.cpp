@@ -18,7 +18,10 @@ bool sorted_contains(const uint32_t *v, uint32_t n, uint32_t x) {
     return p != v + n && *p == x;
 }
 
-uint32_t gallop_lower_bound(const uint32_t *v, uint32_t n, uint32_t from, uint32_t x) {
+// The first index >= from whose element is >= x: galloping (1, 2, 4 ...
+// elements ahead), then a binary search in the last step.
+template <typename T>
+static uint32_t gallop(const T *v, uint32_t n, uint32_t from, T x) {
     if (from >= n || v[from] >= x)
         return from;
     uint32_t step = 1, lo = from, hi = from + 1;
@@ -32,18 +35,12 @@ uint32_t gallop_lower_bound(const uint32_t *v, uint32_t n, uint32_t from, uint32
     return uint32_t(std::lower_bound(v + lo + 1, v + hi, x) - v);
 }
 
+uint32_t gallop_lower_bound(const uint32_t *v, uint32_t n, uint32_t from, uint32_t x) {
+    return gallop(v, n, from, x);
+}
+
 static uint32_t gallop16(const uint16_t *v, uint32_t n, uint32_t from, uint16_t x) {
-    if (from >= n || v[from] >= x)
-        return from;
-    uint32_t step = 1, lo = from, hi = from + 1;
-    while (hi < n && v[hi] < x) {
-        lo = hi;
-        step <<= 1;
-        hi = lo + step;
-    }
-    if (hi > n)
-        hi = n;
-    return uint32_t(std::lower_bound(v + lo + 1, v + hi, x) - v);
+    return gallop(v, n, from, x);
 }
 
 // ---------------------------------------------------------------- BaseCursor

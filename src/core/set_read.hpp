@@ -3,6 +3,8 @@
 // caller holds the set's stripe lock (shared) for as long as a view lives.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstddef>
 #include <cstdint>
 

@@ -6,6 +6,8 @@
 // marks the set invalid so that reads of it go to the tables.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstddef>
 #include <cstdint>
 

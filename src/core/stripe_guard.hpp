@@ -3,6 +3,8 @@
 // lock callbacks never throw).
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstdint>
 
 #include "edge_batch.hpp"
@@ -13,9 +15,9 @@ namespace dp {
 class StripeGuard {
   public:
     StripeGuard(const IndexEnv &env, uint32_t stripe, bool exclusive) : env_(env), s_(stripe) {
-        env_.lock(env_.ctx, s_, exclusive);
+        env_.host().lock(s_, exclusive);
     }
-    ~StripeGuard() { env_.unlock(env_.ctx, s_); }
+    ~StripeGuard() { env_.host().unlock(s_); }
     StripeGuard(const StripeGuard &) = delete;
     StripeGuard &operator=(const StripeGuard &) = delete;
 
@@ -32,19 +34,19 @@ class PairGuard {
         sa_ = stripe_of(a);
         sb_ = stripe_of(b);
         if (sa_ == sb_) {
-            env_.lock(env_.ctx, sa_, a_exclusive);
+            env_.host().lock(sa_, a_exclusive);
         } else if (sa_ < sb_) {
-            env_.lock(env_.ctx, sa_, a_exclusive);
-            env_.lock(env_.ctx, sb_, false);
+            env_.host().lock(sa_, a_exclusive);
+            env_.host().lock(sb_, false);
         } else {
-            env_.lock(env_.ctx, sb_, false);
-            env_.lock(env_.ctx, sa_, a_exclusive);
+            env_.host().lock(sb_, false);
+            env_.host().lock(sa_, a_exclusive);
         }
     }
     ~PairGuard() {
-        env_.unlock(env_.ctx, sa_);
+        env_.host().unlock(sa_);
         if (sb_ != sa_)
-            env_.unlock(env_.ctx, sb_);
+            env_.host().unlock(sb_);
     }
     PairGuard(const PairGuard &) = delete;
     PairGuard &operator=(const PairGuard &) = delete;
@@ -57,9 +59,9 @@ class PairGuard {
 class CelebGuard {
   public:
     CelebGuard(const IndexEnv &env, bool exclusive) : env_(env) {
-        env_.lock_celebs(env_.ctx, exclusive);
+        env_.host().lock_celebs(exclusive);
     }
-    ~CelebGuard() { env_.unlock_celebs(env_.ctx); }
+    ~CelebGuard() { env_.host().unlock_celebs(); }
     CelebGuard(const CelebGuard &) = delete;
     CelebGuard &operator=(const CelebGuard &) = delete;
 

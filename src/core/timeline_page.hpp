@@ -7,6 +7,8 @@
 // cursor, can be missing. Otherwise the caller answers from the tables.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>

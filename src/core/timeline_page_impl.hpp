@@ -1,6 +1,8 @@
 // The page merge (timeline_page.hpp), a template over the author sources.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <algorithm>
 #include <vector>
 

@@ -17,6 +17,8 @@
 // tables.
 #pragma once
 
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>

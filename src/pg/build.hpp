@@ -23,9 +23,21 @@ namespace dpg {
 // and a running build cannot declare itself ready. Never fails.
 void invalidate_index();
 
+// Marks the index failed (a commit could not be applied whole): reads use
+// the tables, no build starts by itself, status() says `degraded` with
+// `why`, and rebuild() (or a restart) repairs it. Never fails: it runs in
+// the commit callback.
+void fail_index(const char *why);
+
 // Launches a build if the index is not built for `gen` and none is under
 // way (and the last failure is not too recent). Never waits.
 void maybe_launch_build(Oid gen);
+
+// Errors unless an admin function (`what`: rebuild, verify) can work with
+// the index here: the library preloaded, this the served database, and no
+// change of this transaction's own to the tables (the index holds only
+// committed ones).
+void check_index_usable(const char *what);
 
 // Launches a build (unless one is under way) and waits for it to end.
 // Returns true if the index is then ready; `force` starts a new build even

@@ -1,6 +1,7 @@
 #include "capture.hpp"
+#include "entry.hpp"
 
-#include "gate.hpp"
+#include "tables.hpp"
 #include "guc.hpp"
 #include "shmem.hpp"
 
@@ -8,7 +9,6 @@ extern "C" {
 #include "executor/executor.h"
 #include "utils/memutils.h"
 
-DP_SQL_FUNCTION(dataplane_capture_follow);
 }
 
 namespace dpg {
@@ -141,7 +141,14 @@ TriggerData *capture_begin(FunctionCallInfo fcinfo, const char *fn) {
     return td;
 }
 
+static void on_subxact(SubXactEvent event);
+
 void capture_subxact_callback(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
+    guard_callback("dataplane subtransaction callback", [event] { on_subxact(event); });
+}
+
+// Keeps the queue in step with a savepoint's start and end.
+static void on_subxact(SubXactEvent event) {
     // A run of row events belongs to the level that ran its statement.
     flush_row_run();
     if (n_marks == 0)
@@ -204,7 +211,7 @@ bool edge_of(TupleTableSlot *slot, AttrNumber a_follower, AttrNumber a_followee,
 
 // dataplane.follow: AFTER INSERT / UPDATE / DELETE (statement, transition
 // tables; or row, in replica mode) and AFTER TRUNCATE.
-extern "C" Datum dataplane_capture_follow(PG_FUNCTION_ARGS) {
+DP_FUNCTION(dataplane_capture_follow) {
     TriggerData *td = capture_begin(fcinfo, "dataplane_capture_follow");
     if (td == nullptr)
         return PointerGetDatum(nullptr);

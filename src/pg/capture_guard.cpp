@@ -1,4 +1,5 @@
 #include "capture_guard.hpp"
+#include "entry.hpp"
 
 #include "build.hpp"
 #include "shmem.hpp"
@@ -9,7 +10,6 @@ extern "C" {
 #include "commands/extension.h"
 #include "utils/timestamp.h"
 
-DP_SQL_FUNCTION(dataplane_capture_guard);
 }
 
 namespace dpg {
@@ -95,7 +95,7 @@ bool capture_trustworthy(const char **reason) {
 using namespace dpg;
 
 // The event trigger on ddl_command_end for ALTER TABLE (see the top).
-extern "C" Datum dataplane_capture_guard(PG_FUNCTION_ARGS) {
+DP_FUNCTION(dataplane_capture_guard) {
     if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
         ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                         errmsg("dataplane_capture_guard: not called by event trigger manager")));

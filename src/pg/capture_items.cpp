@@ -18,7 +18,8 @@
 // Under REPEATABLE READ, a row changed after the snapshot then raises a
 // serialization failure, as any row lock would.
 #include "capture.hpp"
-#include "gate.hpp"
+#include "entry.hpp"
+#include "tables.hpp"
 #include "owner.hpp"
 
 #include <algorithm>
@@ -34,8 +35,6 @@ extern "C" {
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
-DP_SQL_FUNCTION(dataplane_capture_post);
-DP_SQL_FUNCTION(dataplane_capture_repost);
 }
 
 namespace dpg {
@@ -74,6 +73,7 @@ struct OldAuthor {
         return id != o.id ? id < o.id : author < o.author;
     }
 };
+DP_PG_FRAME(OldAuthor);
 
 // Runs a SELECT (with locking clauses) over the latest committed rows and
 // this transaction's own, as the tables' owner. Inside SPI.
@@ -90,9 +90,10 @@ void select_latest(const char *sql, int nargs, Oid *types, Datum *values, const 
 }
 
 // Queues the reposts the last SPI query selected as (id, reposter, post_id,
-// created_at, author); replace: as a deletion and an insertion (the item
-// is held with another author).
-void queue_selected(bool replace) {
+// created_at, author): as insertions; with replace, each after a deletion
+// (the item is held with another author); with gone, only the deletion.
+enum class Requeue { kInsert, kReplace, kGone };
+void queue_selected(Requeue how) {
     for (uint64 i = 0; i < SPI_processed; i++) {
         HeapTuple t = SPI_tuptable->vals[i];
         TupleDesc d = SPI_tuptable->tupdesc;
@@ -102,49 +103,44 @@ void queue_selected(bool replace) {
         int64 post_id = DatumGetInt64(SPI_getbinval(t, d, 3, &n));
         int64 ts = DatumGetInt64(SPI_getbinval(t, d, 4, &n));
         int32 author = DatumGetInt32(SPI_getbinval(t, d, 5, &n));
-        if (replace)
+        if (how != Requeue::kInsert)
             push_item(repost_item(id, reposter, post_id, 0, ts, dp::kDelete));
-        push_item(repost_item(id, reposter, post_id, author, ts, dp::kInsert));
+        if (how != Requeue::kGone)
+            push_item(repost_item(id, reposter, post_id, author, ts, dp::kInsert));
     }
 }
 
-// Queues the deletion of the items of every repost of the given posts: in
+// Queues the reposts of the given posts again: with replace, with their
+// posts' current authors (an UPDATE changed them, or, in replica mode, the
+// post arrived after reposts that name it); with gone, their removal (in
 // replica mode no foreign-key cascade deletes them with their post, and the
-// reference query's join drops them from every timeline.
-void unqueue_reposts(Datum post_ids) {
+// reference query's join drops them from every timeline).
+void requeue_reposts(Datum post_ids, Requeue how) {
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "dataplane: SPI_connect failed");
     Oid types[1] = {INT8ARRAYOID};
     Datum values[1] = {post_ids};
-    select_latest("SELECT r.id, r.reposter, r.post_id, r.created_at "
-                  "FROM dataplane.repost r WHERE r.post_id = ANY ($1)",
+    select_latest(how == Requeue::kGone
+                      ? "SELECT r.id, r.reposter, r.post_id, r.created_at, 0 "
+                        "FROM dataplane.repost r WHERE r.post_id = ANY ($1)"
+                      : "SELECT r.id, r.reposter, r.post_id, r.created_at, p.author "
+                        "FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id "
+                        "WHERE r.post_id = ANY ($1) FOR SHARE OF r",
                   1, types, values, "repost lookup");
-    for (uint64 i = 0; i < SPI_processed; i++) {
-        HeapTuple t = SPI_tuptable->vals[i];
-        TupleDesc d = SPI_tuptable->tupdesc;
-        bool n;
-        push_item(repost_item(DatumGetInt64(SPI_getbinval(t, d, 1, &n)),
-                              DatumGetInt32(SPI_getbinval(t, d, 2, &n)),
-                              DatumGetInt64(SPI_getbinval(t, d, 3, &n)), 0,
-                              DatumGetInt64(SPI_getbinval(t, d, 4, &n)), dp::kDelete));
-    }
+    queue_selected(how);
     SPI_finish();
 }
 
-// Queues the reposts of the given posts again, with their posts' current
-// authors (an UPDATE changed them, or, in replica mode, the post arrived
-// after reposts that name it).
-void requeue_reposts(Datum post_ids) {
-    if (SPI_connect() != SPI_OK_CONNECT)
-        elog(ERROR, "dataplane: SPI_connect failed");
-    Oid types[1] = {INT8ARRAYOID};
-    Datum values[1] = {post_ids};
-    select_latest("SELECT r.id, r.reposter, r.post_id, r.created_at, p.author "
-                  "FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id "
-                  "WHERE r.post_id = ANY ($1) FOR SHARE OF r",
-                  1, types, values, "repost lookup");
-    queue_selected(true);
-    SPI_finish();
+// The start of the post and repost triggers: the trigger data, or nullptr
+// when nothing (more) is to be done (nothing captured here, or a TRUNCATE
+// of `kind`'s table, now queued).
+TriggerData *begin_items(FunctionCallInfo fcinfo, const char *fn, uint8 kind) {
+    TriggerData *td = capture_begin(fcinfo, fn);
+    if (td != nullptr && TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)) {
+        push_item(dp::RawItem{dp::AuthorItem{}, kOpTruncate, kind});
+        return nullptr;
+    }
+    return td;
 }
 
 // The number of rows a trigger call changed on one side (1 for a row event).
@@ -203,7 +199,7 @@ void capture_repost_statement(TriggerData *td) {
         "EXISTS (SELECT 1 FROM old_rows o WHERE o.id = r.id AND o.post_id = r.post_id)";
     auto capture = [&](const char *tail) {
         select_latest(psprintf("%s %s", cols, tail), 0, nullptr, nullptr, "repost capture");
-        queue_selected(false);
+        queue_selected(Requeue::kInsert);
     };
     if (td->tg_oldtable == nullptr) {
         capture("FOR SHARE OF p");
@@ -222,14 +218,10 @@ using namespace dpg;
 
 // dataplane.post: AFTER INSERT / UPDATE / DELETE (statement, transition
 // tables; or row, in replica mode) and AFTER TRUNCATE.
-extern "C" Datum dataplane_capture_post(PG_FUNCTION_ARGS) {
-    TriggerData *td = capture_begin(fcinfo, "dataplane_capture_post");
+DP_FUNCTION(dataplane_capture_post) {
+    TriggerData *td = begin_items(fcinfo, "dataplane_capture_post", dp::kPost);
     if (td == nullptr)
         return PointerGetDatum(nullptr);
-    if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)) {
-        push_item(dp::RawItem{dp::AuthorItem{}, kOpTruncate, dp::kPost});
-        return PointerGetDatum(nullptr);
-    }
     AttrNumber a_id = column(td, "id"), a_author = column(td, "author"),
                a_ts = column(td, "created_at");
     // In replica mode no foreign key cascades or holds: a post's reposts
@@ -277,26 +269,23 @@ extern "C" Datum dataplane_capture_post(PG_FUNCTION_ARGS) {
         // The post's reposts leave with its old version and come back with
         // its new one (with its author: this also covers an author change).
         if (TRIGGER_FIRED_BY_DELETE(td->tg_event) || update)
-            unqueue_reposts(one_id(gone_id));
+            requeue_reposts(one_id(gone_id), Requeue::kGone);
         if (TRIGGER_FIRED_BY_INSERT(td->tg_event) || update)
-            requeue_reposts(one_id(came_id));
+            requeue_reposts(one_id(came_id), Requeue::kReplace);
     } else if (n_changed > 0) {
-        requeue_reposts(PointerGetDatum(
-            construct_array(changed, n_changed, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)));
+        requeue_reposts(PointerGetDatum(construct_array(changed, n_changed, INT8OID, 8,
+                                                        FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+                        Requeue::kReplace);
     }
     return PointerGetDatum(nullptr);
 }
 
 // dataplane.repost: AFTER INSERT / UPDATE / DELETE (statement, transition
 // tables; or row, in replica mode) and AFTER TRUNCATE.
-extern "C" Datum dataplane_capture_repost(PG_FUNCTION_ARGS) {
-    TriggerData *td = capture_begin(fcinfo, "dataplane_capture_repost");
+DP_FUNCTION(dataplane_capture_repost) {
+    TriggerData *td = begin_items(fcinfo, "dataplane_capture_repost", dp::kRepost);
     if (td == nullptr)
         return PointerGetDatum(nullptr);
-    if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)) {
-        push_item(dp::RawItem{dp::AuthorItem{}, kOpTruncate, dp::kRepost});
-        return PointerGetDatum(nullptr);
-    }
     AttrNumber a_id = column(td, "id"), a_rep = column(td, "reposter"),
                a_post = column(td, "post_id"), a_ts = column(td, "created_at");
     bool row = TRIGGER_FIRED_FOR_ROW(td->tg_event);

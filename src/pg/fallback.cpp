@@ -10,7 +10,7 @@ extern "C" {
 #include "utils/syscache.h"
 }
 
-#include "gate.hpp"
+#include "tables.hpp"
 #include "owner.hpp"
 
 namespace dpg {

@@ -5,6 +5,8 @@
 
 #include "pg_prelude.hpp"
 
+#include "entry.hpp"
+
 namespace dpg {
 
 bool sql_follows(int32 a, int32 b);
@@ -17,6 +19,7 @@ struct UidArray {
     uint32 *v;
     size_t n;
 };
+DP_PG_FRAME(UidArray);
 UidArray sql_followers(int32 u, int32 lim, int32 after);
 UidArray sql_following(int32 u, int32 lim, int32 after);
 UidArray sql_proof(int32 viewer, int32 target, int32 lim);
@@ -41,6 +44,7 @@ struct PageArgs {
     bool has_id;
     int64 before_id;
 };
+DP_PG_FRAME(PageArgs);
 
 // The reference query of DESIGN.md (the timeline of uid, or with
 // author_feed the items of uid alone), run over the tables with a new

@@ -1,11 +1,12 @@
 // The timeline functions' answers from the tables: the reference query of
-// DESIGN.md, exactly, for pages the index cannot answer (warming up, deeper
-// than the rings, memory pressure, the transaction's own writes). Its one
-// addition, a repost before a post with the same (sort_at, item_id), orders
-// what the reference query leaves unordered the way the index does
-// (ItemKey's rank).
+// DESIGN.md (sql_text.hpp), exactly, for pages the index cannot answer
+// (warming up, deeper than the rings, memory pressure, the transaction's own
+// writes). Its one addition, a repost before a post with the same
+// (sort_at, item_id), orders what the reference query leaves unordered the
+// way the index does (ItemKey's rank).
 #include "fallback.hpp"
 #include "owner.hpp"
+#include "sql_text.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -18,37 +19,6 @@ namespace dpg {
 
 namespace {
 
-// $1 uid, $2 lim (NULL: no limit), $3 before_ts, $4 before_id.
-const char *const kTimelineSql =
-    "WITH src AS (SELECT followee AS uid FROM dataplane.follow WHERE follower = $1"
-    "             UNION SELECT $1) "
-    "SELECT * FROM ("
-    "  SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter,"
-    "         p.created_at AS sort_at"
-    "    FROM dataplane.post p WHERE p.author IN (SELECT uid FROM src)"
-    "  UNION ALL"
-    "  SELECT r.id, r.post_id, p.author, r.reposter, r.created_at"
-    "    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id"
-    "   WHERE r.reposter IN (SELECT uid FROM src)"
-    ") t "
-    "WHERE $3::timestamptz IS NULL OR (t.sort_at, t.item_id) < ($3, $4) "
-    "ORDER BY t.sort_at DESC, t.item_id DESC, t.reposter IS NOT NULL DESC "
-    "LIMIT $2";
-
-const char *const kAuthorFeedSql =
-    "SELECT * FROM ("
-    "  SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter,"
-    "         p.created_at AS sort_at"
-    "    FROM dataplane.post p WHERE p.author = $1"
-    "  UNION ALL"
-    "  SELECT r.id, r.post_id, p.author, r.reposter, r.created_at"
-    "    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id"
-    "   WHERE r.reposter = $1"
-    ") t "
-    "WHERE $3::timestamptz IS NULL OR (t.sort_at, t.item_id) < ($3, $4) "
-    "ORDER BY t.sort_at DESC, t.item_id DESC, t.reposter IS NOT NULL DESC "
-    "LIMIT $2";
-
 SPIPlanPtr plans[2];
 
 SPIPlanPtr plan_for(bool author_feed) {
@@ -56,8 +26,9 @@ SPIPlanPtr plan_for(bool author_feed) {
     if (p == nullptr) {
         Oid types[4] = {INT4OID, INT4OID, TIMESTAMPTZOID, INT8OID};
         // Custom plans: the cursor condition folds away per call.
-        SPIPlanPtr np = SPI_prepare_cursor(author_feed ? kAuthorFeedSql : kTimelineSql, 4, types,
-                                           CURSOR_OPT_CUSTOM_PLAN);
+        SPIPlanPtr np = SPI_prepare_cursor(author_feed ? sql::author_feed_page()
+                                                       : sql::timeline_page(),
+                                           4, types, CURSOR_OPT_CUSTOM_PLAN);
         if (np == nullptr)
             elog(ERROR, "dataplane: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
         SPI_keepplan(np);

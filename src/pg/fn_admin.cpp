@@ -1,8 +1,9 @@
 // The DBA's functions: status(), rebuild(), and the install check that
 // CREATE EXTENSION runs first.
 #include "build.hpp"
+#include "entry.hpp"
 #include "capture.hpp"
-#include "gate.hpp"
+#include "tables.hpp"
 #include "guc.hpp"
 #include "index_host.hpp"
 #include "owner.hpp"
@@ -21,9 +22,6 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-DP_SQL_FUNCTION(dataplane_status);
-DP_SQL_FUNCTION(dataplane_rebuild);
-DP_SQL_FUNCTION(dataplane_install_check);
 }
 
 namespace dpg {
@@ -61,6 +59,8 @@ class StatusRow {
     bool *n_;
 };
 
+DP_PG_FRAME(StatusRow);
+
 // Reads as they were answered, summed over the backends.
 struct ReadTotals {
     uint64 index = 0, sql[kFbCount] = {}, sql_total = 0;
@@ -88,6 +88,7 @@ ReadTotals read_totals(DpShared *sh) {
     }
     return t;
 }
+DP_PG_FRAME(ReadTotals);
 
 }  // namespace
 
@@ -95,7 +96,7 @@ ReadTotals read_totals(DpShared *sh) {
 
 using namespace dpg;
 
-extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
+DP_FUNCTION(dataplane_status) {
     TupleDesc desc;
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
         elog(ERROR, "dataplane.status: return type must be a row type");
@@ -157,6 +158,9 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
         reason = psprintf("%s: reads use the tables until it is enabled again (ALTER TABLE ... "
                           "ENABLE TRIGGER), then the index rebuilds by itself",
                           capture_reason);
+    } else if (st == kStateFailed) {
+        state = "degraded";
+        reason = psprintf("%s: reads use the tables until dataplane.rebuild() (or a restart)", err);
     } else if (st != kStateReady) {
         state = "warming";
         reason = err[0] != '\0'
@@ -235,19 +239,9 @@ extern "C" Datum dataplane_status(PG_FUNCTION_ARGS) {
     PG_RETURN_DATUM(row.datum());
 }
 
-extern "C" Datum dataplane_rebuild(PG_FUNCTION_ARGS) {
+DP_FUNCTION(dataplane_rebuild) {
     check_admin("rebuild");
-    if (!shmem_attach())
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("dataplane is not loaded via shared_preload_libraries"),
-                        errhint("Add 'dataplane' to shared_preload_libraries and restart the "
-                                "server; until then reads use the tables.")));
-    check_served_database("rebuild");
-    if (txn_has_changes())
-        ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-                        errmsg("dataplane.rebuild() cannot run in a transaction that has "
-                               "changed dataplane tables"),
-                        errhint("Commit first, then call dataplane.rebuild().")));
+    check_index_usable("rebuild");
     Oid gen = current_generation();
     if (!build_and_wait(gen, true)) {
         SpinLockAcquire(&L.sh->mutex);
@@ -264,7 +258,7 @@ extern "C" Datum dataplane_rebuild(PG_FUNCTION_ARGS) {
 
 // Runs first in the install script: refuse to install where the index
 // cannot serve.
-extern "C" Datum dataplane_install_check(PG_FUNCTION_ARGS) {
+DP_FUNCTION(dataplane_install_check) {
     if (!shmem_available())
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("dataplane must be loaded via shared_preload_libraries"),

@@ -6,19 +6,13 @@
 // the same either way. uids that cannot exist (<= 0) answer false, 0 or no
 // rows without touching anything.
 #include "fallback.hpp"
+#include "entry.hpp"
 #include "gate.hpp"
 #include "graph_read.hpp"
 
 extern "C" {
 #include "funcapi.h"
 
-DP_SQL_FUNCTION(dataplane_follows);
-DP_SQL_FUNCTION(dataplane_follower_count);
-DP_SQL_FUNCTION(dataplane_following_count);
-DP_SQL_FUNCTION(dataplane_followers);
-DP_SQL_FUNCTION(dataplane_following);
-DP_SQL_FUNCTION(dataplane_social_proof);
-DP_SQL_FUNCTION(dataplane_social_proof_count);
 }
 
 namespace dpg {
@@ -38,7 +32,7 @@ class StripeReadLocks {
         if (s2_ != s1_)
             LWLockAcquire(stripe_lock(s2_), LW_SHARED);
         held_ = true;
-        if (L.sh->stripes[s1_].mode == kModeReady && L.sh->stripes[s2_].mode == kModeReady)
+        if (L.sh->stripes[s1_].mode == dp::kModeReady && L.sh->stripes[s2_].mode == dp::kModeReady)
             return true;
         release();
         return false;
@@ -58,66 +52,78 @@ class StripeReadLocks {
     bool held_ = false;
 };
 
-dp::GraphReader reader(dp::Directory &dir) { return dp::GraphReader(L.arena, dir, local_views); }
+DP_PG_FRAME(StripeReadLocks);
+DP_PG_FRAME(dp::Directory);
+DP_PG_FRAME(dp::GraphReader);
 
-void check_lim(int32 lim) {
-    if (lim < 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("lim must not be negative"),
-                        errdetail("lim was %d.", lim),
-                        errhint("Pass the number of rows wanted, or 0 for none.")));
+// Answers a read from the index when read_gate() allows and the sets it
+// needs (those of uids a and b, in their stripes) are held; otherwise from
+// the tables. index(reader, &out) reads under the stripe locks and returns
+// dp::Read::kOk when it could answer; sql() asks the tables.
+template <typename T, typename Index, typename Sql>
+T index_or_sql(uint32 a, uint32 b, Index index, Sql sql) {
+    Fallback why;
+    if (read_gate(&why)) {
+        StripeReadLocks locks;
+        if (locks.acquire(a, b)) {
+            dp::Directory dir = directory();
+            dp::GraphReader reader(L.arena, dir, local_views);
+            T out{};
+            dp::Read r = index(reader, &out);
+            locks.release();
+            if (r == dp::Read::kOk) {
+                count_index_read();
+                return out;
+            }
+            why = kFbUnknown;
+        } else {
+            why = kFbWarming;
+        }
+    }
+    count_fallback(why);
+    return sql();
+}
+
+// A list of at most lim uids, allocated for the size the index reports.
+// (palloc under a stripe lock: it fails only by raising an error, and the
+// abort releases LWLocks.)
+UidArray alloc_list(uint64 size, int32 lim) {
+    size_t cap = Min(uint64(lim), size);
+    return UidArray{static_cast<uint32 *>(palloc(sizeof(uint32) * (cap + 1))), 0};
 }
 
 // The set of owner on side as a list: uids > after, at most lim.
 UidArray index_or_sql_list(uint32 owner, dp::Side side, int32 lim, int32 after) {
     uint32 from = after < 0 ? 0 : uint32(after);
-    Fallback why;
-    if (read_gate(&why)) {
-        dp::Directory dir = directory();
-        StripeReadLocks locks;
-        if (locks.acquire(owner)) {
+    return index_or_sql<UidArray>(
+        owner, owner,
+        [&](dp::GraphReader &rd, UidArray *out) {
             uint64 size = 0;
-            UidArray out{nullptr, 0};
-            if (reader(dir).size(owner, side, &size) == dp::Read::kOk) {
-                size_t cap = Min(uint64(lim), size);
-                out.v = static_cast<uint32 *>(palloc(sizeof(uint32) * (cap + 1)));
-                if (reader(dir).list(owner, side, from, cap, out.v, &out.n) == dp::Read::kOk) {
-                    locks.release();
-                    count_index_read();
-                    return out;
-                }
-            }
-            locks.release();
-            why = kFbUnknown;
-        } else {
-            why = kFbWarming;
-        }
-    }
-    count_fallback(why);
-    return side == dp::kIn ? sql_followers(int32(owner), lim, after)
-                           : sql_following(int32(owner), lim, after);
+            dp::Read r = rd.size(owner, side, &size);
+            if (r != dp::Read::kOk)
+                return r;
+            *out = alloc_list(size, lim);
+            return rd.list(owner, side, from, Min(uint64(lim), size), out->v, &out->n);
+        },
+        [&] {
+            return side == dp::kIn ? sql_followers(int32(owner), lim, after)
+                                   : sql_following(int32(owner), lim, after);
+        });
 }
 
 int64 index_or_sql_count(uint32 owner, dp::Side side) {
-    Fallback why;
-    if (read_gate(&why)) {
-        dp::Directory dir = directory();
-        StripeReadLocks locks;
-        if (locks.acquire(owner)) {
+    return index_or_sql<int64>(
+        owner, owner,
+        [&](dp::GraphReader &rd, int64 *out) {
             uint64 size;
-            dp::Read r = reader(dir).size(owner, side, &size);
-            locks.release();
-            if (r == dp::Read::kOk) {
-                count_index_read();
-                return int64(size);
-            }
-            why = kFbUnknown;
-        } else {
-            why = kFbWarming;
-        }
-    }
-    count_fallback(why);
-    return side == dp::kIn ? sql_follower_count(int32(owner)) : sql_following_count(int32(owner));
+            dp::Read r = rd.size(owner, side, &size);
+            *out = int64(size);
+            return r;
+        },
+        [&] {
+            return side == dp::kIn ? sql_follower_count(int32(owner))
+                                   : sql_following_count(int32(owner));
+        });
 }
 
 // Returns the next uid of a list computed on the first call.
@@ -143,7 +149,7 @@ Datum srf_uids(FunctionCallInfo fcinfo, UidArray (*compute)(FunctionCallInfo)) {
 
 UidArray compute_list(FunctionCallInfo fcinfo, dp::Side side) {
     int32 u = PG_GETARG_INT32(0), lim = PG_GETARG_INT32(1), after = PG_GETARG_INT32(2);
-    check_lim(lim);
+    check_lim(lim, false);
     if (u <= 0 || lim == 0)
         return UidArray{nullptr, 0};
     return index_or_sql_list(uint32(u), side, lim, after);
@@ -154,33 +160,21 @@ UidArray compute_following(FunctionCallInfo fcinfo) { return compute_list(fcinfo
 
 UidArray compute_proof(FunctionCallInfo fcinfo) {
     int32 viewer = PG_GETARG_INT32(0), target = PG_GETARG_INT32(1), lim = PG_GETARG_INT32(2);
-    check_lim(lim);
+    check_lim(lim, false);
     if (viewer <= 0 || target <= 0 || lim == 0)
         return UidArray{nullptr, 0};
-    Fallback why;
-    if (read_gate(&why)) {
-        dp::Directory dir = directory();
-        StripeReadLocks locks;
-        if (locks.acquire(uint32(viewer), uint32(target))) {
+    uint32 v = uint32(viewer), t = uint32(target);
+    return index_or_sql<UidArray>(
+        v, t,
+        [&](dp::GraphReader &rd, UidArray *out) {
             uint64 size = 0;
-            if (reader(dir).size(uint32(viewer), dp::kOut, &size) == dp::Read::kOk) {
-                size_t cap = Min(uint64(lim), size);
-                UidArray out{static_cast<uint32 *>(palloc(sizeof(uint32) * (cap + 1))), 0};
-                if (reader(dir).proof_list(uint32(viewer), uint32(target), cap, out.v, &out.n) ==
-                    dp::Read::kOk) {
-                    locks.release();
-                    count_index_read();
-                    return out;
-                }
-            }
-            locks.release();
-            why = kFbUnknown;
-        } else {
-            why = kFbWarming;
-        }
-    }
-    count_fallback(why);
-    return sql_proof(viewer, target, lim);
+            dp::Read r = rd.size(v, dp::kOut, &size);
+            if (r != dp::Read::kOk)
+                return r;
+            *out = alloc_list(size, lim);
+            return rd.proof_list(v, t, Min(uint64(lim), size), out->v, &out->n);
+        },
+        [&] { return sql_proof(viewer, target, lim); });
 }
 
 }  // namespace
@@ -189,74 +183,50 @@ UidArray compute_proof(FunctionCallInfo fcinfo) {
 
 using namespace dpg;
 
-extern "C" Datum dataplane_follows(PG_FUNCTION_ARGS) {
+DP_FUNCTION(dataplane_follows) {
     int32 a = PG_GETARG_INT32(0), b = PG_GETARG_INT32(1);
     if (a <= 0 || b <= 0)
         PG_RETURN_BOOL(false);
-    Fallback why;
-    if (read_gate(&why)) {
-        dp::Directory dir = directory();
-        StripeReadLocks locks;
-        if (locks.acquire(uint32(a))) {
-            bool r;
-            dp::Read rc = reader(dir).contains(uint32(a), dp::kOut, uint32(b), &r);
-            locks.release();
-            if (rc == dp::Read::kOk) {
-                count_index_read();
-                PG_RETURN_BOOL(r);
-            }
-            why = kFbUnknown;
-        } else {
-            why = kFbWarming;
-        }
-    }
-    count_fallback(why);
-    PG_RETURN_BOOL(sql_follows(a, b));
+    PG_RETURN_BOOL(index_or_sql<bool>(
+        uint32(a), uint32(a),
+        [&](dp::GraphReader &rd, bool *out) { return rd.contains(uint32(a), dp::kOut, uint32(b), out); },
+        [&] { return sql_follows(a, b); }));
 }
 
-extern "C" Datum dataplane_follower_count(PG_FUNCTION_ARGS) {
+DP_FUNCTION(dataplane_follower_count) {
     int32 u = PG_GETARG_INT32(0);
     PG_RETURN_INT64(u <= 0 ? 0 : index_or_sql_count(uint32(u), dp::kIn));
 }
 
-extern "C" Datum dataplane_following_count(PG_FUNCTION_ARGS) {
+DP_FUNCTION(dataplane_following_count) {
     int32 u = PG_GETARG_INT32(0);
     PG_RETURN_INT64(u <= 0 ? 0 : index_or_sql_count(uint32(u), dp::kOut));
 }
 
-extern "C" Datum dataplane_followers(PG_FUNCTION_ARGS) {
+DP_FUNCTION(dataplane_followers) {
     return srf_uids(fcinfo, compute_followers);
 }
 
-extern "C" Datum dataplane_following(PG_FUNCTION_ARGS) {
+DP_FUNCTION(dataplane_following) {
     return srf_uids(fcinfo, compute_following);
 }
 
-extern "C" Datum dataplane_social_proof(PG_FUNCTION_ARGS) {
+DP_FUNCTION(dataplane_social_proof) {
     return srf_uids(fcinfo, compute_proof);
 }
 
-extern "C" Datum dataplane_social_proof_count(PG_FUNCTION_ARGS) {
+DP_FUNCTION(dataplane_social_proof_count) {
     int32 viewer = PG_GETARG_INT32(0), target = PG_GETARG_INT32(1);
     if (viewer <= 0 || target <= 0)
         PG_RETURN_INT64(0);
-    Fallback why;
-    if (read_gate(&why)) {
-        dp::Directory dir = directory();
-        StripeReadLocks locks;
-        if (locks.acquire(uint32(viewer), uint32(target))) {
+    uint32 v = uint32(viewer), t = uint32(target);
+    PG_RETURN_INT64(index_or_sql<int64>(
+        v, t,
+        [&](dp::GraphReader &rd, int64 *out) {
             uint64 n;
-            dp::Read rc = reader(dir).proof_count(uint32(viewer), uint32(target), &n);
-            locks.release();
-            if (rc == dp::Read::kOk) {
-                count_index_read();
-                PG_RETURN_INT64(int64(n));
-            }
-            why = kFbUnknown;
-        } else {
-            why = kFbWarming;
-        }
-    }
-    count_fallback(why);
-    PG_RETURN_INT64(sql_proof_count(viewer, target));
+            dp::Read r = rd.proof_count(v, t, &n);
+            *out = int64(n);
+            return r;
+        },
+        [&] { return sql_proof_count(viewer, target); }));
 }

@@ -9,6 +9,7 @@
 // (the applies_started / applies_finished counters) is retried, and after
 // a few tries answered from the tables.
 #include "evict.hpp"
+#include "entry.hpp"
 #include "fallback.hpp"
 #include "feed_build.hpp"
 #include "gate.hpp"
@@ -19,8 +20,6 @@ extern "C" {
 #include "funcapi.h"
 #include "utils/timestamp.h"
 
-DP_SQL_FUNCTION(dataplane_get_timeline);
-DP_SQL_FUNCTION(dataplane_get_author_feed);
 }
 
 namespace dpg {
@@ -37,22 +36,13 @@ enum class Outcome { kIndex, kHorizon, kUnknown, kBusy };
 // Waits (briefly) until no commit is being applied; returns the count of
 // applies started, or false if one is still running.
 bool quiet_index(uint64 *started) {
-    TimestampTz begin = 0;
-    for (;;) {
-        uint64 s = pg_atomic_read_u64(&L.sh->applies_started);
-        pg_read_barrier();
-        uint64 f = pg_atomic_read_u64(&L.sh->applies_finished);
-        if (s == f) {
-            *started = s;
-            return true;
-        }
-        TimestampTz now = GetCurrentTimestamp();
-        if (begin == 0)
-            begin = now;
-        else if (now - begin > 50)
-            return false;
-        pg_spin_delay();
-    }
+    return spin_until(
+        [&] {
+            *started = pg_atomic_read_u64(&L.sh->applies_started);
+            pg_read_barrier();
+            return pg_atomic_read_u64(&L.sh->applies_finished) == *started;
+        },
+        50);
 }
 
 // Builds uid's feed ring under every stripe lock.
@@ -99,14 +89,6 @@ Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim)
     return Outcome::kBusy;
 }
 
-void check_lim(int32 lim) {
-    if (lim < 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("lim must not be negative"),
-                        errdetail("lim was %d.", lim),
-                        errhint("Pass the number of rows wanted, 0 for none, or NULL for all.")));
-}
-
 void emit(Tuplestorestate *store, TupleDesc desc) {
     for (const dp::AuthorItem &it : page) {
         Datum v[5] = {Int64GetDatum(it.id), Int64GetDatum(it.post_id),
@@ -115,15 +97,6 @@ void emit(Tuplestorestate *store, TupleDesc desc) {
         bool n[5] = {false, false, false, it.reposter == 0, false};
         tuplestore_putvalues(store, desc, v, n);
     }
-}
-
-void count_page(bool from_index, Fallback why = kFbWarming) {
-    if (L.counters == nullptr)
-        return;
-    if (from_index)
-        L.counters->pages_index++;
-    else
-        L.counters->pages_sql[why]++;
 }
 
 Datum page_srf(FunctionCallInfo fcinfo, bool author_feed) {
@@ -140,7 +113,7 @@ Datum page_srf(FunctionCallInfo fcinfo, bool author_feed) {
     a.has_id = !PG_ARGISNULL(3);
     a.before_id = a.has_id ? PG_GETARG_INT64(3) : 0;
     if (!a.unlimited)
-        check_lim(a.lim);
+        check_lim(a.lim, true);
     if ((!a.unlimited && a.lim == 0) || a.uid <= 0)
         return Datum(0);  // no actor has such a uid: an empty page
     // The cursor as the reference query compares it: (sort_at, item_id) <
@@ -173,6 +146,6 @@ Datum page_srf(FunctionCallInfo fcinfo, bool author_feed) {
 
 using namespace dpg;
 
-extern "C" Datum dataplane_get_timeline(PG_FUNCTION_ARGS) { return page_srf(fcinfo, false); }
+DP_FUNCTION(dataplane_get_timeline) { return page_srf(fcinfo, false); }
 
-extern "C" Datum dataplane_get_author_feed(PG_FUNCTION_ARGS) { return page_srf(fcinfo, true); }
+DP_FUNCTION(dataplane_get_author_feed) { return page_srf(fcinfo, true); }

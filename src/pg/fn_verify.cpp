@@ -7,10 +7,13 @@
 // while it compares. Sets the index does not serve (dropped under memory
 // pressure: reads of them go to the tables) are skipped, with a NOTICE.
 #include "build.hpp"
+#include "entry.hpp"
 #include "capture.hpp"
-#include "gate.hpp"
+#include "tables.hpp"
 #include "graph_read.hpp"
 #include "owner.hpp"
+#include "shmem.hpp"
+#include "spi_stream.hpp"
 #include "verify.hpp"
 
 extern "C" {
@@ -23,7 +26,6 @@ extern "C" {
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
-DP_SQL_FUNCTION(dataplane_verify);
 }
 
 namespace dpg {
@@ -39,54 +41,21 @@ void report(Report *r, const char *problem, uint32 uid, uint32 other, const char
 namespace {
 
 // Streams (owner, other) rows of one side in owner, other order.
-class RowStream {
+class RowStream : public SpiStream {
   public:
     void open(dp::Side side) {
         // Rows with a uid <= 0 cannot be in the index (verify_uids reports
         // them); the rest compare in uid order, which is uint32 order here.
-        const char *sql = side == dp::kOut
-                              ? "SELECT follower, followee FROM dataplane.follow "
-                                "WHERE follower > 0 AND followee > 0 ORDER BY 1, 2"
-                              : "SELECT followee, follower FROM dataplane.follow "
-                                "WHERE follower > 0 AND followee > 0 ORDER BY 1, 2";
-        SPIPlanPtr plan = SPI_prepare(sql, 0, nullptr);
-        portal_ = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
-        fetch();
+        SpiStream::open(side == dp::kOut ? "SELECT follower, followee FROM dataplane.follow "
+                                           "WHERE follower > 0 AND followee > 0 ORDER BY 1, 2"
+                                         : "SELECT followee, follower FROM dataplane.follow "
+                                           "WHERE follower > 0 AND followee > 0 ORDER BY 1, 2",
+                        true);
     }
-    bool valid() const { return i_ < n_; }
-    uint32 owner() const { return cur_[0]; }
-    uint32 other() const { return cur_[1]; }
-    void next() {
-        i_++;
-        if (i_ == n_)
-            fetch();
-        else
-            load();
-    }
-    void close() { SPI_cursor_close(portal_); }
-
-  private:
-    void fetch() {
-        if (batch_ != nullptr)
-            SPI_freetuptable(batch_);
-        SPI_cursor_fetch(portal_, true, 10000);
-        batch_ = SPI_tuptable;
-        n_ = SPI_processed;
-        i_ = 0;
-        if (n_ > 0)
-            load();
-    }
-    void load() {
-        bool isnull;
-        for (int k = 0; k < 2; k++)
-            cur_[k] = uint32(DatumGetInt32(
-                SPI_getbinval(batch_->vals[i_], batch_->tupdesc, k + 1, &isnull)));
-    }
-    Portal portal_ = nullptr;
-    SPITupleTable *batch_ = nullptr;
-    uint64 n_ = 0, i_ = 0;
-    uint32 cur_[2] = {0, 0};
+    uint32 owner() const { return uid(1); }
+    uint32 other() const { return uid(2); }
 };
+DP_PG_FRAME(RowStream);
 
 // The next uid >= from with a non-empty set on side (a hint: read unlocked;
 // no writer runs while verify holds its lock).
@@ -122,8 +91,7 @@ void compare_user(Report *r, dp::Directory &dir, dp::Side side, uint32 uid, RowS
     LWLockRelease(stripe_lock(s));
     if (!known) {
         r->skipped++;
-        while (rows->valid() && rows->owner() == uid)
-            rows->next();
+        rows->skip_uid(1, uid);
         return;
     }
     size_t k = 0;
@@ -189,21 +157,12 @@ void verify_side(Report *r, dp::Side side) {
 
 using namespace dpg;
 
-extern "C" Datum dataplane_verify(PG_FUNCTION_ARGS) {
+DP_FUNCTION(dataplane_verify) {
     InitMaterializedSRF(fcinfo, 0);
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
     // Before anything waits or locks: the tables' share locks stop writers.
     check_admin("verify");
-    if (!shmem_attach())
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("dataplane is not loaded via shared_preload_libraries"),
-                        errhint("Without it there is no index to verify.")));
-    check_served_database("verify");
-    if (txn_has_changes())
-        ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-                        errmsg("dataplane.verify() cannot run in a transaction that has "
-                               "changed dataplane tables"),
-                        errhint("Commit first: the index only holds committed changes.")));
+    check_index_usable("verify");
     Oid gen = current_generation();
     if (!build_and_wait(gen, false))
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -16,6 +16,15 @@ extern "C" {
 
 namespace dpg {
 
+void check_lim(int32 lim, bool null_means_all) {
+    if (lim < 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("lim must not be negative"), errdetail("lim was %d.", lim),
+                        errhint(null_means_all
+                                    ? "Pass the number of rows wanted, 0 for none, or NULL for all."
+                                    : "Pass the number of rows wanted, or 0 for none.")));
+}
+
 bool read_gate(Fallback *why) {
     if (txn_has_changes()) {
         *why = kFbOwnWrites;
@@ -42,10 +51,10 @@ bool read_gate(Fallback *why) {
         return false;
     }
     Oid gen = current_generation();
-    if (pg_atomic_read_u32(&L.sh->state) != kStateReady || L.sh->gen_relid != gen ||
-        L.sh->dbid != MyDatabaseId) {
+    uint32 state = pg_atomic_read_u32(&L.sh->state);
+    if (state != kStateReady || L.sh->gen_relid != gen || L.sh->dbid != MyDatabaseId) {
         maybe_launch_build(gen);
-        *why = kFbWarming;
+        *why = state == kStateFailed ? kFbUnknown : kFbWarming;
         return false;
     }
     if (!fence_visible_commits()) {

@@ -1,10 +1,12 @@
-// Whether a read may answer from the index, and the bookkeeping of how reads
-// were answered.
+// Read admission: whether a read may answer from the index now. The read
+// side depends on the write side (capture, commit, build), never the other
+// way round.
 #pragma once
 
 #include "pg_prelude.hpp"
 
 #include "shmem.hpp"
+#include "read_stats.hpp"
 #include "tables.hpp"
 
 namespace dpg {
@@ -15,17 +17,8 @@ namespace dpg {
 // is launched if none is under way.
 bool read_gate(Fallback *why);
 
-inline void count_index_read() {
-    if (L.counters != nullptr)
-        L.counters->index++;
-    else
-        pg_atomic_fetch_add_u64(&L.sh->reads_index, 1);
-}
-inline void count_fallback(Fallback why) {
-    if (L.counters != nullptr)
-        L.counters->sql[why]++;
-    else if (L.sh != nullptr)
-        pg_atomic_fetch_add_u64(&L.sh->reads_sql[why], 1);
-}
+// Errors (22023) for a negative lim; `null_means_all` says whether the
+// function takes NULL for "every row" (the hint says so).
+void check_lim(int32 lim, bool null_means_all);
 
 }  // namespace dpg

@@ -15,6 +15,7 @@ int guc_fanout_limit = 10000;
 char *guc_database = nullptr;
 int guc_test_apply_delay_ms = 0;
 bool guc_test_skip_capture = false;
+int guc_test_fail_allocation = 0;
 
 void guc_init() {
     DefineCustomIntVariable(
@@ -50,6 +51,13 @@ void guc_init() {
         "Loses this session's changes to the index on purpose, so that tests can show "
         "dataplane.verify() finding the differences.",
         &guc_test_skip_capture, false, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "dataplane.test_fail_allocation",
+        "Testing only: the Nth C++ allocation of each commit apply fails.",
+        "Shows that a commit the index cannot apply for lack of memory stays committed "
+        "and leaves the index degraded, its reads answered by the tables.",
+        &guc_test_fail_allocation, 0, 0, INT_MAX, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr,
+        nullptr);
     MarkGUCPrefixReserved("dataplane");
 }
 

@@ -10,6 +10,7 @@ extern int guc_fanout_limit;
 extern char *guc_database;
 extern int guc_test_apply_delay_ms;
 extern bool guc_test_skip_capture;
+extern int guc_test_fail_allocation;
 
 // Defines the parameters; called from _PG_init while preloading.
 void guc_init();

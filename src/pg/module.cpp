@@ -8,6 +8,7 @@
 
 #include "capture.hpp"
 #include "commit.hpp"
+#include "entry.hpp"
 #include "guc.hpp"
 #include "shmem.hpp"
 
@@ -40,9 +41,11 @@ static void check_roaring_binding() {
 void _PG_init(void) {
     if (!process_shared_preload_libraries_in_progress)
         return;
-    dpg::check_roaring_binding();
-    dpg::guc_init();
-    dpg::shmem_init_hooks();
-    RegisterXactCallback(dpg::commit_xact_callback, nullptr);
-    RegisterSubXactCallback(dpg::capture_subxact_callback, nullptr);
+    dpg::guard_callback("_PG_init", [] {
+        dpg::check_roaring_binding();
+        dpg::guc_init();
+        dpg::shmem_init_hooks();
+        RegisterXactCallback(dpg::commit_xact_callback, nullptr);
+        RegisterSubXactCallback(dpg::capture_subxact_callback, nullptr);
+    });
 }

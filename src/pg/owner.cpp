@@ -1,6 +1,6 @@
 #include "owner.hpp"
 
-#include "gate.hpp"
+#include "tables.hpp"
 
 extern "C" {
 #include "access/genam.h"

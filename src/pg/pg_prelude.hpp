@@ -5,20 +5,24 @@
 // includes this header before any PostgreSQL header, and PostgreSQL headers
 // only inside extern "C".
 //
-// The boundary rules, which every glue file keeps:
-//  - No C++ exception crosses into PostgreSQL: calls into the core are
-//    noexcept or wrapped in try/catch, and the error is raised only after
-//    the catch block has ended.
+// The boundary rules, which entry.hpp makes mechanical:
+//  - No C++ exception crosses into PostgreSQL: every entry point runs its
+//    body through a guard that raises the error after the catch block.
 //  - No ereport(ERROR) longjmps over a C++ object with a destructor: glue
 //    frames that call PostgreSQL functions hold only trivially destructible
 //    objects (core objects live inside core calls, or in static storage).
 #pragma once
+
+// The core's headers come first: they refuse to compile after postgres.h
+// (see src/core/core_only.hpp), so every glue file gets them all here.
+#include "core.hpp"
 
 #include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 // We build with -fvisibility=hidden so that the core's symbols cannot clash
@@ -33,9 +37,3 @@ extern "C" {
 #include "fmgr.h"
 #include "miscadmin.h"
 }
-
-// Declares a SQL-callable C function, visible to dlsym (PostgreSQL 15's
-// PG_FUNCTION_INFO_V1 exports only the info record). Use inside extern "C".
-#define DP_SQL_FUNCTION(name)                               \
-    extern PGDLLEXPORT Datum name(PG_FUNCTION_ARGS);       \
-    PG_FUNCTION_INFO_V1(name)

@@ -1,6 +1,8 @@
 #include "shmem.hpp"
 
+#include "entry.hpp"
 #include "guc.hpp"
+#include "index_host.hpp"
 
 extern "C" {
 #include "access/transam.h"
@@ -55,39 +57,40 @@ static Size dsa_size() {
 static void request_hook() {
     if (prev_shmem_request_hook)
         prev_shmem_request_hook();
-    RequestAddinShmemSpace(add_size(MAXALIGN(fixed_size()), dsa_size()));
-    RequestNamedLWLockTranche(kTrancheName, dp::kStripes + 1);  // stripes, celebrities
+    guard_callback("dataplane shmem_request_hook", [] {
+        RequestAddinShmemSpace(add_size(MAXALIGN(fixed_size()), dsa_size()));
+        RequestNamedLWLockTranche(kTrancheName, dp::kStripes + 1);  // stripes, celebrities
+    });
+}
+
+// Atomics start at zero (pg_atomic_init_*: some platforms emulate them).
+static void init(pg_atomic_uint32 &a) { pg_atomic_init_u32(&a, 0); }
+static void init(pg_atomic_uint64 &a) { pg_atomic_init_u64(&a, 0); }
+template <typename Atomic, size_t N>
+static void init(Atomic (&array)[N]) {
+    for (Atomic &a : array)
+        init(a);
 }
 
 static void init_fresh(DpShared *sh) {
     std::memset(static_cast<void *>(sh), 0, fixed_size());
     SpinLockInit(&sh->mutex);
-    pg_atomic_init_u32(&sh->state, kStateEmpty);
-    pg_atomic_init_u32(&sh->capture_off, 0);
     ConditionVariableInit(&sh->build_cv);
-    for (auto &c : sh->cursor)
-        pg_atomic_init_u32(&c, 0);
-    pg_atomic_init_u32(&sh->author_cursor, 0);
-    pg_atomic_init_u64(&sh->applies_started, 0);
-    pg_atomic_init_u64(&sh->applies_finished, 0);
-    for (auto &b : sh->item_pending)
-        pg_atomic_init_u32(&b, 0);
-    pg_atomic_init_u32(&sh->evicting, 0);
-    pg_atomic_init_u64(&sh->evict_floor, 0);
+    static_assert(kStateEmpty == 0);
+    for (pg_atomic_uint32 *a : {&sh->state, &sh->capture_off, &sh->evicting, &sh->n_pending})
+        init(*a);
+    for (pg_atomic_uint64 *a :
+         {&sh->applies_started, &sh->applies_finished, &sh->evict_floor, &sh->bytes_used,
+          &sh->reads_index, &sh->commits_applied, &sh->changes_applied, &sh->lost_leaves})
+        init(*a);
+    init(sh->cursor);
+    init(sh->item_pending);
+    init(sh->reads_sql);
     for (pg_atomic_uint64 *c = &sh->tl.items_applied; c <= &sh->tl.evictions; c++)
-        pg_atomic_init_u64(c, 0);
-    pg_atomic_init_u32(&sh->n_pending, 0);
-    pg_atomic_init_u64(&sh->bytes_used, 0);
-    pg_atomic_init_u64(&sh->reads_index, 0);
-    for (auto &r : sh->reads_sql)
-        pg_atomic_init_u64(&r, 0);
-    pg_atomic_init_u64(&sh->commits_applied, 0);
-    pg_atomic_init_u64(&sh->changes_applied, 0);
-    pg_atomic_init_u64(&sh->lost_leaves, 0);
+        init(*c);
     for (auto &st : sh->stripes) {
-        st.mode = kModeEmpty;
-        for (auto &b : st.pending)
-            pg_atomic_init_u32(&b, 0);
+        st.mode = dp::kModeEmpty;
+        init(st.pending);
     }
     for (int i = 0; i < MaxBackends; i++)
         pg_atomic_init_u32(&sh->pending_xid[i], InvalidTransactionId);
@@ -105,9 +108,16 @@ static void init_fresh(DpShared *sh) {
     dsa_detach(area);
 }
 
+static void attach_fixed();
+
 static void startup_hook() {
     if (prev_shmem_startup_hook)
         prev_shmem_startup_hook();
+    guard_callback("dataplane shmem_startup_hook", [] { attach_fixed(); });
+}
+
+// Finds (or creates, in the postmaster) the fixed shared struct.
+static void attach_fixed() {
     LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
     bool found;
     auto *sh = static_cast<DpShared *>(ShmemInitStruct("dataplane", fixed_size(), &found));
@@ -127,20 +137,6 @@ void shmem_init_hooks() {
 }
 
 bool shmem_available() { return hooks_installed && L.sh != nullptr; }
-
-static uint64_t arena_alloc(void *, size_t size) {
-    int flags = DSA_ALLOC_NO_OOM | (size >= MaxAllocSize ? DSA_ALLOC_HUGE : 0);
-    dsa_pointer p = dsa_allocate_extended(L.dsa, size, flags);
-    if (!DsaPointerIsValid(p))
-        return 0;
-    pg_atomic_fetch_add_u64(&L.sh->bytes_used, dsa_rounded_size(size));
-    return p;
-}
-
-static void arena_free(void *, uint64_t offset, size_t size) {
-    dsa_free(L.dsa, dsa_pointer(offset));
-    pg_atomic_fetch_sub_u64(&L.sh->bytes_used, dsa_rounded_size(size));
-}
 
 bool shmem_attach() {
     if (L.dsa != nullptr)
@@ -164,9 +160,7 @@ bool shmem_attach() {
     }
     L.arena.base = L.sh->dsa_place;
     L.arena.size = L.sh->dsa_size;
-    L.arena.alloc_fn = arena_alloc;
-    L.arena.free_fn = arena_free;
-    L.arena.ctx = nullptr;
+    L.arena.host = &pg_host();
     L.arena.serial_counter = &L.sh->serial;
     if (MyBackendId != InvalidBackendId && MyBackendId <= MaxBackends)
         L.counters = &read_counters(L.sh)[MyBackendId - 1];

@@ -19,6 +19,7 @@
 #include "pg_prelude.hpp"
 
 #include "directory.hpp"
+#include "host.hpp"
 #include "edge_batch.hpp"
 #include "item_batch.hpp"
 #include "lww.hpp"
@@ -31,6 +32,7 @@ extern "C" {
 #include "storage/lwlock.h"
 #include "storage/spin.h"
 #include "utils/dsa.h"
+#include "utils/timestamp.h"
 }
 
 namespace dpg {
@@ -40,13 +42,8 @@ enum IndexState : uint32 {
     kStateEmpty = 0,     // nothing built yet (server start, crash, new extension)
     kStateBuilding = 1,  // a build was launched or is running; reads use the tables
     kStateReady = 2,     // reads answer from memory
-};
-
-// Whether the commit apply maintains a stripe's sets.
-enum StripeMode : uint32 {
-    kModeEmpty = 0,     // not maintained: the next build reads the tables
-    kModeBuilding = 1,  // maintained; sets a build has not installed yet keep a journal
-    kModeReady = 2,
+    kStateFailed = 3,    // a commit could not be applied: reads use the tables
+                         // until rebuild() (or a restart) builds it again
 };
 
 // Why a read went to the tables instead of the index.
@@ -63,7 +60,7 @@ enum Fallback {
 };
 
 struct StripeShared {
-    uint32 mode;                   // (s) StripeMode
+    uint32 mode;                   // (s) dp::StripeMode (host.hpp)
     uint32 pad;
     int64 edges[2];                // (s) set sizes per side, summed
     uint64 compactions;            // (s)
@@ -108,8 +105,7 @@ struct DpShared {
     char capture_reason[160];      // (m) why, for status()
     ConditionVariable build_cv;    // signalled when a build ends
 
-    pg_atomic_uint32 cursor[2];    // build: users below have been installed (per side)
-    pg_atomic_uint32 author_cursor;  // build: author rings below have been installed
+    pg_atomic_uint32 cursor[dp::kNumCursors];  // build: users below have been installed
     pg_atomic_uint32 n_pending;    // transactions between PRE_COMMIT and apply
     pg_atomic_uint64 bytes_used;   // arena bytes held, as DSA rounds them
     pg_atomic_uint64 reads_index;            // reads of processes without a backend slot
@@ -182,6 +178,23 @@ inline ReadCounters *read_counters(DpShared *sh) {
     return reinterpret_cast<ReadCounters *>(reinterpret_cast<char *>(sh) + sh->counters_offset);
 }
 inline dp::Directory directory() { return dp::Directory(L.arena, &L.sh->dir); }
+
+// Spins (no sleep: the shortest sleep is far longer) until done() is true,
+// for at most max_us microseconds; false if it never was. For waits that
+// take microseconds: another backend finishing an apply.
+template <typename Done>
+bool spin_until(Done done, long max_us) {
+    TimestampTz start = 0;
+    while (!done()) {
+        TimestampTz now = GetCurrentTimestamp();
+        if (start == 0)
+            start = now;
+        else if (now - start > max_us)
+            return false;
+        pg_spin_delay();
+    }
+    return true;
+}
 
 // The memory DSA hands out for a request of `size` bytes (its size classes,
 // or whole 4 kB pages above 8 kB): what memory_used counts.

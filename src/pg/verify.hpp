@@ -4,6 +4,8 @@
 
 #include "pg_prelude.hpp"
 
+#include "entry.hpp"
+
 extern "C" {
 #include "utils/tuplestore.h"
 }
@@ -16,6 +18,7 @@ struct Report {
     int64 rows;
     int64 skipped;  // sets or rings the index does not hold
 };
+DP_PG_FRAME(Report);
 
 // One difference: problem, the user, the other user (0: none, NULL), detail.
 void report(Report *r, const char *problem, uint32 uid, uint32 other, const char *detail);

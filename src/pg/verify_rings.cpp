@@ -4,8 +4,11 @@
 // whose source is not a celebrity (celebrities' items are merged at read
 // time; those fanned out before the promotion may stay).
 #include "index_host.hpp"
+#include "entry.hpp"
 #include "ring_ops.hpp"
 #include "set_read.hpp"
+#include "spi_stream.hpp"
+#include "sql_text.hpp"
 #include "verify.hpp"
 
 extern "C" {
@@ -18,29 +21,6 @@ extern "C" {
 namespace dpg {
 
 namespace {
-
-const char *const kItemsBySource =
-    "SELECT src, sort_at, item_id, post_id, author, reposter FROM ("
-    "  SELECT p.author AS src, p.created_at AS sort_at, p.id AS item_id, p.id AS post_id,"
-    "         p.author, 0 AS reposter FROM dataplane.post p"
-    "  UNION ALL"
-    "  SELECT r.reposter, r.created_at, r.id, r.post_id, p.author, r.reposter"
-    "    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id"
-    ") t WHERE src > 0 ORDER BY src, sort_at, item_id, reposter <> 0";
-
-// $1 viewer, $2/$3/$4 the ring's horizon (ItemKey): the timeline above it,
-// oldest first; rank as ItemKey's (1 post, 2 repost).
-const char *const kTimelineAbove =
-    "WITH src AS (SELECT followee AS uid FROM dataplane.follow WHERE follower = $1"
-    "             UNION SELECT $1) "
-    "SELECT sort_at, item_id, src, rank FROM ("
-    "  SELECT p.id AS item_id, p.author AS src, p.created_at AS sort_at, 1 AS rank"
-    "    FROM dataplane.post p WHERE p.author IN (SELECT uid FROM src)"
-    "  UNION ALL"
-    "  SELECT r.id, r.reposter, r.created_at, 2"
-    "    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id"
-    "   WHERE r.reposter IN (SELECT uid FROM src)"
-    ") t WHERE (sort_at, item_id, rank) > ($2, $3, $4) ORDER BY sort_at, item_id, rank";
 
 void report_item(Report *r, const char *problem, uint32 uid, const char *ring, int64 id) {
     char detail[96];
@@ -55,6 +35,7 @@ struct RingCopy {
     dp::ItemKey horizon;
     bool held;
 };
+DP_PG_FRAME(RingCopy);
 
 // Copies uid's author ring (or feed ring) under its stripe lock.
 RingCopy copy_ring(uint32 uid, bool feed) {
@@ -90,53 +71,14 @@ RingCopy copy_ring(uint32 uid, bool feed) {
     return c;
 }
 
-// Streams rows of kItemsBySource.
-class ItemStream {
+// Streams every item by source, oldest first (sql::items_by_source).
+class ItemStream : public SpiStream {
   public:
-    void open() {
-        SPIPlanPtr plan = SPI_prepare(kItemsBySource, 0, nullptr);
-        portal_ = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
-        fetch();
-    }
-    bool valid() const { return i_ < n_; }
-    uint32 src() const { return src_; }
-    const dp::AuthorItem &item() const { return cur_; }
-    void next() {
-        if (++i_ == n_)
-            fetch();
-        else
-            load();
-    }
-    void close() { SPI_cursor_close(portal_); }
-
-  private:
-    void fetch() {
-        if (batch_ != nullptr)
-            SPI_freetuptable(batch_);
-        SPI_cursor_fetch(portal_, true, 10000);
-        batch_ = SPI_tuptable;
-        n_ = SPI_processed;
-        i_ = 0;
-        if (n_ > 0)
-            load();
-    }
-    void load() {
-        HeapTuple t = batch_->vals[i_];
-        TupleDesc d = batch_->tupdesc;
-        bool isnull;
-        src_ = uint32(DatumGetInt32(SPI_getbinval(t, d, 1, &isnull)));
-        cur_.ts = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
-        cur_.id = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
-        cur_.post_id = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull));
-        cur_.author = uint32(DatumGetInt32(SPI_getbinval(t, d, 5, &isnull)));
-        cur_.reposter = uint32(DatumGetInt32(SPI_getbinval(t, d, 6, &isnull)));
-    }
-    Portal portal_ = nullptr;
-    SPITupleTable *batch_ = nullptr;
-    uint64 n_ = 0, i_ = 0;
-    uint32 src_ = 0;
-    dp::AuthorItem cur_{};
+    void open() { SpiStream::open(sql::items_by_source(false), true); }
+    uint32 src() const { return uid(1); }
+    dp::AuthorItem item() const { return SpiStream::item(2); }
 };
+DP_PG_FRAME(ItemStream);
 
 bool same_item(const dp::AuthorItem &a, const dp::AuthorItem &b) {
     return a.ts == b.ts && a.id == b.id && a.post_id == b.post_id && a.author == b.author &&
@@ -165,13 +107,12 @@ void compare_author(Report *r, uint32 uid, ItemStream *rows) {
     RingCopy c = copy_ring(uid, false);
     if (c.n == UINT32_MAX) {
         r->skipped++;
-        while (rows->valid() && rows->src() == uid)
-            rows->next();
+        rows->skip_uid(1, uid);
         return;
     }
     uint32 k = 0;
     while (rows->valid() && rows->src() == uid) {
-        dp::AuthorItem it = rows->item();  // a copy: next() overwrites it
+        dp::AuthorItem it = rows->item();
         rows->next();
         if (!(c.horizon < it.key()))
             continue;  // below the horizon: the ring need not hold it
@@ -265,7 +206,7 @@ void verify_feed_rings(Report *r) {
     size_t n_celebs;
     uint32 *celebs = copy_celebs(&n_celebs);
     Oid types[4] = {INT4OID, TIMESTAMPTZOID, INT8OID, INT4OID};
-    SPIPlanPtr plan = SPI_prepare(kTimelineAbove, 4, types);
+    SPIPlanPtr plan = SPI_prepare(sql::timeline_above(), 4, types);
     if (plan == nullptr)
         elog(ERROR, "dataplane: verify could not plan the timeline query");
     for (uint32 uid = next_with_ring(1, true); uid != UINT32_MAX; uid = next_with_ring(uid + 1, true)) {

@@ -10,16 +10,13 @@
 namespace dp {
 namespace {
 
-bool never(void *, uint32_t, uint32_t, uint8_t) { return false; }
-bool no_journal(void *, uint32_t, uint8_t) { return false; }
 
 TEST(ApplyOomNewLeaf, ChangeToOwnerWithoutLeafIsLost) {
     test::Sim sim;
     // One change: 5000 follows 7, out side (stripe 5000 % 128). Leaf 1
     // (uids 4096..8191) does not exist yet.
     std::vector<SideChange> v = {{5000, 7, kOut, kInsert}};
-    StripeApply a{&sim.fa.arena, &sim.dir, &sim.lww[stripe_of(5000)], &sim.views, 1, nullptr,
-                  &never, &never, &no_journal};
+    StripeApply a{&sim.arena, &sim.dir, &sim.lww[stripe_of(5000)], &sim.views, 1};
     ApplyResult r;
     {
         test::NewFailureScope f(1);  // the first operator new of the apply throws

@@ -13,8 +13,6 @@
 namespace dp {
 namespace {
 
-bool never(void *, uint32_t, uint32_t, uint8_t) { return false; }
-bool no_journal(void *, uint32_t, uint8_t) { return false; }
 
 TEST(DirMarkLostRange, UidZeroLosesLeafZero) {
     test::TestArena ta;
@@ -28,8 +26,7 @@ TEST(DirMarkLostRange, UidZeroLosesLeafZero) {
 TEST(DirMarkLostRange, ApplyForOwnerZeroLosesUidsOneTo4095) {
     test::Sim sim;
     std::vector<SideChange> v = {{0, 7, kOut, kInsert}};
-    StripeApply a{&sim.fa.arena, &sim.dir, &sim.lww[0], &sim.views, 1, nullptr,
-                  &never, &never, &no_journal};
+    StripeApply a{&sim.arena, &sim.dir, &sim.lww[0], &sim.views, 1};
     ApplyResult r;
     apply_stripe(a, v.data(), v.size(), &r);
     EXPECT_EQ(r.lost_leaves, 0u);

@@ -226,7 +226,9 @@ TEST(GraphBuild, InterleavedCommitsEndAsTable) {
             WriteStats st;
             SetRef *ref = &sim.dir.find(7)->set[kIn];
             set_free(sim.ta.arena, ref, &st);
-            sim.edges[kIn] += st.card;
+            ApplyResult r;
+            r.card[kIn] = st.card;
+            sim.stripe_counted(stripe_of(7), r);
             *ref = SetRef{kInvalidRef, kNoRef};
         }
         std::vector<Txn> txns;
@@ -430,11 +432,6 @@ TEST(ClearStripe, EmptyDirectoryAndLostLeaves) {
 
 // ------------------------------------------------- running out of things
 
-// Callbacks for a transaction that always overlaps another one.
-bool always(void *, uint32_t, uint32_t, uint8_t) { return true; }
-bool never(void *, uint32_t, uint32_t, uint8_t) { return false; }
-bool no_journal(void *, uint32_t, uint8_t) { return false; }
-bool all_journal(void *, uint32_t, uint8_t) { return true; }
 
 TEST(GraphApply, FullCommitOrderTableInvalidatesTheSet) {
     Sim sim;
@@ -450,8 +447,9 @@ TEST(GraphApply, FullCommitOrderTableInvalidatesTheSet) {
     raw.push_back({384, 1, kInsert});  // another owner of stripe 0
     auto v = net_side_changes(raw.data(), raw.size());
     auto starts = stripe_starts(v);
-    StripeApply a{&sim.ta.arena, &sim.dir, &sim.lww[0], &sim.views, 50, nullptr,
-                  &always, &always, &no_journal};
+    test::ScriptedHost host(sim.ta.arena);
+    host.pending = true;  // a transaction that always overlaps another one
+    StripeApply a{&host.arena, &sim.dir, &sim.lww[0], &sim.views, 50};
     ApplyResult r;
     apply_stripe(a, v.data() + starts[0], starts[1] - starts[0], &r);
     // 256's set fills the table at its (kLwwSlots + 1)th key; 384's (applied
@@ -470,10 +468,8 @@ TEST(GraphApply, FullCommitOrderTableInvalidatesTheSet) {
     // Later changes to an invalid set leave it invalid and count nothing.
     std::vector<SideChange> more = {{256, 999, kOut, kInsert}};
     ApplyResult r2;
-    StripeApply a2 = a;
-    a2.others_pending = &never;
-    a2.any_pending = &never;  // prune empties the table
-    apply_stripe(a2, more.data(), 1, &r2);
+    host.pending = false;  // prune empties the table
+    apply_stripe(a, more.data(), 1, &r2);
     EXPECT_EQ(r2.invalidated, 0u);
     EXPECT_EQ(r2.card[kOut], 0);
     EXPECT_TRUE(sim.dir.find(256)->set[kOut].invalid());
@@ -488,11 +484,10 @@ TEST(GraphApply, FullCommitOrderTableInvalidatesTheSet) {
 
 TEST(GraphApply, StaleChangesAreSkippedAndCounted) {
     Sim sim;
-    uint64_t pend = 1;  // the older transaction is pending throughout
+    test::ScriptedHost host(sim.ta.arena);
+    host.pending = true;  // the older transaction is pending throughout
     std::vector<SideChange> v = {{10, 1, kOut, kInsert}, {10, 2, kOut, kInsert}};
-    auto holds = [](void *ctx, uint32_t, uint32_t, uint8_t) { return *static_cast<uint64_t *>(ctx) > 0; };
-    StripeApply a{&sim.ta.arena, &sim.dir, &sim.lww[10], &sim.views, 200, &pend,
-                  holds, holds, &no_journal};
+    StripeApply a{&host.arena, &sim.dir, &sim.lww[10], &sim.views, 200};
     ApplyResult r;
     apply_stripe(a, v.data(), v.size(), &r);
     EXPECT_EQ(r.card[kOut], 2);
@@ -508,7 +503,7 @@ TEST(GraphApply, StaleChangesAreSkippedAndCounted) {
     EXPECT_EQ(test::contents(sim.ta.arena, sim.dir.find(10)->set[kOut], &sim.views),
               (Vec{1, 2, 3}));
     // Once nothing is pending, the next apply prunes the table.
-    pend = 0;
+    host.pending = false;
     ApplyResult r3;
     a.lsn = 300;
     std::vector<SideChange> later = {{10, 4, kOut, kInsert}};
@@ -519,8 +514,9 @@ TEST(GraphApply, StaleChangesAreSkippedAndCounted) {
 TEST(GraphApply, JournalCallbackSelectsJournalMode) {
     Sim sim;
     std::vector<SideChange> v = {{10, 1, kOut, kInsert}, {10, 2, kOut, kDelete}};
-    StripeApply a{&sim.ta.arena, &sim.dir, &sim.lww[10], &sim.views, 1, nullptr,
-                  &never, &never, &all_journal};
+    test::ScriptedHost host(sim.ta.arena);
+    host.journal = true;
+    StripeApply a{&host.arena, &sim.dir, &sim.lww[10], &sim.views, 1};
     ApplyResult r;
     apply_stripe(a, v.data(), v.size(), &r);
     SetRef ref = sim.dir.find(10)->set[kOut];

@@ -24,6 +24,8 @@
 #include "directory.hpp"
 #include "edge_batch.hpp"
 #include "graph_apply.hpp"
+#include "index_build.hpp"
+#include "index_env.hpp"
 #include "lww.hpp"
 #include "set_read.hpp"
 #include "set_write.hpp"
@@ -61,25 +63,70 @@ struct Txn {
     }
 };
 
-class Sim {
+// The simulated process is the core's host (host.hpp): memory through a
+// FailingArena, stripe modes and cursors of its own, and the pending-key
+// filter of the transaction it is applying.
+class Sim : public Host {
   public:
-    enum Mode : uint8_t { kReady = 0, kBuilding = 1, kEmpty = 2 };
-
-    Sim() : fa(ta), dir(fa.arena, top.top), lww(kStripes) {}
+    Sim() : fa(ta), dir(arena, top.top), lww(kStripes) {
+        arena = fa.arena;
+        arena.host = this;
+        env.arena = &arena;
+        env.dir = &dir;
+        env.views = &views;
+        env.edge_lww = lww.data();
+        env.celebs = &celebs;
+        for (auto &m : mode_)
+            m = kModeReady;
+    }
+    virtual ~Sim() = default;
 
     TestArena ta;
     DirTopHolder top;
     FailingArena fa;  // every write goes through it: failures can be injected
+    Arena arena;      // fa's, with this simulation as its host
     Directory dir;
     std::vector<LwwTable> lww;  // value-initialized: empty
     RoaringViews views;
+    SetRef celebs;
+    IndexEnv env;
     uint32_t pending[kStripes][kBuckets] = {};
-    Mode mode[kStripes] = {};
-    uint32_t cursor[2] = {0, 0};
     int64_t edges[2] = {0, 0};  // sum of every card reported
     ApplyResult total;
-    uint64_t journaled = 0;  // sets changed in journal mode
-    const Arena *arena = &fa.arena;
+    uint64_t journaled = 0;  // changes applied to sets in journal mode
+
+    // ---- Host
+    uint64_t alloc(size_t size) noexcept override { return fa.alloc(size); }
+    void free(uint64_t off, size_t size) noexcept override { fa.free(off, size); }
+    StripeMode mode(uint32_t s) const noexcept override { return mode_[s]; }
+    void set_mode(uint32_t s, StripeMode m) noexcept override { mode_[s] = m; }
+    uint32_t cursor(Cursor c) const noexcept override { return cursor_[c]; }
+    void set_cursor(Cursor c, uint32_t v) noexcept override { cursor_[c] = v; }
+    bool edge_others_pending(uint32_t owner, uint32_t other, uint8_t side) noexcept override {
+        uint32_t s = stripe_of(owner), b = bucket_of(owner, other, side);
+        bool mine = applying_ != nullptr && applying_->bits.test(s * kBuckets + b);
+        return pending[s][b] > (mine ? 1u : 0u);
+    }
+    bool edge_any_pending(uint32_t owner, uint32_t other, uint8_t side) noexcept override {
+        return pending[stripe_of(owner)][bucket_of(owner, other, side)] > 0;
+    }
+    void stripe_counted(uint32_t s, const ApplyResult &r) noexcept override {
+        for (int side = 0; side < 2; side++) {
+            stripe_edges_[s][side] += r.card[side];
+            edges[side] += r.card[side];
+            total.card[side] += r.card[side];
+        }
+        total.compactions += r.compactions;
+        total.invalidated += r.invalidated;
+        total.stale += r.stale;
+        total.lost_leaves += r.lost_leaves;
+    }
+    void stripe_cleared(uint32_t s) noexcept override {
+        for (int side = 0; side < 2; side++) {
+            edges[side] -= stripe_edges_[s][side];
+            stripe_edges_[s][side] = 0;
+        }
+    }
 
     // PRE_COMMIT: the transaction's keys become pending.
     void announce(Txn &t) {
@@ -98,13 +145,16 @@ class Sim {
         if (t.done)
             return false;
         uint32_t s = t.next_stripe;
-        Ctx ctx{this, &t};
-        StripeApply a{arena, &dir, &lww[s], &views, t.lsn, &ctx,
-                      &others_pending_cb, &any_pending_cb, &journal_cb};
+        StripeApply a{&arena, &dir, &lww[s], &views, t.lsn};
         ApplyResult r;
-        if (mode[s] != kEmpty)  // as src/pg: an emptied stripe is not maintained
+        if (maintained(*this, s)) {  // as src/pg: an emptied stripe is not maintained
+            for (size_t i = t.starts[s]; i < t.starts[s + 1]; i++)
+                journaled += set_journal(*this, t.changes[i].owner, t.changes[i].side);
+            applying_ = &t;
             apply_stripe(a, t.changes.data() + t.starts[s], t.starts[s + 1] - t.starts[s], &r);
-        add(r);
+            applying_ = nullptr;
+        }
+        stripe_counted(s, r);
         for (uint32_t b = 0; b < kBuckets; b++)
             if (t.bits.test(s * kBuckets + b)) {
                 pending[s][b]--;
@@ -120,45 +170,6 @@ class Sim {
             announce(t);
         while (apply_next(t)) {
         }
-    }
-
-    // Build step 1 for one stripe: emptied, and not maintained until every
-    // stripe is.
-    void reset_stripe(uint32_t s) {
-        ApplyResult r;
-        clear_stripe(*arena, dir, s, &r);
-        add(r);
-        mode[s] = kEmpty;
-    }
-    void begin_build() { cursor[0] = cursor[1] = 0; }
-    // As src/pg/build.cpp: with every stripe empty, the leaves go too (and
-    // lost marks with them); then every stripe journals.
-    void end_reset() {
-        dir.free_leaves();
-        for (auto &m : mode)
-            m = kBuilding;
-    }
-
-    // Build step 3 for one uid and side (as src/pg/build.cpp's install_one).
-    void install(uint32_t uid, uint8_t side, const Vec &scanned) {
-        DirEntry *e = scanned.empty() ? dir.find(uid) : dir.get(uid);
-        if (e == nullptr) {
-            if (!scanned.empty() && !dir.lost(uid))
-                dir.mark_lost(uid);
-        } else {
-            SetRef *ref = &e->set[side];
-            WriteStats st;
-            if (set_install(*arena, ref, scanned.data(), scanned.size(), &st) != Status::kOk) {
-                set_free(*arena, ref, &st);
-                *ref = SetRef{kInvalidRef, kNoRef};
-            }
-            edges[side] += st.card;
-        }
-        cursor[side] = uid + 1;
-    }
-    void finish_build() {
-        for (auto &m : mode)
-            m = kReady;
     }
 
     // Calls f(uid, entry) for every uid that has a directory entry.
@@ -215,40 +226,16 @@ class Sim {
     }
 
   private:
-    struct Ctx {
-        Sim *sim;
-        Txn *txn;
-    };
-    static bool others_pending_cb(void *ctx, uint32_t owner, uint32_t other, uint8_t side) {
-        auto *c = static_cast<Ctx *>(ctx);
-        uint32_t s = stripe_of(owner), b = bucket_of(owner, other, side);
-        return c->sim->pending[s][b] > (c->txn->bits.test(s * kBuckets + b) ? 1u : 0u);
-    }
-    static bool any_pending_cb(void *ctx, uint32_t owner, uint32_t other, uint8_t side) {
-        auto *c = static_cast<Ctx *>(ctx);
-        return c->sim->pending[stripe_of(owner)][bucket_of(owner, other, side)] > 0;
-    }
-    static bool journal_cb(void *ctx, uint32_t uid, uint8_t side) {
-        auto *c = static_cast<Ctx *>(ctx);
-        bool j = c->sim->mode[stripe_of(uid)] == kBuilding && uid >= c->sim->cursor[side];
-        c->sim->journaled += j;
-        return j;
-    }
     void skip_empty(Txn &t) {
         while (t.next_stripe < kStripes && t.starts[t.next_stripe] == t.starts[t.next_stripe + 1])
             t.next_stripe++;
         t.done = t.next_stripe == kStripes;
     }
-    void add(const ApplyResult &r) {
-        for (int s = 0; s < 2; s++) {
-            edges[s] += r.card[s];
-            total.card[s] += r.card[s];
-        }
-        total.compactions += r.compactions;
-        total.invalidated += r.invalidated;
-        total.stale += r.stale;
-        total.lost_leaves += r.lost_leaves;
-    }
+
+    StripeMode mode_[kStripes];
+    uint32_t cursor_[kNumCursors] = {};
+    int64_t stripe_edges_[kStripes][2] = {};
+    Txn *applying_ = nullptr;
 };
 
 // The table as a build's scan reads it: per side, owner -> sorted others.
@@ -283,83 +270,81 @@ inline size_t expected_live_bytes(const Sim &sim) {
     return b;
 }
 
-// The builder as src/pg/build.cpp runs it, one atomic step at a time: each
-// step is what it does under one stripe lock (or all of them).
+// The build as src/pg/build.cpp runs it (index_build.hpp), one atomic step
+// at a time so that commits interleave: each step is what the production
+// code does under one stripe lock (or all of them). The table's rows are
+// the snapshot the scan read.
 struct Builder {
     enum Phase { kStart, kReset, kScan, kInstall, kDone } phase = kStart;
     uint32_t next_stripe = 0;
-    uint8_t side = kOut;
-    uint32_t uid = 1;
     std::map<uint32_t, Vec> scan[2];
     uint32_t max_uid = 0;
-    uint32_t side_end = 0;
+    std::unique_ptr<InstallPass> pass;
+    uint8_t side = kOut;
 
     bool done() const { return phase == kDone; }
+
+    // The next uid with rows on the current side, at or after the pass's.
+    uint32_t next_row(uint32_t from) const {
+        auto it = scan[side].lower_bound(from);
+        return it == scan[side].end() ? InstallPass::kNoRows : it->first;
+    }
 
     void step(Sim &sim, const Table &table) {
         switch (phase) {
             case kStart:
-                sim.begin_build();
+                build_reset_begin(sim.env);
                 phase = kReset;
                 return;
             case kReset:
-                sim.reset_stripe(next_stripe++);
+                build_reset_stripe(sim.env, next_stripe++);
                 if (next_stripe == kStripes) {
-                    sim.end_reset();
+                    build_reset_end(sim.env);
                     phase = kScan;
                 }
                 return;
             case kScan:
                 // The snapshot: every commit so far, whether applied or not.
                 scan_table(table, scan, &max_uid);
+                side = kOut;
+                pass = std::make_unique<InstallPass>(sim.env, InstallPass::kFollowing);
+                cursor = 1;
                 phase = kInstall;
                 return;
             case kInstall: {
-                // The end is re-read at every step: a commit may create a
-                // directory leaf beyond it while the build runs. (build.cpp
-                // re-reads it too, and decides the pass is over under every
-                // stripe lock; a step here is atomic.)
-                side_end = std::max(sim.dir.uid_end(), max_uid + 1);
-                uint32_t end = side_end;
-                if (uid >= end) {
+                // Two steps per user, as in the server, where the rows are
+                // loaded between them without a lock: next(), then install.
+                if (pending_uid != 0) {
+                    static const Vec kEmpty{};
+                    auto f = scan[side].find(pending_uid);
+                    const Vec &rows = f == scan[side].end() ? kEmpty : f->second;
+                    pass->install_set(pending_uid, rows.data(), rows.size());
+                    cursor = pending_uid + 1;
+                    pending_uid = 0;
+                    return;
+                }
+                uint32_t uid = pass->next(next_row(cursor));
+                if (uid == InstallPass::kDone) {
                     if (side == kOut) {
                         side = kIn;
-                        uid = 1;
-                        side_end = 0;
+                        pass = std::make_unique<InstallPass>(sim.env, InstallPass::kFollowers);
+                        cursor = 1;
                     } else {
-                        sim.finish_build();
+                        build_finish(sim.env);
                         phase = kDone;
                     }
                     return;
                 }
-                uint32_t leaf_end = std::min(end, ((uid >> kLeafBits) + 1) << kLeafBits);
-                auto it = scan[side].lower_bound(uid);
-                bool rows = it != scan[side].end() && it->first < leaf_end;
-                bool leaf_start = uid == 1 || (uid & (kLeafSize - 1)) == 0;
-                if (leaf_start && !rows && sim.dir.find(uid | 1) == nullptr &&
-                    !sim.dir.lost(uid)) {
-                    // Skip a run of leaves with neither rows nor sets, in one
-                    // step (build.cpp holds every stripe lock meanwhile).
-                    uint32_t next = it != scan[side].end() ? it->first : end;
-                    uint32_t skip_to = uid;
-                    while (skip_to < next && sim.dir.find(skip_to | 1) == nullptr &&
-                           !sim.dir.lost(skip_to))
-                        skip_to = std::min(next, ((skip_to >> kLeafBits) + 1) << kLeafBits);
-                    if (skip_to > uid) {
-                        sim.cursor[side] = skip_to;
-                        uid = skip_to;
-                        return;
-                    }
-                }
-                static const Vec kEmpty{};
-                auto f = scan[side].find(uid);
-                sim.install(uid, side, f == scan[side].end() ? kEmpty : f->second);
-                uid++;
+                pending_uid = uid;
                 return;
             }
             case kDone: return;
         }
     }
+
+  private:
+    uint32_t cursor = 1;       // the pass's position, for next_row
+    uint32_t pending_uid = 0;  // next() said this one; install it next step
 };
 
 }  // namespace dp::test

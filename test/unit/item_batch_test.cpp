@@ -68,7 +68,7 @@ TEST(ItemBatch, OrderedByStripeSourceKey) {
         ASSERT_TRUE(a.stripe() < b.stripe() || (a.stripe() == b.stripe() && a.src < b.src) ||
                     (a.src == b.src && a.item.key() < b.item.key()));
     }
-    auto starts = item_stripe_starts(n.changes);
+    auto starts = stripe_starts(n.changes);
     for (uint32_t s = 0; s < kStripes; s++)
         for (size_t i = starts[s]; i < starts[s + 1]; i++)
             ASSERT_EQ(n.changes[i].stripe(), s);

@@ -1,6 +1,8 @@
 // A heap-backed Arena for unit tests: a reserved virtual region with a bump
 // allocator and per-size free lists, a byte limit to simulate a full arena,
-// and bookkeeping that catches double frees and size mismatches.
+// and bookkeeping that catches double frees and size mismatches. It is the
+// arena's host (host.hpp) for memory; the rest is the default single-process
+// host, which simulations override.
 #pragma once
 
 #include <sys/mman.h>
@@ -15,7 +17,7 @@
 
 namespace dp::test {
 
-class TestArena {
+class TestArena : public Host {
   public:
     explicit TestArena(size_t reserve = size_t(1) << 32) : reserve_(reserve) {
         void *p = mmap(nullptr, reserve_, PROT_READ | PROT_WRITE,
@@ -26,26 +28,19 @@ class TestArena {
         next_ = 64;  // offset 0 means "none"
         arena.base = base_;
         arena.size = reserve_;
-        arena.alloc_fn = &TestArena::alloc_cb;
-        arena.free_fn = &TestArena::free_cb;
-        arena.ctx = this;
+        arena.host = this;
         arena.serial_counter = &serial_;
     }
-    ~TestArena() { munmap(base_, reserve_); }
+    virtual ~TestArena() { munmap(base_, reserve_); }
+    TestArena(const TestArena &) = delete;
+    TestArena &operator=(const TestArena &) = delete;
 
     Arena arena;
     size_t limit = SIZE_MAX;  // bytes the arena may hand out
     size_t live_bytes() const { return live_; }
     size_t live_blocks() const { return blocks_.size(); }
 
-  private:
-    static uint64_t alloc_cb(void *ctx, size_t size) {
-        return static_cast<TestArena *>(ctx)->alloc(size);
-    }
-    static void free_cb(void *ctx, uint64_t off, size_t size) {
-        static_cast<TestArena *>(ctx)->free(off, size);
-    }
-    uint64_t alloc(size_t size) {
+    uint64_t alloc(size_t size) noexcept override {
         size = (size + 7) & ~size_t(7);
         if (live_ + size > limit)
             return 0;
@@ -67,7 +62,7 @@ class TestArena {
         live_ += size;
         return off;
     }
-    void free(uint64_t off, size_t size) {
+    void free(uint64_t off, size_t size) noexcept override {
         size = (size + 7) & ~size_t(7);
         auto it = blocks_.find(off);
         if (it == blocks_.end())
@@ -78,6 +73,8 @@ class TestArena {
         live_ -= size;
         free_[size].push_back(off);
     }
+
+  private:
 
     size_t reserve_;
     char *base_;

@@ -72,15 +72,14 @@ struct DirTopHolder {
 
 // An Arena over a TestArena that fails the fail_at-th allocation attempt
 // (1-based, counted from the last reset()), or every attempt once
-// fail_all is set.
-class FailingArena {
+// fail_all is set. Its host passes everything else to the TestArena's.
+class FailingArena : public Host {
   public:
-    explicit FailingArena(TestArena &ta) : inner_(ta.arena) {
+    explicit FailingArena(TestArena &ta) : inner_(ta) {
         arena = ta.arena;
-        arena.alloc_fn = &alloc_cb;
-        arena.free_fn = &free_cb;
-        arena.ctx = this;
+        arena.host = this;
     }
+    virtual ~FailingArena() = default;
     FailingArena(const FailingArena &) = delete;
     FailingArena &operator=(const FailingArena &) = delete;
 
@@ -94,12 +93,13 @@ class FailingArena {
     uint64_t fail_at = 0;  // 0: never
     bool fail_all = false;
 
-  private:
     // TestArena's bookkeeping allocates with operator new: keep injected
     // failures out of it (the real arena never throws).
-    static uint64_t alloc_cb(void *ctx, size_t size);
-    static void free_cb(void *ctx, uint64_t off, size_t size);
-    Arena inner_;
+    uint64_t alloc(size_t size) noexcept override;
+    void free(uint64_t off, size_t size) noexcept override;
+
+  private:
+    TestArena &inner_;
 };
 
 // Failure injection for the global operator new (defined in
@@ -115,21 +115,19 @@ struct NewFailure {
     static void resume();
 };
 
-inline uint64_t FailingArena::alloc_cb(void *ctx, size_t size) {
-    auto *f = static_cast<FailingArena *>(ctx);
-    f->attempts++;
-    if (f->fail_all || f->attempts == f->fail_at)
+inline uint64_t FailingArena::alloc(size_t size) noexcept {
+    attempts++;
+    if (fail_all || attempts == fail_at)
         return 0;
     NewFailure::pause();
-    uint64_t off = f->inner_.alloc_fn(f->inner_.ctx, size);
+    uint64_t off = inner_.alloc(size);
     NewFailure::resume();
     return off;
 }
 
-inline void FailingArena::free_cb(void *ctx, uint64_t off, size_t size) {
-    auto *f = static_cast<FailingArena *>(ctx);
+inline void FailingArena::free(uint64_t off, size_t size) noexcept {
     NewFailure::pause();
-    f->inner_.free_fn(f->inner_.ctx, off, size);
+    inner_.free(off, size);
     NewFailure::resume();
 }
 
@@ -137,6 +135,33 @@ inline void FailingArena::free_cb(void *ctx, uint64_t off, size_t size) {
 struct NewFailureScope {
     explicit NewFailureScope(long nth) { NewFailure::arm(nth); }
     ~NewFailureScope() { NewFailure::disarm(); }
+};
+
+// A host for tests of one apply: memory from another arena's host, and the
+// pending keys and journal mode as the test sets them.
+class ScriptedHost : public Host {
+  public:
+    explicit ScriptedHost(const Arena &memory) : mem_(*memory.host) {
+        arena = memory;
+        arena.host = this;
+    }
+    virtual ~ScriptedHost() = default;
+
+    Arena arena;           // memory's, with this host
+    bool pending = false;  // another transaction holds every key (others and any)
+    bool journal = false;  // every set is a journal: a build has installed nothing yet
+
+    uint64_t alloc(size_t size) noexcept override { return mem_.alloc(size); }
+    void free(uint64_t off, size_t size) noexcept override { mem_.free(off, size); }
+    StripeMode mode(uint32_t) const noexcept override {
+        return journal ? kModeBuilding : kModeReady;
+    }
+    uint32_t cursor(Cursor) const noexcept override { return journal ? 0 : UINT32_MAX; }
+    bool edge_others_pending(uint32_t, uint32_t, uint8_t) noexcept override { return pending; }
+    bool edge_any_pending(uint32_t, uint32_t, uint8_t) noexcept override { return pending; }
+
+  private:
+    Host &mem_;
 };
 
 }  // namespace dp::test

@@ -91,10 +91,16 @@ struct Model {
 
 // ------------------------------------------------- the host, single process
 
-struct Host {
+struct Txn;
+
+// The core's host (host.hpp) in one process: memory from a TestArena, the
+// lock discipline checked, and the pending-key filter of every announced
+// transaction, with the one being applied.
+struct SimHost final : Host {
     TestArena ta;
+    Arena arena;
     DirTopHolder top;
-    Directory dir{ta.arena, top.top};
+    Directory dir{arena, top.top};
     RoaringViews views;
     std::vector<LwwTable> edge_lww = std::vector<LwwTable>(kStripes);
     std::vector<ItemLwwTable> item_lww = std::vector<ItemLwwTable>(kStripes);
@@ -103,14 +109,17 @@ struct Host {
     uint32_t edge_pending[kStripes][kBuckets] = {};
     uint32_t item_pending[kItemBuckets] = {};
     IndexEnv env;
+    Txn *applying = nullptr;
 
     // Lock discipline.
     std::vector<uint32_t> held;
     bool celeb_held = false;
     bool all_held = false;  // a feed build holds every stripe
 
-    Host(uint32_t author_cap, uint32_t feed_cap, uint64_t fanout_limit) {
-        env.arena = &ta.arena;
+    SimHost(uint32_t author_cap, uint32_t feed_cap, uint64_t fanout_limit) {
+        arena = ta.arena;
+        arena.host = this;
+        env.arena = &arena;
         env.dir = &dir;
         env.views = &views;
         env.edge_lww = edge_lww.data();
@@ -121,38 +130,54 @@ struct Host {
         env.author_cap = author_cap;
         env.feed_cap = feed_cap;
         env.fanout_limit = fanout_limit;
-        env.ctx = this;
-        env.lock = [](void *c, uint32_t s, bool) {
-            Host *h = static_cast<Host *>(c);
-            ASSERT_FALSE(h->celeb_held) << "stripe lock taken under the celebrity lock";
-            ASSERT_FALSE(h->all_held);
-            ASSERT_TRUE(h->held.empty() || h->held.back() < s) << "stripe " << s << " out of order";
-            h->held.push_back(s);
-        };
-        env.unlock = [](void *c, uint32_t s) {
-            Host *h = static_cast<Host *>(c);
-            auto it = std::find(h->held.begin(), h->held.end(), s);
-            ASSERT_TRUE(it != h->held.end());
-            h->held.erase(it);
-        };
-        env.lock_celebs = [](void *c, bool) {
-            Host *h = static_cast<Host *>(c);
-            ASSERT_FALSE(h->celeb_held);
-            h->celeb_held = true;
-        };
-        env.unlock_celebs = [](void *c) { static_cast<Host *>(c)->celeb_held = false; };
-        env.maintained = [](void *, uint32_t) { return true; };
-        env.set_journal = [](void *, uint32_t, uint8_t) { return false; };
-        env.author_journal = [](void *, uint32_t) { return false; };
-        env.feeds_on = [](void *) { return true; };
+        held.reserve(kStripes);  // lock() is noexcept: it must not allocate
     }
+    virtual ~SimHost() = default;
+
+    // The arena never throws (a DSA area answers "full"): keep injected
+    // failures out of the TestArena's bookkeeping.
+    uint64_t alloc(size_t size) noexcept override {
+        test::NewFailure::pause();
+        uint64_t off = ta.alloc(size);
+        test::NewFailure::resume();
+        return off;
+    }
+    void free(uint64_t off, size_t size) noexcept override {
+        test::NewFailure::pause();
+        ta.free(off, size);
+        test::NewFailure::resume();
+    }
+    void lock(uint32_t s, bool) noexcept override {
+        EXPECT_FALSE(celeb_held) << "stripe lock taken under the celebrity lock";
+        EXPECT_FALSE(all_held);
+        EXPECT_TRUE(held.empty() || held.back() < s) << "stripe " << s << " out of order";
+        held.push_back(s);
+    }
+    void unlock(uint32_t s) noexcept override {
+        auto it = std::find(held.begin(), held.end(), s);
+        EXPECT_TRUE(it != held.end());
+        if (it != held.end())
+            held.erase(it);
+    }
+    void lock_celebs(bool) noexcept override {
+        EXPECT_FALSE(celeb_held);
+        celeb_held = true;
+    }
+    void unlock_celebs() noexcept override { celeb_held = false; }
+    bool edge_others_pending(uint32_t o, uint32_t x, uint8_t sd) noexcept override;
+    bool edge_any_pending(uint32_t o, uint32_t x, uint8_t sd) noexcept override {
+        return edge_pending[stripe_of(o)][bucket_of(o, x, sd)] > 0;
+    }
+    bool item_others_pending(uint32_t b) noexcept override;
+    bool item_any_pending(uint32_t b) noexcept override { return item_pending[b] > 0; }
+    void edge_stripe_released(uint32_t s) noexcept override;
 
     bool quiet() const { return held.empty() && !celeb_held; }
 };
 
 // One committed transaction, being applied.
-struct Txn final : TxnHooks {
-    Host *h = nullptr;
+struct Txn {
+    SimHost *h = nullptr;
     std::vector<RawEdge> raw_edges;  // op kTruncate = 2 for a TRUNCATE
     std::vector<RawItem> raw_items;
     CommitWork work;
@@ -188,10 +213,13 @@ struct Txn final : TxnHooks {
     }
     // COMMIT: one step; true once done (and the bits withdrawn).
     bool step() {
-        if (apply.step(h->env, *this))
+        h->applying = this;
+        bool more = apply.step(h->env);
+        h->applying = nullptr;
+        if (more)
             return false;
         for (uint32_t s = 0; s < kStripes; s++)
-            edge_stripe_released(s);
+            release_stripe(s);
         for (size_t b = 0; b < item_bits.size(); b++)
             if (item_bits.test(b)) {
                 h->item_pending[b]--;
@@ -199,20 +227,7 @@ struct Txn final : TxnHooks {
             }
         return true;
     }
-
-    bool edge_others_pending(uint32_t o, uint32_t x, uint8_t sd) override {
-        uint32_t s = stripe_of(o), b = bucket_of(o, x, sd);
-        return h->edge_pending[s][b] > (edge_bits.test(s * kBuckets + b) ? 1u : 0u);
-    }
-    bool edge_any_pending(uint32_t o, uint32_t x, uint8_t sd) override {
-        return h->edge_pending[stripe_of(o)][bucket_of(o, x, sd)] > 0;
-    }
-    bool item_others_pending(uint32_t b) override {
-        return h->item_pending[b] > (item_bits.test(b) ? 1u : 0u);
-    }
-    bool item_any_pending(uint32_t b) override { return h->item_pending[b] > 0; }
-    void edge_stripe_done(uint32_t, const ApplyResult &) override {}
-    void edge_stripe_released(uint32_t s) override {
+    void release_stripe(uint32_t s) {
         for (uint32_t b = 0; b < kBuckets; b++)
             if (edge_bits.test(s * kBuckets + b)) {
                 h->edge_pending[s][b]--;
@@ -220,6 +235,22 @@ struct Txn final : TxnHooks {
             }
     }
 };
+
+bool SimHost::edge_others_pending(uint32_t o, uint32_t x, uint8_t sd) noexcept {
+    uint32_t s = stripe_of(o), b = bucket_of(o, x, sd);
+    bool mine = applying != nullptr && applying->edge_bits.test(s * kBuckets + b);
+    return edge_pending[s][b] > (mine ? 1u : 0u);
+}
+
+bool SimHost::item_others_pending(uint32_t b) noexcept {
+    bool mine = applying != nullptr && applying->item_bits.test(b);
+    return item_pending[b] > (mine ? 1u : 0u);
+}
+
+void SimHost::edge_stripe_released(uint32_t s) noexcept {
+    if (applying != nullptr)
+        applying->release_stripe(s);
+}
 
 // ----------------------------------------------------------- the driver
 
@@ -459,9 +490,9 @@ class Sim {
     void evict_random() {
         uint64_t n = 0;
         uint32_t s = uint32_t(rng_() % kStripes);
-        host_.env.lock(host_.env.ctx, s, true);
-        sweep_feeds(host_.ta.arena, host_.dir, s, 0, UINT32_MAX, rng_() % 2 ? UINT64_MAX : 100, &n);
-        host_.env.unlock(host_.env.ctx, s);
+        host_.lock(s, true);
+        sweep_feeds(host_.arena, host_.dir, s, 0, UINT32_MAX, rng_() % 2 ? UINT64_MAX : 100, &n);
+        host_.unlock(s);
     }
 
     static void expect_same(const std::vector<AuthorItem> &got, const std::vector<AuthorItem> &want,
@@ -539,7 +570,7 @@ class Sim {
     }
 
     Params p_;
-    Host host_;
+    SimHost host_;
     std::mt19937_64 rng_;
     Model model_;
     std::vector<std::unique_ptr<Txn>> pending_;
@@ -603,7 +634,7 @@ namespace {
 // 2 reaches 1's feed ring before the deletion for 3, which must not remove
 // the new version.
 TEST(TimelineFanout, UpdateToAnAuthorInALowerStripe) {
-    Host h(1000, 800, 1000);
+    SimHost h(1000, 800, 1000);
     auto apply = [&](std::vector<RawEdge> edges, std::vector<RawItem> items, uint64_t lsn) {
         Txn t;
         t.h = &h;
@@ -627,6 +658,78 @@ TEST(TimelineFanout, UpdateToAnAuthorInALowerStripe) {
     ASSERT_EQ(page.size(), 1u);
     EXPECT_EQ(page[0].id, 10);
     EXPECT_EQ(page[0].author, 2u);
+}
+
+// A whole commit (follows, unfollows, posts, reposts, deletions, fan-out
+// to feed rings, backfills) applied while process memory runs out at its
+// nth allocation, for every n: nothing escapes apply_all (the server calls
+// it in a commit callback, where an exception would abort the backend), no
+// lock stays held, the unfollow bookkeeping balances, and a commit
+// reported whole is one that either met no failure or degraded exactly
+// where the core catches it.
+TEST(CommitApplyFaults, EveryAllocationMayFail) {
+    auto world = [](SimHost &h) {
+        auto apply = [&](std::vector<RawEdge> edges, std::vector<RawItem> items, uint64_t lsn) {
+            Txn t;
+            t.h = &h;
+            t.raw_edges = std::move(edges);
+            t.raw_items = std::move(items);
+            t.prepare(lsn);
+            while (!t.step()) {
+            }
+        };
+        std::vector<RawEdge> follows;
+        std::vector<RawItem> posts;
+        for (uint32_t v = 1; v <= 40; v++)
+            for (uint32_t a = 50; a < 60; a++)
+                if ((v + a) % 3 != 0)
+                    follows.push_back(RawEdge{v, a, kInsert});
+        for (int64_t i = 0; i < 60; i++)
+            posts.push_back(RawItem{AuthorItem{100 + i, 1000 + i, 1000 + i, uint32_t(50 + i % 10), 0},
+                                    kInsert, kPost});
+        apply(follows, posts, 1);
+        FeedBuildScratch scratch;
+        h.all_held = h.celeb_held = true;
+        for (uint32_t v = 1; v <= 40; v++)
+            build_feed(h.env, v, &scratch);
+        h.all_held = h.celeb_held = false;
+    };
+    long n = 1;
+    for (;; n++) {
+        SimHost h(64, 64, 1000);
+        world(h);
+        Txn t;
+        t.h = &h;
+        for (uint32_t v = 1; v <= 40; v += 3) {
+            t.raw_edges.push_back(RawEdge{v, 50 + v % 10, kDelete});
+            t.raw_edges.push_back(RawEdge{v, 61, kInsert});
+        }
+        for (int64_t i = 0; i < 30; i++)
+            t.raw_items.push_back(RawItem{AuthorItem{200 + i, 2000 + i, 2000 + i,
+                                                     uint32_t(50 + i % 12), 0},
+                                          kInsert, kPost});
+        for (int64_t i = 0; i < 10; i++)
+            t.raw_items.push_back(RawItem{AuthorItem{300 + i, 3000 + i, 1000 + i, uint32_t(50 + i % 10),
+                                                     uint32_t(1 + i)},
+                                          kInsert, kRepost});
+        t.raw_items.push_back(RawItem{AuthorItem{105, 1005, 1005, 55, 0}, kDelete, kPost});
+        t.prepare(2);
+        h.applying = &t;
+        bool ok, fired;
+        {
+            test::NewFailureScope f(n);
+            ok = t.apply.apply_all(h.env, &t.work);
+            fired = test::NewFailure::fired();
+        }
+        h.applying = nullptr;
+        EXPECT_TRUE(h.quiet()) << "a lock is still held after failure " << n;
+        EXPECT_EQ(h.unfollows_started, h.unfollows_finished) << "failure " << n;
+        EXPECT_TRUE(ok || fired) << "failure " << n;
+        EXPECT_EQ(t.apply.stats().out_of_memory > 0, !ok) << "failure " << n;
+        if (HasFailure() || !fired)
+            break;
+    }
+    EXPECT_GT(n, 20) << "the commit should allocate at many points";
 }
 
 }  // namespace

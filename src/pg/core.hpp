@@ -1,0 +1,28 @@
+// Every header of the PostgreSQL-free core, for the glue: pg_prelude.hpp
+// includes this before postgres.h, as the core's headers require.
+#pragma once
+
+#include "arena.hpp"
+#include "author_apply.hpp"
+#include "commit_apply.hpp"
+#include "directory.hpp"
+#include "edge_batch.hpp"
+#include "feed_build.hpp"
+#include "graph_apply.hpp"
+#include "graph_read.hpp"
+#include "host.hpp"
+#include "index_build.hpp"
+#include "index_env.hpp"
+#include "item_batch.hpp"
+#include "lww.hpp"
+#include "ring.hpp"
+#include "ring_ops.hpp"
+#include "ring_peek.hpp"
+#include "roaring_views.hpp"
+#include "set_layout.hpp"
+#include "set_read.hpp"
+#include "set_write.hpp"
+#include "stripe_guard.hpp"
+#include "timeline_page.hpp"
+#include "timeline_page_impl.hpp"
+#include "timeline_read.hpp"

@@ -1,0 +1,26 @@
+// The SQL the extension runs over its tables to read feed items, built from
+// one definition of a feed item (the contract's reference query), so that
+// the fallback pages, the build and verify() cannot drift apart.
+#pragma once
+
+#include "pg_prelude.hpp"
+
+namespace dpg::sql {
+
+// The reference query of DESIGN.md for a page: $1 uid, $2 lim (NULL: no
+// limit), $3 before_ts, $4 before_id. Columns item_id, post_id, author,
+// reposter, sort_at. The timeline's sources are the viewer and whom it
+// follows; an author feed's, the author.
+const char *timeline_page();
+const char *author_feed_page();
+
+// Every item of every source, by source, as the author rings hold them:
+// src, sort_at, item_id, post_id, author, reposter (0 for a post), in
+// (src, key) order, newest first or oldest first.
+const char *items_by_source(bool newest_first);
+
+// The timeline of $1 above the key ($2, $3, $4) (ItemKey: ts, id, rank),
+// oldest first: sort_at, item_id, src, rank.
+const char *timeline_above();
+
+}  // namespace dpg::sql
