@@ -97,9 +97,11 @@ SELECT pg_catalog.pg_extension_config_dump('dataplane.actor_uid_seq', '');
 -- filled; a deferral takes it ACCESS EXCLUSIVE and only then looks again.
 -- Either the insert commits first and the deferring statement sees its rows
 -- and the filled state, or the deferral commits first and the insert sees
--- pending. A REPEATABLE READ or SERIALIZABLE insert reads the state FOR KEY
--- SHARE, so that a deferral committed after its snapshot is a serialization
--- failure rather than unseen; such transactions never defer.
+-- pending. A REPEATABLE READ or SERIALIZABLE insert that does not see the
+-- table filled reads its state again FOR KEY SHARE, so that a deferral
+-- committed after its snapshot is a serialization failure rather than
+-- unseen; such transactions never defer. Filled is for good: an insert
+-- that sees it has nothing more to do.
 --
 -- The check of repost inserts runs before the repost capture (statement
 -- triggers fire in name order: dataplane_a_refs_* before
@@ -179,10 +181,10 @@ BEGIN
     RETURN true;
 END $$;
 
--- Every insert into actor and post: the first one checks what was kept
--- while the table was empty (every foreign key to it must hold now) and
--- marks the table filled. Reposts kept while post was empty are re-queued
--- for the index.
+-- Every insert into actor and post, until the table is filled (a state it
+-- never leaves): the first one checks what was kept while the table was
+-- empty (every foreign key to it must hold now) and marks the table filled.
+-- Reposts kept while post was empty are re-queued for the index.
 CREATE FUNCTION dataplane._refs_filled(target regclass)
     RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -190,13 +192,14 @@ DECLARE
     fk record;
     v text;
 BEGIN
-    IF current_setting('transaction_isolation') = 'read committed' THEN
-        SELECT r.state INTO st FROM dataplane._referenced r WHERE r.tbl = target;
-    ELSE
-        SELECT r.state INTO st FROM dataplane._referenced r WHERE r.tbl = target FOR KEY SHARE;
-    END IF;
+    SELECT r.state INTO st FROM dataplane._referenced r WHERE r.tbl = target;
     IF st = 'filled' THEN
         RETURN;
+    END IF;
+    -- Not filled in this snapshot: under REPEATABLE READ, a deferral that
+    -- committed after it must not go unseen (a serialization failure).
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        SELECT r.state INTO st FROM dataplane._referenced r WHERE r.tbl = target FOR KEY SHARE;
     END IF;
     IF st = 'pending' THEN
         FOR fk IN
@@ -290,15 +293,14 @@ DECLARE
 BEGIN
     LOOP
         -- One query: the first row that names a missing actor, and whether
-        -- post, a named table too (repost.post_id), is filled (then a READ
-        -- COMMITTED insert has nothing more to do for it).
+        -- post, a named table too (repost.post_id), is filled (then there is
+        -- nothing more to do for it).
         SELECT (SELECT n.author FROM new_rows n
                  WHERE NOT EXISTS (SELECT FROM dataplane.actor a WHERE a.uid = n.author
                                      FOR KEY SHARE OF a)
                  LIMIT 1),
-               current_setting('transaction_isolation') = 'read committed'
-                 AND (SELECT r.state FROM dataplane._referenced r
-                       WHERE r.tbl = 'dataplane.post'::regclass) = 'filled'
+               (SELECT r.state FROM dataplane._referenced r
+                 WHERE r.tbl = 'dataplane.post'::regclass) = 'filled'
           INTO v, filled;
         IF v IS NOT NULL AND locked THEN
             EXIT WHEN NOT dataplane._refs_defer('dataplane.actor');
@@ -365,9 +367,8 @@ END $$;
 CREATE FUNCTION dataplane._refs_actor_insert() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF current_setting('transaction_isolation') <> 'read committed'
-       OR (SELECT r.state FROM dataplane._referenced r
-            WHERE r.tbl = 'dataplane.actor'::regclass) <> 'filled' THEN
+    IF (SELECT r.state FROM dataplane._referenced r
+         WHERE r.tbl = 'dataplane.actor'::regclass) <> 'filled' THEN
         PERFORM dataplane._refs_filled('dataplane.actor');
     END IF;
     RETURN NULL;
