@@ -1,8 +1,9 @@
 # ALTER EXTENSION dataplane UPDATE from 0.1.0 on a populated database: the
 # rows stay, verify() is clean, every answer is what it was, and the schema
 # is the same as a fresh install of the current version (tables, columns,
-# constraints, indexes, triggers and their modes, functions, the event
-# trigger, config dumps), so no upgrade step can be forgotten.
+# constraints, indexes, triggers and their modes, the foreign keys' own
+# triggers' modes, functions with their bodies, settings and privileges, the
+# event trigger, config dumps), so no upgrade step can be forgotten.
 use strict;
 use warnings;
 
@@ -56,6 +57,16 @@ is($node->safe_psql('postgres', 'SELECT dataplane.follows(11, 1999), dataplane.f
 	't|t', 'after the update: writes in origin and replica mode reach the index');
 verify_clean($node, 'after writes');
 
+# The populated tables are filled: a reference to a missing row fails at
+# once, as the foreign key's own check failed it.
+is($node->safe_psql('postgres',
+		"SELECT string_agg(tbl::text || '=' || state, ' ' ORDER BY tbl::text) FROM dataplane._referenced"),
+	'dataplane.actor=filled dataplane.post=filled', 'after the update: actor and post are filled');
+my ($rc, $out, $err) = $node->psql('postgres',
+	'INSERT INTO dataplane.follow (follower, followee) VALUES (1, 999999)');
+like($err, qr/violates foreign key constraint "follow_followee_fkey"/,
+	'after the update: a follow of a missing actor is refused');
+
 # The schema equals a fresh install's.
 my $schema = q{
 SELECT string_agg(x, E'\n' ORDER BY x) FROM (
@@ -76,9 +87,16 @@ SELECT string_agg(x, E'\n' ORDER BY x) FROM (
     FROM pg_trigger WHERE NOT tgisinternal
      AND tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'dataplane'::regnamespace)
   UNION ALL
-  SELECT format('function %s(%s) %s %s %s %s', proname, pg_get_function_arguments(oid),
-                pg_get_function_result(oid), provolatile, proisstrict, proparallel)
+  SELECT format('function %s(%s) %s %s %s %s %s %s %s %s', proname, pg_get_function_arguments(oid),
+                pg_get_function_result(oid), provolatile, proisstrict, proparallel, prosecdef,
+                proconfig, proacl, md5(prosrc))
     FROM pg_proc WHERE pronamespace = 'dataplane'::regnamespace
+  UNION ALL
+  -- the foreign keys' own triggers: their check triggers are disabled
+  SELECT format('fk trigger %s %s %s %s', g.tgrelid::regclass, c.conname, g.tgfoid::regproc,
+                g.tgenabled)
+    FROM pg_trigger g JOIN pg_constraint c ON c.oid = g.tgconstraint
+   WHERE g.tgisinternal AND c.connamespace = 'dataplane'::regnamespace
   UNION ALL
   SELECT format('event trigger %s %s %s %s', evtname, evtevent, evtenabled, evttags)
     FROM pg_event_trigger
