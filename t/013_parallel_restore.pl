@@ -18,8 +18,8 @@ use DataplaneTest;
 
 my $N = 4000;
 my $src = dp_node('source');
-load_graph($src, actors => $N, follows => 40000, big => 5, big_degree => 400);
-load_items($src, actors => $N, posts => 30000, reposts => 12000);
+load_graph($src, actors => $N, follows => 20000, big => 5, big_degree => 300);
+load_items($src, actors => $N, posts => 10000, reposts => 4000);
 $src->safe_psql(
 	'postgres', qq{
 -- cascades before the dump: an actor with follows, posts and reposts, and
@@ -116,8 +116,9 @@ sub restore_ok
 }
 
 # The restore pg_restore -j does: every load at the same time, in any order.
-my @runs = ([ 'd', 4, $dir ], [ 'd', 2, $dir ], [ 'd', 2, $dir ], [ 'd', 2, $dir ],
-	[ 'c', 4, $custom ], [ 'c', 2, $custom ]);
+# (The deterministic worst order below covers what repeated runs would only
+# hit by chance: two runs per format keep the suite short.)
+my @runs = ([ 'd', 4, $dir ], [ 'c', 2, $custom ]);
 for my $run (@runs)
 {
 	my ($fmt, $jobs, $path) = @$run;

@@ -15,6 +15,8 @@ extern "C" {
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "miscadmin.h"
 }
 
 namespace dpg {
@@ -68,6 +70,13 @@ bool is_capture_trigger(const Trigger &tg) {
     return !tg.tgisinternal && strncmp(tg.tgname, "dataplane_capture_", 18) == 0;
 }
 
+// A foreign key's own check of new rows, which the extension's reference
+// triggers replace (dataplane_a_refs_*, see the install script): it stays
+// disabled, also after ENABLE TRIGGER ALL (pg_restore --disable-triggers).
+bool is_fk_check_trigger(const Trigger &tg) {
+    return tg.tgisinternal && (tg.tgfoid == F_RI_FKEY_CHECK_INS || tg.tgfoid == F_RI_FKEY_CHECK_UPD);
+}
+
 // Inspects one table's capture triggers (see inspect_capture).
 bool inspect_table(int t, bool fix_modes, char *reason) {
     const char *tbl = kCaptureTableNames[t];
@@ -81,10 +90,12 @@ bool inspect_table(int t, bool fix_modes, char *reason) {
     static const char *const kStatement[] = {"dataplane_capture_insert", "dataplane_capture_update",
                                              "dataplane_capture_delete", "dataplane_capture_truncate"};
     bool found[4] = {false, false, false, false};
-    bool has_row = false, ok = true, wrong_mode = false;
+    bool has_row = false, has_refs = false, ok = true, wrong_mode = false, fk_checks_on = false;
     TriggerDesc *td = rel->trigdesc;
     for (int i = 0; td != nullptr && i < td->numtriggers; i++) {
         const Trigger &tg = td->triggers[i];
+        has_refs = has_refs || strcmp(tg.tgname, "dataplane_a_refs_insert") == 0;
+        fk_checks_on = fk_checks_on || (is_fk_check_trigger(tg) && tg.tgenabled != TRIGGER_DISABLED);
         if (!is_capture_trigger(tg))
             continue;
         for (int k = 0; k < 4; k++)
@@ -108,20 +119,27 @@ bool inspect_table(int t, bool fix_modes, char *reason) {
     // Restore the 0.2.0 layout's modes (ENABLE TRIGGER ALL makes every
     // trigger plain ENABLE). A 0.1.0 layout (no row trigger, ALWAYS
     // statement triggers) is left as it is until ALTER EXTENSION UPDATE.
-    if (ok && fix_modes && wrong_mode && has_row) {
+    // Only a superuser may change a foreign key's own (system) triggers.
+    bool fix_fk = has_refs && fk_checks_on && superuser();
+    if (ok && fix_modes && ((wrong_mode && has_row) || fix_fk)) {
         // The names first: the catalog updates below may rebuild the
         // relcache entry that td belongs to.
-        NameData fix[8];
+        NameData fix[16];
+        char mode[16];
         int n_fix = 0;
-        for (int i = 0; i < td->numtriggers && n_fix < 8; i++) {
+        for (int i = 0; i < td->numtriggers && n_fix < 16; i++) {
             const Trigger &tg = td->triggers[i];
-            if (is_capture_trigger(tg) && tg.tgenabled != expected_mode(tg.tgname))
+            if (has_row && is_capture_trigger(tg) && tg.tgenabled != expected_mode(tg.tgname)) {
+                mode[n_fix] = expected_mode(tg.tgname);
                 namestrcpy(&fix[n_fix++], tg.tgname);
+            } else if (fix_fk && is_fk_check_trigger(tg) && tg.tgenabled != TRIGGER_DISABLED) {
+                mode[n_fix] = TRIGGER_DISABLED;
+                namestrcpy(&fix[n_fix++], tg.tgname);
+            }
         }
         LockRelationOid(cached_oid[t], ShareRowExclusiveLock);
         for (int i = 0; i < n_fix; i++)
-            EnableDisableTrigger(rel, NameStr(fix[i]), expected_mode(NameStr(fix[i])), false,
-                                 ShareRowExclusiveLock);
+            EnableDisableTrigger(rel, NameStr(fix[i]), mode[i], false, ShareRowExclusiveLock);
         CommandCounterIncrement();
     }
     RelationClose(rel);
