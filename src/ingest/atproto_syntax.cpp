@@ -1,5 +1,7 @@
 #include "atproto_syntax.hpp"
 
+#include <cstdint>
+
 namespace ing {
 
 namespace {
@@ -9,12 +11,31 @@ bool is_alpha(char c) { return is_lower(c) || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
 
-bool is_did_id_char(char c) {
-    return is_alnum(c) || c == '.' || c == '_' || c == ':' || c == '%' || c == '-';
-}
+// Character classes as one table lookup per character: DIDs and rkeys are
+// checked for every event read, several times for a reply.
+constexpr uint8_t kDidIdChar = 1;  // [A-Za-z0-9._:%-]
+constexpr uint8_t kRkeyChar = 2;   // [A-Za-z0-9._~:-]
 
-bool is_rkey_char(char c) {
-    return is_alnum(c) || c == '.' || c == '_' || c == '~' || c == ':' || c == '-';
+struct CharClasses {
+    uint8_t c[256] = {};
+    constexpr CharClasses() {
+        for (int i = 0; i < 256; i++) {
+            char ch = char(i);
+            bool an = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+            bool common = an || ch == '.' || ch == '_' || ch == ':' || ch == '-';
+            c[i] = uint8_t((common || ch == '%' ? kDidIdChar : 0) | (common || ch == '~' ? kRkeyChar : 0));
+        }
+    }
+};
+
+constexpr CharClasses kClasses;
+
+// Are all characters of s in `cls`?
+bool all_of_class(std::string_view s, uint8_t cls) {
+    uint8_t acc = cls;
+    for (char c : s)
+        acc &= kClasses.c[uint8_t(c)];
+    return acc != 0;
 }
 
 // Is `s` a domain label of an NSID authority: 1-63 of [A-Za-z0-9-], not
@@ -52,19 +73,13 @@ bool is_did(std::string_view s) {
     i++;
     if (i == s.size())
         return false;  // empty identifier
-    for (size_t j = i; j < s.size(); j++)
-        if (!is_did_id_char(s[j]))
-            return false;
-    return s.back() != ':' && s.back() != '%';
+    return all_of_class(s.substr(i), kDidIdChar) && s.back() != ':' && s.back() != '%';
 }
 
 bool is_rkey(std::string_view s) {
     if (s.empty() || s.size() > kMaxRkeyLength || s == "." || s == "..")
         return false;
-    for (char c : s)
-        if (!is_rkey_char(c))
-            return false;
-    return true;
+    return all_of_class(s, kRkeyChar);
 }
 
 bool is_nsid(std::string_view s) {
