@@ -15,16 +15,16 @@ void note(std::vector<K> &v, Set<K> &seen, const K &k) {
         v.push_back(k);
 }
 
-// Runs one batch over a Run's tables.
+// Runs one batch over a BatchRun's tables.
 class Applier {
   public:
-    Applier(Run::Impl &run, IdSource &ids) : r_(run), s_(*run.state), ids_(ids) {}
+    Applier(BatchRun::Impl &run, IdSource &ids) : r_(run), s_(*run.state), ids_(ids) {}
 
     // Applies one event.
     void change(const Change &c);
 
   private:
-    Run::Impl &r_;
+    BatchRun::Impl &r_;
     const State::Impl &s_;
     IdSource &ids_;
 
@@ -521,18 +521,18 @@ void Applier::change(const Change &c) {
 
 }  // namespace
 
-Run::Run() : impl_(new Impl) {}
-Run::~Run() = default;
-Run::Run(Run &&) noexcept = default;
-Run &Run::operator=(Run &&) noexcept = default;
+BatchRun::BatchRun() : impl_(new Impl) {}
+BatchRun::~BatchRun() = default;
+BatchRun::BatchRun(BatchRun &&) noexcept = default;
+BatchRun &BatchRun::operator=(BatchRun &&) noexcept = default;
 
-bool Run::complete() const { return !impl_->ids_exhausted && impl_->missing.empty(); }
-const Keys &Run::missing() const { return impl_->missing; }
-bool Run::ids_exhausted() const { return impl_->ids_exhausted; }
+bool BatchRun::complete() const { return !impl_->ids_exhausted && impl_->missing.empty(); }
+const Keys &BatchRun::missing() const { return impl_->missing; }
+bool BatchRun::ids_exhausted() const { return impl_->ids_exhausted; }
 
-Run apply(const Change *changes, size_t n, const State &state, IdSource &ids) {
-    Run run;
-    Run::Impl &r = run.impl();
+BatchRun apply(const Change *changes, size_t n, const State &state, IdSource &ids) {
+    BatchRun run;
+    BatchRun::Impl &r = run.impl();
     r.state = &state.impl();
     r.t = r.state->t;
     r.ix = r.state->ix;

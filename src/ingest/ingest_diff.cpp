@@ -90,7 +90,7 @@ void members(const Set<MemberRow> &before, const Set<MemberRow> &after, std::vec
 
 }  // namespace
 
-Diff diff(const State &state, const Run &run) {
+Diff diff(const State &state, const BatchRun &run) {
     const Tables &a = state.impl().t;
     const Tables &b = run.impl().t;
     Diff d;

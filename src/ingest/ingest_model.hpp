@@ -31,7 +31,7 @@
 //       for each class of `keys`: SELECT its rows (see Keys), state.add_*(row);
 //       state.mark_loaded(keys);
 //       prefetch at least id_demand(changes, n, state) ids into `ids`; ids.rewind();
-//       Run run = apply(changes, n, state, ids);
+//       BatchRun run = apply(changes, n, state, ids);
 //       if (run.complete()) { write diff(state, run); break; }
 //       keys = run.missing();   // rows a rule needed that were not loaded
 //   }
@@ -50,11 +50,18 @@
 // loaded: the DELETE of the parent takes them, as the rule does.
 //
 // Idempotency: replaying a suffix of events already applied leaves every
-// table as it was, with one exception: when the suffix deletes and then
-// re-creates the same record (a post, a list, a repost of the same rkey),
-// the replay deletes the current row and creates it again, with a new id
-// (and a list stub recreated from a later reference gets a new id too). The
-// rows are otherwise the same (see the tests).
+// table as it was, unless the suffix deletes a record and later creates one
+// with the same key, names a deleted list again (a new stub), or moves a
+// record by an update (a repost to another post, a follow to another
+// subject) and changes it again. The replay then deletes the current row and
+// creates it anew: it gets a new id, and what depended on the order may come
+// out otherwise (which of one reposter's two reposts of a post is the row,
+// the created_at of an edge). TID record keys are never reused and Bluesky
+// does not update these records, so a real stream hardly ever does this.
+// Two rules are as they are so that replays hold (the tests check both): a
+// post delete deletes the reposts held aside for the post even when the
+// post is unknown, and an update that names the same subject and list as
+// the record it updates changes nothing.
 //
 // Text: every string_view in a Change, key or row points into memory the
 // caller keeps alive (the batch's buffer); State copies the text of loaded
@@ -304,12 +311,12 @@ struct IdDemand {
 IdDemand id_demand(const Change *changes, size_t n, const State &state);
 
 // One run of a batch's events over the loaded rows.
-class Run {
+class BatchRun {
   public:
-    Run();
-    ~Run();
-    Run(Run &&) noexcept;
-    Run &operator=(Run &&) noexcept;
+    BatchRun();
+    ~BatchRun();
+    BatchRun(BatchRun &&) noexcept;
+    BatchRun &operator=(BatchRun &&) noexcept;
 
     // True when no rule looked at a key that was not loaded and no id was
     // missing: the run is the batch's result.
@@ -328,7 +335,7 @@ class Run {
 };
 
 // Runs the events in order over a copy of the state. Throws std::bad_alloc.
-Run apply(const Change *changes, size_t n, const State &state, IdSource &ids);
+BatchRun apply(const Change *changes, size_t n, const State &state, IdSource &ids);
 
 // The difference between the loaded rows and a complete run's, each list
 // sorted by key. Written in this order, no statement violates a key or a
@@ -364,6 +371,6 @@ struct Diff {
 };
 
 // The rows to write for a complete run. Throws std::bad_alloc.
-Diff diff(const State &state, const Run &run);
+Diff diff(const State &state, const BatchRun &run);
 
 }  // namespace ing

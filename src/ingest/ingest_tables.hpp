@@ -1,4 +1,4 @@
-// The in-memory tables behind State and Run (ingest_model.hpp): hashing of
+// The in-memory tables behind State and BatchRun (ingest_model.hpp): hashing of
 // the keys, the rows by key, and the indexes the rules look rows up by.
 // Internal to src/ingest.
 #pragma once
@@ -135,7 +135,7 @@ struct State::Impl {
     Text keep(const Text &s) { return s ? Text(keep(*s)) : Text(); }
 };
 
-struct Run::Impl {
+struct BatchRun::Impl {
     const State::Impl *state = nullptr;
     Tables t;
     Indexes ix;
@@ -146,7 +146,7 @@ struct Run::Impl {
     bool ids_exhausted = false;
 };
 
-// Adds a row to tables and indexes (shared by State loading and Run).
+// Adds a row to tables and indexes (shared by State loading and BatchRun).
 void index_post(Indexes &ix, const PostRow &p);
 void index_repost(Indexes &ix, const RepostRow &r);
 void index_pending(Indexes &ix, const PendingRow &p);

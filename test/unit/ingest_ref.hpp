@@ -553,7 +553,7 @@ inline void apply_batch(Db &db, const Change *changes, size_t n, BatchStats *sta
             ids.items.push_back(db.next_item + int64_t(i));
         for (size_t i = 0; i < need.lists; i++)
             ids.lists.push_back(db.next_list + int64_t(i));
-        Run run = apply(changes, n, st, ids);
+        BatchRun run = apply(changes, n, st, ids);
         ASSERT_FALSE(run.ids_exhausted()) << "id_demand is not an upper bound";
         if (run.complete()) {
             write(db, diff(st, run));
