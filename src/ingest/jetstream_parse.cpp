@@ -7,6 +7,12 @@
 #include <string>
 #include <vector>
 
+// Error codes only: no simdjson exception may exist in a PostgreSQL backend.
+// This is the only file that includes simdjson.h, so the define is enough
+// here; the static_assert below refuses a build flag that says otherwise.
+#ifndef SIMDJSON_EXCEPTIONS
+#define SIMDJSON_EXCEPTIONS 0
+#endif
 #include <simdjson.h>
 
 #include "atproto_syntax.hpp"
