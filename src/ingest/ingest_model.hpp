@@ -36,14 +36,16 @@
 //       keys = run.missing();   // rows a rule needed that were not loaded
 //   }
 //
-// apply() runs every event in order over a copy of the loaded rows. A rule
-// that looks at a row whose key was not loaded notes the key and goes on as
-// if the row were absent; such a run is incomplete and discarded, and the
-// next one runs with those rows loaded too. A complete run looked only at
-// loaded keys, so it computed exactly what running the events one by one
-// over the whole tables computes. Most batches need two runs: the keys of
-// the events themselves, then those found in the loaded rows (the subject of
-// a follow record being deleted, the pending reposts of an existing post).
+// apply() runs every event in order over a copy of the loaded rows (the
+// State itself stays as loaded: the diff compares against it, and a run may
+// be discarded). A rule that looks at a row whose key was not loaded notes
+// the key and goes on as if the row were absent; such a run is incomplete
+// and discarded, and the next one runs with those rows loaded too. A
+// complete run looked only at loaded keys, so it computed exactly what
+// running the events one by one over the whole tables computes. Most
+// batches need two runs: the keys the events name, then keys found in the
+// loaded rows (the edge of a follow record being deleted, the reposter's
+// repost of a post that exists).
 //
 // Rows the batch deletes through a cascade (the repost rows of a deleted
 // post, the items, list blocks and records of a deleted list) need not be
@@ -302,18 +304,20 @@ class PrefetchedIds : public IdSource {
 
 // Upper bounds on the ids one run can draw: one per post, repost, list,
 // list item or list block create or update, plus one per held-aside repost
-// loaded (it may be promoted to a row).
+// loaded (it may be promoted to a row). Unused values are simply skipped
+// sequence values.
 struct IdDemand {
     size_t items = 0;
     size_t lists = 0;
 };
 
+// The bound for the next run over `state`. Allocates nothing.
 IdDemand id_demand(const Change *changes, size_t n, const State &state);
 
 // One run of a batch's events over the loaded rows.
 class BatchRun {
   public:
-    BatchRun();
+    BatchRun();  // throws std::bad_alloc
     ~BatchRun();
     BatchRun(BatchRun &&) noexcept;
     BatchRun &operator=(BatchRun &&) noexcept;
