@@ -15,11 +15,14 @@
 // event's record, after the object's closing brace) goes unnoticed.
 //
 // Outcomes: kApply (readable, to be applied), kSkip (readable, but of a kind
-// or collection the index does not keep: identity events, likes, ...; the
-// record of a skipped event is never looked at) and kUnreadable (bad JSON, a
-// required field missing or of the wrong type, a malformed DID, rkey or
-// AT-URI in a field the mapping needs). Skipped and unreadable events carry
-// a short static reason.
+// or collection the index does not keep: identity events, likes, ...; their
+// records are never looked at) and kUnreadable (bad JSON, a required field
+// missing or of the wrong type, a malformed DID, rkey or AT-URI in a field
+// the mapping needs). One readable record is skipped too: a listitem that
+// names a list of another repository, which Bluesky's AppView refuses
+// ("Creator of listitem does not match creator of list"), lest anyone add
+// anyone to anyone's moderation list. Skipped and unreadable events carry a
+// short static reason.
 //
 // Exceptions: only std::bad_alloc, from the functions that say so. simdjson
 // is used through its error codes only (SIMDJSON_EXCEPTIONS=0).
