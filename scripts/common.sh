@@ -11,7 +11,7 @@ PGBIN="$(dirname "$PG_CONFIG")"
 PGXS_DIR="$(cd "$PGBIN/../lib/pgxs" 2>/dev/null && pwd || echo "$PGBIN/../lib/pgxs")"
 export PATH="$PGBIN:$PATH"
 
-DP_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libroaring-dev
+DP_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libroaring-dev libsimdjson-dev
              g++ make cmake libgtest-dev libbenchmark-dev libipc-run-perl gnuplot-nox
              ca-certificates)
 
