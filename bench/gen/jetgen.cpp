@@ -14,6 +14,8 @@
 //   --output    a file (default or "-": stdout); a name ending in .zst is
 //               compressed with zstd when jetgen was built with libzstd
 //   --level     the zstd level (3)
+//   --replays   replayed windows per million lines (2): each repeats the
+//               last 100..8,192 lines verbatim
 //
 // A summary of what was written (lines per kind) goes to stderr.
 //
@@ -480,6 +482,7 @@ struct Options {
     double rate = 1500;
     std::string output;
     int level = 3;
+    double replays_per_million = 2;
 };
 
 // A record some event created: enough to name it again (its repository
@@ -1274,8 +1277,7 @@ void Generator::event(Kind k) {
 }
 
 bool Generator::run(Sink &sink) {
-    // A replayed window starts about every 500,000 lines.
-    const double p_replay = 2e-6;
+    const double p_replay = opt_.replays_per_million / 1e6;
     while (lines_ < opt_.events) {
         if (!deferred_.empty() && deferred_.front().first <= lines_) {
             // The create of a post some repost named before it.
@@ -1369,7 +1371,8 @@ int usage() {
     fprintf(stderr,
             "usage: jetgen [--events N] [--accounts N] [--seed S] [--start UNIX_SECONDS|"
             "YYYY-MM-DDTHH:MM:SSZ]\n"
-            "              [--rate EVENTS_PER_SECOND] [--output FILE[.zst]] [--level ZSTD_LEVEL]\n");
+            "              [--rate EVENTS_PER_SECOND] [--output FILE[.zst]] [--level ZSTD_LEVEL]\n"
+            "              [--replays WINDOWS_PER_MILLION_LINES]\n");
     return 2;
 }
 
@@ -1381,11 +1384,12 @@ int main(int argc, char **argv) {
         {"events", required_argument, nullptr, 'n'}, {"accounts", required_argument, nullptr, 'a'},
         {"seed", required_argument, nullptr, 's'},   {"start", required_argument, nullptr, 't'},
         {"rate", required_argument, nullptr, 'r'},   {"output", required_argument, nullptr, 'o'},
-        {"level", required_argument, nullptr, 'l'},  {"help", no_argument, nullptr, 'h'},
+        {"level", required_argument, nullptr, 'l'},  {"replays", required_argument, nullptr, 'p'},
+        {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "n:a:s:t:r:o:l:h", kLong, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:a:s:t:r:o:l:p:h", kLong, nullptr)) != -1) {
         switch (c) {
         case 'n':
             o.events = strtoull(optarg, nullptr, 10);
@@ -1409,11 +1413,15 @@ int main(int argc, char **argv) {
         case 'l':
             o.level = atoi(optarg);
             break;
+        case 'p':
+            o.replays_per_million = atof(optarg);
+            break;
         default:
             return usage();
         }
     }
-    if (optind != argc || o.accounts < 2 || o.accounts > (1u << 30) || !(o.rate > 0))
+    if (optind != argc || o.accounts < 2 || o.accounts > (1u << 30) || !(o.rate > 0) ||
+        !(o.replays_per_million >= 0))
         return usage();
     Sink sink;
     if (!sink.open(o.output, o.level))
