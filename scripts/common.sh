@@ -14,7 +14,8 @@ export PATH="$PGBIN:$PATH"
 DP_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libroaring-dev
              g++ make cmake libgtest-dev libbenchmark-dev libipc-run-perl gnuplot-nox
              ca-certificates
-             libwebsockets-dev python3-websockets libzstd-dev zstd python3-psycopg2 openssl)
+             libwebsockets-dev python3-websockets libzstd-dev zstd python3-psycopg python3-psycopg2
+             python3-zstandard openssl)
 
 # Installs what is missing (Debian bookworm, as root).
 dp_deps() {

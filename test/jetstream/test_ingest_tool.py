@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Tests scripts/ingest against a stub of dataplane.ingest_jetstream in a
 throwaway cluster: every line sent exactly once, in order, in batches of
-the size asked; .zst (python3-zstandard and the zstd command), standard
-input; retries on 40P01, 40001 and a lost connection; a stop on any other
-error and a resume with --skip; progress lines and the summary.
+the size asked, through psycopg 3 and through psycopg2; .zst (python3-
+zstandard and the zstd command), standard input; retries on 40P01, 40001
+and a lost connection; a stop on any other error and a resume with --skip;
+bytes that are not UTF-8 and NUL bytes; progress lines and the summary.
 
 The stub exists only here: it appends the lines it is given to a table and
 returns the largest time_us among them. PostgreSQL refuses root, so as
@@ -184,22 +185,62 @@ def main():
         zst = plain + ".zst"
         subprocess.run(["zstd", "-q", "-f", plain, "-o", zst], check=True)
 
-        # Every line once, in order, in batches of 100.
-        reset()
-        rc, err = tool(plain, "--db", cluster.dsn, "--batch", "100")
-        check(rc == 0, "plain file: exit 0 (%d): %s" % (rc, err))
-        check(received() == want, "plain file: every line once, in order")
-        c = calls()
-        check(len(c) == 26 and all(n <= 100 for n, _ in c), "26 batches of at most 100 lines")
-        check(c and c[-1][1] == max_t, "the last batch returns the last time_us")
-        check("done in" in err and "2,537 lines" in err and "cursor %d" % max_t in err,
-              "summary: lines and cursor: " + err)
+        # A directory whose modules hide others: psycopg (to test the
+        # psycopg2 path), zstandard (to test the zstd command).
+        hide = {}
+        for module in ("psycopg", "zstandard"):
+            d = os.path.join(work, "hide_" + module)
+            os.mkdir(d)
+            with open(os.path.join(d, module + ".py"), "w") as f:
+                f.write("raise ImportError('hidden by the test')\n")
+            hide[module] = {"PYTHONPATH": d}
+        drivers = [("psycopg2", hide["psycopg"])]
+        try:
+            import psycopg  # noqa: F401
+            drivers.insert(0, ("psycopg 3", None))
+        except ImportError:
+            print("note: python3-psycopg is missing; only the psycopg2 path is tested")
+
+        for driver, env in drivers:
+            # Every line once, in order, in batches of 100.
+            reset()
+            rc, err = tool(plain, "--db", cluster.dsn, "--batch", "100", env=env)
+            check(rc == 0, "%s: exit 0 (%d): %s" % (driver, rc, err))
+            check(received() == want, "%s: every line once, in order" % driver)
+            c = calls()
+            check(len(c) == 26 and all(n <= 100 for n, _ in c),
+                  "%s: 26 batches of at most 100 lines" % driver)
+            check(c and c[-1][1] == max_t, "%s: the last batch returns the last time_us" % driver)
+            check("done in" in err and "2,537 lines" in err and "cursor %d" % max_t in err,
+                  "%s: summary: lines and cursor: %s" % (driver, err))
+
+            # Deadlock, serialization failure and a lost connection are retried.
+            reset([(3, "40P01"), (4, "40001"), (8, "kill")])
+            rc, err = tool(plain, "--db", cluster.dsn, "--batch", "100", env=env)
+            check(rc == 0, "%s: retries: exit 0: %s" % (driver, err))
+            check(received() == want, "%s: retries: every line exactly once, in order" % driver)
+            check("3 retries" in err, "%s: retries: three counted: %s" % (driver, err))
+            check("40P01" in err and "40001" in err and "connection lost" in err,
+                  "%s: retries: each logged: %s" % (driver, err))
+
+            # Bytes that are not UTF-8, and NUL bytes (libpq would cut a text
+            # parameter at the first NUL): replaced by U+FFFD.
+            odd = os.path.join(work, "odd.jsonl")
+            with open(odd, "wb") as f:
+                f.write(b'{"time_us":7,"x":"\xff\xfe"}\n{"time_us":6}\n'
+                        b'{"did":"did:plc:x\x00y","time_us":5}\n')
+            reset()
+            rc, err = tool(odd, "--db", cluster.dsn, "--batch", "2", env=env)
+            check(rc == 0 and received() == ['{"time_us":7,"x":"\ufffd\ufffd"}', '{"time_us":6}',
+                                             '{"did":"did:plc:x\ufffdy","time_us":5}'],
+                  "%s: bad bytes replaced: %s %r" % (driver, err, received()))
+            check(calls() == [(2, 7), (1, 5)], "%s: two batches, cursors 7 and 5" % driver)
+            if env is None:
+                check("1 batches cleaned of bad bytes" in err,
+                      "psycopg 3: the batch the server refused went again, cleaned: " + err)
 
         # .zst through python3-zstandard, then through the zstd command.
-        for how, env in (("zstandard", None), ("zstd command", {"PYTHONPATH": work})):
-            if env:
-                with open(os.path.join(work, "zstandard.py"), "w") as f:
-                    f.write("raise ImportError('hidden by the test')\n")
+        for how, env in (("zstandard", None), ("zstd command", hide["zstandard"])):
             reset()
             rc, err = tool(zst, "--db", cluster.dsn, "--batch", "1000", env=env)
             check(rc == 0 and received() == want, ".zst via %s: every line once (%s)" % (how, err))
@@ -210,15 +251,6 @@ def main():
         rc, err = tool("-", "--db", cluster.dsn, "--batch", "999",
                        stdin=("\n".join(lines) + "\n").encode())
         check(rc == 0 and received() == want, "standard input: every line once")
-
-        # Deadlock, serialization failure and a lost connection are retried.
-        reset([(3, "40P01"), (4, "40001"), (8, "kill")])
-        rc, err = tool(plain, "--db", cluster.dsn, "--batch", "100")
-        check(rc == 0, "retries: exit 0: " + err)
-        check(received() == want, "retries: every line exactly once, in order")
-        check("3 retries" in err, "retries: three counted: " + err)
-        check("40P01" in err and "40001" in err and "connection lost" in err,
-              "retries: each logged: " + err)
 
         # Another error stops the run; --skip resumes it.
         reset([(5, "22023")])
@@ -247,19 +279,12 @@ def main():
         check("%s records" % format(indexed, ",") in err.splitlines()[-1],
               "--records counts posts and follows (%d): %s" % (indexed, err.splitlines()[-1]))
 
-        # An empty file; a NUL byte (PostgreSQL text holds none).
+        # An empty file.
         empty = os.path.join(work, "empty.jsonl")
         open(empty, "w").close()
         reset()
         rc, err = tool(empty, "--db", cluster.dsn)
         check(rc == 0 and calls() == [] and "cursor none" in err, "an empty file: " + err)
-        nul = os.path.join(work, "nul.jsonl")
-        with open(nul, "wb") as f:
-            f.write(b'{"did":"did:plc:x\x00y","time_us":5}\n{"time_us":6}\n')
-        reset()
-        rc, err = tool(nul, "--db", cluster.dsn)
-        check(rc == 0 and received() == ['{"did":"did:plc:x\ufffdy","time_us":5}', '{"time_us":6}'],
-              "a NUL byte is replaced: " + err)
 
         # Bad arguments and a missing file.
         rc, err = tool(plain, "--batch", "0")
