@@ -138,9 +138,11 @@ class WsClient {
     // before a successful init(). Returns at once in kIdle and kStopped.
     int service(int timeout_ms) noexcept;
 
-    // Closes the connection, if any (a close frame, "going away"), and
-    // stops reconnecting until start(). The close completes during later
-    // service() calls or in the destructor.
+    // Closes the connection, if any, and stops reconnecting until start().
+    // The close completes during later service() calls or in the
+    // destructor: a close frame ("going away", 1001), then the socket is
+    // closed at once (libwebsockets 4.1 does not wait for the answer), so
+    // a server still sending may see a reset instead.
     void stop() noexcept;
 
     // Drops the connection and connects again at once, with the current

@@ -138,13 +138,14 @@ class Replayer:
         log.info("conn %d from %s: cursor=%s collections=%s -> starting at line %d of %d",
                  conn, ws.remote_address, cursor, collections, first + 1, len(self.lines))
         reader = asyncio.ensure_future(self.drain(ws, conn))
-        sent, why = 0, "end of file"
+        sent = [0]  # events sent so far, kept when the client goes mid-way
+        why = "end of file"
         try:
-            sent, why = await self.send_from(ws, first, collections)
+            why = await self.send_from(ws, first, collections, sent)
             if why == "end of file" and not self.args.close_at_end:
-                log.info("conn %d: end of file after %d events; idle", conn, sent)
+                log.info("conn %d: end of file after %d events; idle", conn, sent[0])
                 await ws.wait_closed()
-                why = "client closed"
+                why = "client closed (%s)" % (ws.close_code,)
             elif why == "abort":
                 ws.transport.abort()
             else:
@@ -153,12 +154,12 @@ class Replayer:
             why = "client closed (%s)" % (e.code,)
         finally:
             reader.cancel()
-        log.info("conn %d: done, %d events sent, %s", conn, sent, why)
+        log.info("conn %d: done, %d events sent, %s", conn, sent[0], why)
 
-    async def send_from(self, ws, first, collections):
-        """Sends lines from `first` on; returns (events sent, why it stopped)."""
+    async def send_from(self, ws, first, collections, sent):
+        """Sends lines from `first` on, counting them in sent[0]; returns why
+        it stopped."""
         args = self.args
-        sent = 0
         interval = 1.0 / args.rate if args.rate > 0 else 0.0
         loop = asyncio.get_running_loop()
         next_at = loop.time()
@@ -170,17 +171,17 @@ class Replayer:
                 await ws.send([text[i:i + args.fragment] for i in range(0, len(text), args.fragment)])
             else:
                 await ws.send(text)
-            sent += 1
-            if args.close_after and sent >= args.close_after:
-                return sent, "abort" if args.abort else "close after %d events" % sent
+            sent[0] += 1
+            if args.close_after and sent[0] >= args.close_after:
+                return "abort" if args.abort else "close after %d events" % sent[0]
             if args.close_random and self.rng.random() < args.close_random:
-                return sent, "abort" if args.abort else "random close"
+                return "abort" if args.abort else "random close"
             if interval:
                 next_at += interval
                 delay = next_at - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-        return sent, "end of file"
+        return "end of file"
 
     async def drain(self, ws, conn):
         """Reads (and logs) what the client sends: options updates, heartbeats."""
