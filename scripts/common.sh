@@ -13,7 +13,9 @@ export PATH="$PGBIN:$PATH"
 
 DP_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libroaring-dev libsimdjson-dev
              g++ make cmake libgtest-dev libbenchmark-dev libipc-run-perl gnuplot-nox
-             ca-certificates)
+             ca-certificates
+             libwebsockets-dev python3-websockets libzstd-dev zstd python3-psycopg python3-psycopg2
+             python3-zstandard openssl)
 
 # Installs what is missing (Debian bookworm, as root).
 dp_deps() {
