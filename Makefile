@@ -8,7 +8,7 @@ EXTENSION = dataplane
 EXTVERSION = 0.2.0
 
 MODULE_big = dataplane
-OBJS = $(patsubst %.cpp,%.o,$(sort $(wildcard src/core/*.cpp src/pg/*.cpp)))
+OBJS = $(patsubst %.cpp,%.o,$(sort $(wildcard src/core/*.cpp src/ingest/*.cpp src/pg/*.cpp)))
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 # Earlier versions' install scripts (to test upgrades from them) and the
@@ -21,9 +21,12 @@ PG_INCLUDE_SERVER := $(shell $(PG_CONFIG) --includedir-server)
 
 # PostgreSQL's headers are system headers for us: -Wextra applies to our
 # code only.
-PG_CPPFLAGS = -I$(srcdir)/src/core -I$(srcdir)/src/pg -isystem $(PG_INCLUDE_SERVER)
+PG_CPPFLAGS = -I$(srcdir)/src/core -I$(srcdir)/src/ingest -I$(srcdir)/src/pg \
+	-isystem $(PG_INCLUDE_SERVER)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register -fvisibility=hidden -O2
-SHLIB_LINK = -lroaring -lstdc++ -Wl,-Bsymbolic
+# simdjson parses Jetstream events (src/ingest); libwebsockets is the live
+# consumer's client.
+SHLIB_LINK = -lroaring -lsimdjson -lwebsockets -lstdc++ -Wl,-Bsymbolic
 
 # C++ gains nothing from JIT inlining, and the bitcode would be compiled by a
 # second compiler with other flags: build none.
@@ -46,4 +49,4 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 # PGXS tracks no header dependencies: a header change must rebuild every
 # object, or objects compiled against an older shared-memory layout would
 # write to the wrong offsets.
-$(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
+$(OBJS): $(wildcard src/core/*.hpp src/ingest/*.hpp src/pg/*.hpp)
