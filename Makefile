@@ -10,11 +10,16 @@ EXTVERSION = 0.2.0
 MODULE_big = dataplane
 OBJS = $(patsubst %.cpp,%.o,$(sort $(wildcard src/core/*.cpp src/ingest/*.cpp src/pg/*.cpp)))
 
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-# Earlier versions' install scripts (to test upgrades from them) and the
-# upgrade scripts.
-DATA = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
-EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql
+# The install script and the upgrade from 0.1.0 are assembled from the
+# parts in sql/parts/, so that what both must create is written once.
+INSTALL_PARTS = $(addprefix sql/parts/,install_head.sql refs.sql capture_install.sql \
+	functions.sql status.sql v0_2.sql)
+UPGRADE_PARTS = $(addprefix sql/parts/,upgrade_0.1.0_head.sql refs.sql capture_upgrade.sql \
+	status_upgrade.sql status.sql v0_2.sql)
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql
+# The first release's install script, kept to test upgrades from it.
+DATA = sql/$(EXTENSION)--0.1.0.sql
+EXTRA_CLEAN = $(DATA_built)
 
 PG_CONFIG ?= pg_config
 PG_INCLUDE_SERVER := $(shell $(PG_CONFIG) --includedir-server)
@@ -43,8 +48,11 @@ TAP_TESTS = 1
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
-	cp $< $@
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS)
+	cat $^ > $@
+
+sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql: $(UPGRADE_PARTS)
+	cat $^ > $@
 
 # PGXS tracks no header dependencies: a header change must rebuild every
 # object, or objects compiled against an older shared-memory layout would

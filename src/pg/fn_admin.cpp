@@ -236,6 +236,15 @@ DP_FUNCTION(dataplane_status) {
     row.i64("graph_bytes", graph_bytes);
     row.i64("author_ring_bytes", census.author_bytes);
     row.i64("feed_ring_bytes", census.feed_bytes);
+    IngestCounters &in = sh->ingest;
+    row.i64("ingest_batches", pg_atomic_read_u64(&in.batches));
+    row.i64("ingest_events", pg_atomic_read_u64(&in.lines));
+    row.i64("ingest_applied", pg_atomic_read_u64(&in.applied));
+    row.i64("ingest_skipped", pg_atomic_read_u64(&in.skipped));
+    row.i64("ingest_unreadable", pg_atomic_read_u64(&in.unreadable));
+    row.i64("ingest_rows_written", pg_atomic_read_u64(&in.rows_written));
+    if (pg_atomic_read_u64(&in.batches) > 0)
+        row.i64("ingest_last_time_us", pg_atomic_read_u64(&in.last_time_us));
     PG_RETURN_DATUM(row.datum());
 }
 

@@ -88,6 +88,9 @@ static void init_fresh(DpShared *sh) {
     init(sh->reads_sql);
     for (pg_atomic_uint64 *c = &sh->tl.items_applied; c <= &sh->tl.evictions; c++)
         init(*c);
+    for (pg_atomic_uint64 *c = &sh->ingest.batches; c <= &sh->ingest.last_time_us; c++)
+        init(*c);
+    init(sh->ingest.last_xid);
     for (auto &st : sh->stripes) {
         st.mode = dp::kModeEmpty;
         init(st.pending);

@@ -83,6 +83,18 @@ struct TimelineCounters {
     pg_atomic_uint64 evictions;
 };
 
+// The ingest's counters (fn_ingest.cpp), for status().
+struct IngestCounters {
+    pg_atomic_uint64 batches;
+    pg_atomic_uint64 lines;         // non-blank lines read
+    pg_atomic_uint64 applied;       // events of kinds the index keeps
+    pg_atomic_uint64 skipped;       // readable events of other kinds
+    pg_atomic_uint64 unreadable;
+    pg_atomic_uint64 rows_written;
+    pg_atomic_uint64 last_time_us;  // of the last batch with a readable event
+    pg_atomic_uint32 last_xid;      // the last batch's transaction
+};
+
 struct DpShared {
     slock_t mutex;
     pg_atomic_uint32 state;        // IndexState
@@ -127,6 +139,7 @@ struct DpShared {
     uint32 evict_hand;             // next leaf the sweep visits (under `evicting`)
     pg_atomic_uint64 evict_floor;  // memory use a sweep could not go below
     TimelineCounters tl;
+    IngestCounters ingest;
 
     int dsa_tranche;
     size_t dsa_size;

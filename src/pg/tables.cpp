@@ -73,8 +73,10 @@ bool is_capture_trigger(const Trigger &tg) {
 // A foreign key's own check of new rows, which the extension's reference
 // triggers replace (dataplane_a_refs_*, see the install script): it stays
 // disabled, also after ENABLE TRIGGER ALL (pg_restore --disable-triggers).
-bool is_fk_check_trigger(const Trigger &tg) {
-    return tg.tgisinternal && (tg.tgfoid == F_RI_FKEY_CHECK_INS || tg.tgfoid == F_RI_FKEY_CHECK_UPD);
+// Which of them (inserts, key updates) the table's own triggers replace.
+bool is_fk_check_trigger(const Trigger &tg, bool ins, bool upd) {
+    return tg.tgisinternal && ((ins && tg.tgfoid == F_RI_FKEY_CHECK_INS) ||
+                               (upd && tg.tgfoid == F_RI_FKEY_CHECK_UPD));
 }
 
 // Inspects one table's capture triggers (see inspect_capture).
@@ -90,12 +92,17 @@ bool inspect_table(int t, bool fix_modes, char *reason) {
     static const char *const kStatement[] = {"dataplane_capture_insert", "dataplane_capture_update",
                                              "dataplane_capture_delete", "dataplane_capture_truncate"};
     bool found[4] = {false, false, false, false};
-    bool has_row = false, has_refs = false, ok = true, wrong_mode = false, fk_checks_on = false;
+    bool has_row = false, refs_ins = false, refs_upd = false, ok = true, wrong_mode = false;
     TriggerDesc *td = rel->trigdesc;
     for (int i = 0; td != nullptr && i < td->numtriggers; i++) {
+        refs_ins = refs_ins || strcmp(td->triggers[i].tgname, "dataplane_a_refs_insert") == 0;
+        refs_upd = refs_upd || strcmp(td->triggers[i].tgname, "dataplane_a_refs_update") == 0;
+    }
+    bool fk_checks_on = false;
+    for (int i = 0; td != nullptr && i < td->numtriggers; i++) {
         const Trigger &tg = td->triggers[i];
-        has_refs = has_refs || strcmp(tg.tgname, "dataplane_a_refs_insert") == 0;
-        fk_checks_on = fk_checks_on || (is_fk_check_trigger(tg) && tg.tgenabled != TRIGGER_DISABLED);
+        fk_checks_on = fk_checks_on ||
+                       (is_fk_check_trigger(tg, refs_ins, refs_upd) && tg.tgenabled != TRIGGER_DISABLED);
         if (!is_capture_trigger(tg))
             continue;
         for (int k = 0; k < 4; k++)
@@ -120,7 +127,7 @@ bool inspect_table(int t, bool fix_modes, char *reason) {
     // trigger plain ENABLE). A 0.1.0 layout (no row trigger, ALWAYS
     // statement triggers) is left as it is until ALTER EXTENSION UPDATE.
     // Only a superuser may change a foreign key's own (system) triggers.
-    bool fix_fk = has_refs && fk_checks_on && superuser();
+    bool fix_fk = fk_checks_on && superuser();
     if (ok && fix_modes && ((wrong_mode && has_row) || fix_fk)) {
         // The names first: the catalog updates below may rebuild the
         // relcache entry that td belongs to.
@@ -132,7 +139,8 @@ bool inspect_table(int t, bool fix_modes, char *reason) {
             if (has_row && is_capture_trigger(tg) && tg.tgenabled != expected_mode(tg.tgname)) {
                 mode[n_fix] = expected_mode(tg.tgname);
                 namestrcpy(&fix[n_fix++], tg.tgname);
-            } else if (fix_fk && is_fk_check_trigger(tg) && tg.tgenabled != TRIGGER_DISABLED) {
+            } else if (fix_fk && is_fk_check_trigger(tg, refs_ins, refs_upd) &&
+                       tg.tgenabled != TRIGGER_DISABLED) {
                 mode[n_fix] = TRIGGER_DISABLED;
                 namestrcpy(&fix[n_fix++], tg.tgname);
             }

@@ -1,0 +1,327 @@
+// dataplane.ingest_jetstream(events text) returns bigint: Jetstream v1 events,
+// one per line, applied in order to the tables in the caller's transaction
+// (DESIGN.md, "Ingest: Jetstream events into the tables").
+//
+// A batch goes through four steps:
+//  1. every line is read (src/ingest/jetstream_parse): applied, skipped (a
+//     kind or collection the index does not keep) or unreadable (counted);
+//  2. the DIDs the events name are interned into actor with two statements,
+//     and every createdAt is read by PostgreSQL's own date parser;
+//  3. the batch model (src/ingest/ingest_model) runs the events in order
+//     over the rows they touch, loaded with one SELECT per kind of key
+//     (ingest_load.cpp), loading more if a rule looked further;
+//  4. the difference is written with one statement per table and kind
+//     (ingest_write.cpp); the tables' triggers capture it for the index.
+//
+// Concurrent batches are serialized by a transaction lock, so that the
+// tables end as after some serial order of the batches. Under REPEATABLE
+// READ or SERIALIZABLE a batch whose snapshot misses a batch committed
+// before it got the lock fails with a serialization error (retry it).
+#include "ingest_change.hpp"
+#include "ingest_model.hpp"
+#include "jetstream_parse.hpp"
+#include "rfc3339.hpp"
+
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "entry.hpp"
+#include "ingest_load.hpp"
+#include "ingest_write.hpp"
+#include "owner.hpp"
+#include "shmem.hpp"
+#include "spi_params.hpp"
+
+extern "C" {
+#include "access/transam.h"
+#include "access/xact.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/datetime.h"
+#include "utils/snapmgr.h"
+}
+
+namespace dpg {
+
+namespace {
+
+// The batch's working memory: C++ containers live here, in static storage,
+// never in a frame that a PostgreSQL error unwinds. Reset at every call.
+struct Work {
+    ing::JetstreamParser parser;
+    std::vector<ing::JetstreamEvent> events;
+    std::unordered_map<std::string_view, uint32> uid_of;  // DID -> uid (0: none)
+    std::vector<std::string_view> intern;                 // DIDs to intern, in order
+    std::unordered_set<std::string_view> interned;        // ... the same, as a set
+    std::vector<ing::Change> changes;
+    ing::PrefetchedIds ids;
+    std::unique_ptr<ing::State> state;
+    ing::Keys keys;
+    ing::BatchRun run;
+    ing::Diff diff;
+};
+Work *work = nullptr;
+
+struct Counts {
+    uint64 lines = 0, applied = 0, skipped = 0, unreadable = 0;
+    int64 max_time_us = -1;
+};
+DP_PG_FRAME(Counts);
+
+// The key of the ingest's lock: an advisory lock tag no SQL advisory lock
+// can name (their fourth field is 1 or 2).
+void lock_ingest() {
+    LOCKTAG tag;
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0x44504C4E /* "DPLN" */, 1, 3);
+    (void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+// Under REPEATABLE READ: a batch committed after this transaction's
+// snapshot (the one before it, under the lock) would be unseen.
+void check_snapshot() {
+    if (!IsolationUsesXactSnapshot() || L.sh == nullptr)
+        return;
+    TransactionId last = pg_atomic_read_u32(&L.sh->ingest.last_xid);
+    if (!TransactionIdIsValid(last) || TransactionIdIsCurrentTransactionId(last) ||
+        !TransactionIdDidCommit(last) || !XidInMVCCSnapshot(last, GetTransactionSnapshot()))
+        return;
+    ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                    errmsg("could not serialize access due to a concurrent "
+                           "dataplane.ingest_jetstream() batch"),
+                    errhint("Retry the transaction: batches apply in one order.")));
+}
+
+// The event's time as a timestamptz: 'epoch' + time_us microseconds.
+int64 event_time(int64 time_us) {
+    return time_us - int64(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+}
+
+// createdAt as PostgreSQL reads it (no error: its parser reports codes);
+// false when it is not a readable date-time.
+bool read_created_at(std::string_view s, int64 *out) {
+    if (s.empty() || s.size() >= MAXDATELEN || !ing::parse_rfc3339(s, nullptr))
+        return false;
+    char text[MAXDATELEN], workbuf[MAXDATELEN + MAXDATEFIELDS];
+    memcpy(text, s.data(), s.size());
+    text[s.size()] = '\0';
+    char *field[MAXDATEFIELDS];
+    int ftype[MAXDATEFIELDS], nf, dtype, tz = 0;
+    struct pg_tm tm;
+    fsec_t fsec;
+    if (ParseDateTime(text, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf) != 0 ||
+        DecodeDateTime(field, ftype, nf, &dtype, &tm, &fsec, &tz) != 0 || dtype != DTK_DATE)
+        return false;
+    Timestamp ts;
+    if (tm2timestamp(&tm, fsec, &tz, &ts) != 0 || !IS_VALID_TIMESTAMP(ts))
+        return false;
+    *out = ts;
+    return true;
+}
+
+// Step 1: every line of buf[0, len) (padded for simdjson) into work->events.
+void read_lines(const char *buf, size_t len, Counts *c) {
+    size_t pos = 0;
+    std::string_view line;
+    while (ing::next_line(buf, len, &pos, &line)) {
+        c->lines++;
+        ing::JetstreamEvent ev;
+        size_t readable = size_t(buf + len + ing::kJsonPadding - line.data());
+        work->parser.parse(line.data(), line.size(), readable, &ev);
+        if (ev.verdict == ing::Verdict::kUnreadable) {
+            c->unreadable++;
+            continue;
+        }
+        c->max_time_us = Max(c->max_time_us, ev.time_us);
+        if (ev.verdict == ing::Verdict::kSkip) {
+            c->skipped++;
+            continue;
+        }
+        c->applied++;
+        work->events.push_back(ev);
+    }
+}
+
+Statement q_uids{"SELECT did, uid FROM dataplane.actor WHERE did = ANY ($1)", 1, {TEXTARRAYOID},
+                 nullptr};
+Statement q_intern{"INSERT INTO dataplane.actor (did) SELECT unnest($1) ON CONFLICT (did) DO NOTHING",
+                   1, {TEXTARRAYOID}, nullptr};
+
+// Looks up the uids of the DIDs in v, into work->uid_of.
+void look_up(const std::vector<std::string_view> &v) {
+    if (v.empty())
+        return;
+    Datum values[1] = {make_array(v.size(), TEXTOID, [&](size_t i) { return text_datum(v[i]); })};
+    run_statement(&q_uids, values, SPI_OK_SELECT);
+    for (uint64 i = 0; i < SPI_processed; i++) {
+        bool n1, n2;
+        HeapTuple t = SPI_tuptable->vals[i];
+        Datum did = SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &n1);
+        Datum uid = SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &n2);
+        struct varlena *p = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(did)));
+        auto it = work->uid_of.find(std::string_view(VARDATA_ANY(p), VARSIZE_ANY_EXHDR(p)));
+        if (it != work->uid_of.end())
+            it->second = uint32(DatumGetInt32(uid));
+    }
+    SPI_freetuptable(SPI_tuptable);
+}
+
+// Step 2a: every DID the events name gets its uid; the DIDs of creates,
+// updates and account events are interned first (in order of first sight).
+void intern_dids() {
+    static std::vector<std::string_view> all, missing;
+    all.clear();
+    missing.clear();
+    for (const ing::JetstreamEvent &ev : work->events) {
+        std::string_view d[ing::kMaxEventDids];
+        size_t n = ing::dids_to_intern(ev, d);
+        for (size_t i = 0; i < n; i++) {
+            if (work->uid_of.emplace(d[i], 0).second)
+                all.push_back(d[i]);
+            if (work->interned.insert(d[i]).second)
+                work->intern.push_back(d[i]);
+        }
+        if (n == 0 && work->uid_of.emplace(ev.did, 0).second)
+            all.push_back(ev.did);  // a delete: looked up, never interned
+    }
+    look_up(all);
+    for (std::string_view d : work->intern)
+        if (work->uid_of[d] == 0)
+            missing.push_back(d);
+    if (missing.empty())
+        return;
+    Datum values[1] = {
+        make_array(missing.size(), TEXTOID, [&](size_t i) { return text_datum(missing[i]); })};
+    run_statement(&q_intern, values, SPI_OK_INSERT);
+    look_up(missing);
+}
+
+uint32 uid_of(void *, std::string_view did) {
+    auto it = work->uid_of.find(did);
+    return it == work->uid_of.end() ? 0 : it->second;
+}
+
+// Step 2b: the events as the model's changes, with their created_at:
+// least(createdAt, event time), or the event time.
+void make_changes() {
+    for (const ing::JetstreamEvent &ev : work->events) {
+        int64 t = event_time(ev.time_us), created;
+        if (read_created_at(ev.created_at, &created))
+            t = Min(t, created);
+        work->changes.push_back(ing::to_change(ev, t, uid_of, nullptr));
+    }
+}
+
+Statement q_item_ids{"SELECT nextval('dataplane.item_id_seq') FROM generate_series(1, $1)", 1,
+                     {INT4OID}, nullptr};
+Statement q_list_ids{"SELECT nextval('dataplane.list_id_seq') FROM generate_series(1, $1)", 1,
+                     {INT4OID}, nullptr};
+
+// Appends n values of a sequence to *out.
+void fetch_ids(Statement *st, size_t n, std::vector<int64_t> *out) {
+    if (n == 0)
+        return;
+    Datum values[1] = {Int32GetDatum(int32(n))};
+    run_statement(st, values, SPI_OK_SELECT);
+    for (uint64 i = 0; i < SPI_processed; i++) {
+        bool isnull;
+        out->push_back(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+    }
+    SPI_freetuptable(SPI_tuptable);
+}
+
+// Steps 3 and 4: the model over the touched rows, then the difference.
+void apply_batch(WriteCounts *written) {
+    const ing::Change *ch = work->changes.data();
+    size_t n = work->changes.size();
+    work->state = std::make_unique<ing::State>();
+    work->keys = ing::touched_keys(ch, n);
+    for (;;) {
+        load_keys(work->keys, work->state.get());
+        ing::IdDemand need = ing::id_demand(ch, n, *work->state);
+        if (work->ids.items.size() < need.items)
+            fetch_ids(&q_item_ids, need.items - work->ids.items.size(), &work->ids.items);
+        if (work->ids.lists.size() < need.lists)
+            fetch_ids(&q_list_ids, need.lists - work->ids.lists.size(), &work->ids.lists);
+        work->ids.rewind();
+        work->run = ing::apply(ch, n, *work->state, work->ids);
+        if (work->run.complete()) {
+            work->diff = ing::diff(*work->state, work->run);
+            write_diff(work->diff, written);
+            return;
+        }
+        work->keys = work->run.missing();
+    }
+}
+
+void count(const Counts &c, const WriteCounts &w) {
+    if (L.sh == nullptr)
+        return;
+    IngestCounters &s = L.sh->ingest;
+    pg_atomic_fetch_add_u64(&s.batches, 1);
+    pg_atomic_fetch_add_u64(&s.lines, c.lines);
+    pg_atomic_fetch_add_u64(&s.applied, c.applied);
+    pg_atomic_fetch_add_u64(&s.skipped, c.skipped);
+    pg_atomic_fetch_add_u64(&s.unreadable, c.unreadable);
+    pg_atomic_fetch_add_u64(&s.rows_written, w.deleted + w.inserted + w.updated);
+    if (c.max_time_us >= 0)
+        pg_atomic_write_u64(&s.last_time_us, uint64(c.max_time_us));
+    // Read by the next batch's REPEATABLE READ check (it holds the lock).
+    pg_atomic_write_u32(&L.sh->ingest.last_xid, GetTopTransactionId());
+}
+
+}  // namespace
+
+// Applies a batch of events (one per line); the largest time_us among the
+// readable ones, or -1 when none was.
+int64 ingest_events(const char *text, size_t len) {
+    if (work == nullptr)
+        work = new Work();
+    work->events.clear();
+    work->uid_of.clear();
+    work->intern.clear();
+    work->interned.clear();
+    work->changes.clear();
+    work->ids.items.clear();
+    work->ids.lists.clear();
+    work->parser.clear_text();
+    shmem_attach();
+    lock_ingest();
+    check_snapshot();
+    // One padded copy of the text: simdjson reads every line in place.
+    char *buf = static_cast<char *>(palloc(len + ing::kJsonPadding));
+    memcpy(buf, text, len);
+    memset(buf + len, 0, ing::kJsonPadding);
+    Counts c;
+    read_lines(buf, len, &c);  // may throw: the function's own guard catches it
+    WriteCounts w;
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "dataplane: SPI_connect failed");
+    // The model and its containers may throw std::bad_alloc: guard_callback
+    // turns it into an error inside run_as_tables_owner's PG_TRY, which no
+    // C++ exception may cross.
+    run_as_tables_owner([&]() noexcept {
+        guard_callback("dataplane.ingest_jetstream", [&] {
+            intern_dids();
+            make_changes();
+            apply_batch(&w);
+        });
+    });
+    SPI_finish();
+    count(c, w);
+    return c.max_time_us;
+}
+
+}  // namespace dpg
+
+using namespace dpg;
+
+DP_FUNCTION(dataplane_ingest_jetstream) {
+    if (PG_ARGISNULL(0))
+        PG_RETURN_NULL();
+    text *t = PG_GETARG_TEXT_PP(0);
+    int64 last = ingest_events(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+    if (last < 0)
+        PG_RETURN_NULL();
+    PG_RETURN_INT64(last);
+}
