@@ -37,14 +37,25 @@ dp_deps() {
     fi
 }
 
-# Builds and installs the extension; builds the core and its tests.
-dp_build() {
-    echo "== building the extension"
+# Builds and installs the extension (DP_EXTRA_CXXFLAGS, e.g. -Werror in CI,
+# reaches the compiler through the Makefile).
+dp_build_ext() {
+    echo "== building the extension${DP_EXTRA_CXXFLAGS:+ (with $DP_EXTRA_CXXFLAGS)}"
     make -C "$DP_ROOT" -s -j"$(nproc)" >/dev/null
     make -C "$DP_ROOT" -s install >/dev/null
+}
+
+# Builds the core library, its unit tests and the microbenchmarks (CMake).
+dp_build_core() {
     echo "== building the core library, unit tests and microbenchmarks"
     cmake -S "$DP_ROOT" -B "$DP_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     cmake --build "$DP_ROOT/build" -j"$(nproc)" >/dev/null
+}
+
+# Both.
+dp_build() {
+    dp_build_ext
+    dp_build_core
 }
 
 # Runs a command as the postgres OS user (PostgreSQL refuses root).
