@@ -8,7 +8,17 @@ DP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # one built with assertions); by default Debian's.
 export PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
 PGBIN="$(dirname "$PG_CONFIG")"
-PGXS_DIR="$(cd "$PGBIN/../lib/pgxs" 2>/dev/null && pwd || echo "$PGBIN/../lib/pgxs")"
+# PGXS (pg_regress, the isolation tester, the TAP modules): where pg_config
+# says (lib/postgresql/pgxs in a source build), else Debian's layout (before
+# dp_deps has installed PostgreSQL).
+dp_pgxs_dir() {
+    if [ -x "$PG_CONFIG" ]; then
+        (cd "$(dirname "$("$PG_CONFIG" --pgxs)")/../.." && pwd)
+    else
+        echo "$PGBIN/../lib/pgxs"
+    fi
+}
+PGXS_DIR="$(dp_pgxs_dir)"
 export PATH="$PGBIN:$PATH"
 
 DP_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libroaring-dev libsimdjson-dev
@@ -29,6 +39,7 @@ dp_deps() {
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
+    PGXS_DIR="$(dp_pgxs_dir)"
     # The distribution's own cluster is not used; keep it from holding 5432.
     if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q online; then
         pg_lsclusters -h | awk '$4=="online"{print $1, $2}' | while read -r v c; do
@@ -37,14 +48,25 @@ dp_deps() {
     fi
 }
 
-# Builds and installs the extension; builds the core and its tests.
-dp_build() {
-    echo "== building the extension"
+# Builds and installs the extension (DP_EXTRA_CXXFLAGS, e.g. -Werror in CI,
+# reaches the compiler through the Makefile).
+dp_build_ext() {
+    echo "== building the extension${DP_EXTRA_CXXFLAGS:+ (with $DP_EXTRA_CXXFLAGS)}"
     make -C "$DP_ROOT" -s -j"$(nproc)" >/dev/null
     make -C "$DP_ROOT" -s install >/dev/null
+}
+
+# Builds the core library, its unit tests and the microbenchmarks (CMake).
+dp_build_core() {
     echo "== building the core library, unit tests and microbenchmarks"
     cmake -S "$DP_ROOT" -B "$DP_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     cmake --build "$DP_ROOT/build" -j"$(nproc)" >/dev/null
+}
+
+# Both.
+dp_build() {
+    dp_build_ext
+    dp_build_core
 }
 
 # Runs a command as the postgres OS user (PostgreSQL refuses root).

@@ -8,14 +8,35 @@
 #   bash scripts/test.sh unit 'SetFormat.*'    unit tests matching a GoogleTest filter
 #   bash scripts/test.sh regress 002_graph     these regression tests
 #   bash scripts/test.sh isolation follow_rollback
+#   bash scripts/test.sh server                the regress and isolation suites,
+#                                              on one cluster
 #   bash scripts/test.sh tap 003 010           TAP tests whose names start so
-# Environment: PG_CONFIG (another PostgreSQL 15), DP_TEST_PORT (55432),
+# Each regression test runs alone too: those that use the dptest helpers
+# load sql/include/dptest.psql first (see that file).
+# Environment: PG_CONFIG (another PostgreSQL 15: scripts/cassert.sh runs
+# the server suite against one built with assertions), DP_TEST_PORT (55432),
+# DP_EXTRA_CXXFLAGS (more flags for the extension's compiler: -Werror in CI),
 # DP_ACCEPT=1 (copy the output of failed regress and isolation tests over
 # their expected files: for reviewing with git diff, never in CI).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
+SUITE="${1:-all}"
+shift || true
+SELECT=("$@")
+PORT="${DP_TEST_PORT:-55432}"
+case "$SUITE" in
+    all|unit|regress|isolation|server|tap) ;;
+    *) echo "unknown suite: $SUITE (all, unit, regress, isolation, server, tap)" >&2; exit 2 ;;
+esac
+
 dp_deps
-dp_build
+# The unit tests need the CMake build, the other suites the installed
+# extension (the TAP tests use the installed copy too).
+case "$SUITE" in
+    unit) dp_build_core ;;
+    regress|isolation|server|tap) dp_build_ext ;;
+    *) dp_build ;;
+esac
 
 PASSED=0
 FAILED=0
@@ -48,11 +69,6 @@ count_regress_output() {
     mapfile -t names < <(grep -E '\.\.\. (FAILED|failed)' "$log" | sed -E 's/^ *(test +)?([^ ]+).*/\2/')
     count "$suite" "$ok" "$bad" "${names[@]}"
 }
-
-SUITE="${1:-all}"
-shift || true
-SELECT=("$@")
-PORT="${DP_TEST_PORT:-55432}"
 
 run_unit() {
     echo "== unit tests (GoogleTest)"
@@ -173,8 +189,9 @@ case "$SUITE" in
     unit) run_unit ;;
     regress) start_cluster; run_regress; dp_cluster_stop "$WORK/cluster" ;;
     isolation) start_cluster; run_isolation; dp_cluster_stop "$WORK/cluster" ;;
+    server) start_cluster; run_regress; run_isolation; dp_cluster_stop "$WORK/cluster" ;;
     tap) run_tap ;;
-    *) echo "unknown suite: $SUITE (all, unit, regress, isolation, tap)" >&2; exit 2 ;;
+    *) echo "unknown suite: $SUITE (all, unit, regress, isolation, server, tap)" >&2; exit 2 ;;
 esac
 
 echo

@@ -1,4 +1,11 @@
 -- Installing: the schema, its tables, the capture triggers, the functions.
+\set ECHO none
+-- (Not echoed.) Whatever an earlier run against this database left: this
+-- test installs the extension into a database that does not have it.
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS dataplane CASCADE;
+RESET client_min_messages;
+\set ECHO all
 CREATE EXTENSION dataplane;
 
 SELECT c.relname, c.relkind

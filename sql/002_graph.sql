@@ -1,6 +1,10 @@
 -- The follow graph against the reference SQL, through every kind of change:
 -- each block changes the tables, then dptest.failures() lists the functions
 -- that disagree with the tables (none, when all is well).
+\set ECHO none
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/include/dptest.psql
+\set ECHO all
 SELECT dptest.fresh(60);
 
 -- A deterministic graph: about one pair in five, and a hub that most follow.

@@ -3,6 +3,10 @@
 -- STRICT); a uid that is not a positive int, or that no actor has, is an
 -- empty user; a negative lim is an error; lim = 0 gives no rows; a huge lim
 -- gives every row there is.
+\set ECHO none
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/include/dptest.psql
+\set ECHO all
 SELECT dptest.fresh(10);
 INSERT INTO dataplane.follow VALUES (1, 2), (1, 3), (2, 3), (3, 1);
 SELECT dataplane.rebuild();

@@ -1,4 +1,8 @@
 -- What a DBA sees: status() and its counters, verify(), rebuild().
+\set ECHO none
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/include/dptest.psql
+\set ECHO all
 SELECT dptest.fresh(30);
 INSERT INTO dataplane.follow
 SELECT a, b FROM generate_series(1, 30) a, generate_series(1, 30) b WHERE a <> b AND (a + b) % 4 = 0;

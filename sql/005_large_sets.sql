@@ -1,5 +1,9 @@
 -- Sets large enough for every representation: sorted arrays, packed
 -- 16-bit groups, Roaring bitmaps, with deltas and their compaction.
+\set ECHO none
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/include/dptest.psql
+\set ECHO all
 SELECT dptest.fresh(0);
 INSERT INTO dataplane.actor (uid, did)
 SELECT g, 'did:plc:l' || g FROM generate_series(1, 30000) g;

@@ -4,6 +4,10 @@
 -- created_at, a large account merged at read time, and pages deeper than
 -- the rings hold. page_mismatches() lists every (function, user, page)
 -- that differs from the reference: no rows is a pass.
+\set ECHO none
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/include/dptest.psql
+\set ECHO all
 SELECT dptest.fresh(12);
 \set ON_ERROR_STOP 1
 

@@ -1,5 +1,9 @@
 -- Bad and edge-case input to get_timeline and get_author_feed: the answer
 -- is the reference query's wherever it has one, else a clear error.
+\set ECHO none
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/include/dptest.psql
+\set ECHO all
 SELECT dptest.fresh(5);
 INSERT INTO dataplane.follow (follower, followee) VALUES (1, 2), (1, 3);
 INSERT INTO dataplane.post (id, author, created_at) VALUES
