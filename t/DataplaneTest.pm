@@ -28,7 +28,7 @@ use Time::HiRes qw(usleep time);
 
 our @EXPORT = qw(dp_node load_graph load_items sample_sql check_functions
   check_timelines verify_clean dp_state wait_state wait_until status_field
-  bg_start bg_finish);
+  bg_start bg_finish canonical_records ingest_file);
 
 # dp_node($name, %opts): a started cluster with dataplane preloaded.
 #   preload => 0          do not preload the library
@@ -397,6 +397,88 @@ sub bg_finish
 	$bg->quit;
 	$out =~ s/\n?bg_done\n?//;
 	return ($out, $err);
+}
+
+# canonical_records($node): every row of the record tables, named by natural
+# keys (DIDs, record keys) instead of uids and ids, one line each, sorted:
+# two clusters that ingested the same stream compare equal whatever ids
+# their rows got.
+sub canonical_records
+{
+	my ($node, $db) = @_;
+	return $node->safe_psql($db // 'postgres', q{
+WITH a AS (SELECT uid, did FROM dataplane.actor),
+l AS (SELECT l.id, o.did || ' ' || coalesce(l.rkey, '-') AS name, l.purpose
+      FROM dataplane.list l JOIN a o ON o.uid = l.owner)
+SELECT line FROM (
+  SELECT format('actor %s %s %s', did, active, status) FROM dataplane.actor
+  UNION ALL
+  SELECT format('post %s %s %s %s %s %s %s %s', a.did, p.rkey, p.cid, p.created_at,
+                ra.did, pa.did, p.quote, p.media)
+  FROM dataplane.post p JOIN a ON a.uid = p.author
+    LEFT JOIN a ra ON ra.uid = p.reply_root_author LEFT JOIN a pa ON pa.uid = p.reply_parent_author
+  UNION ALL
+  SELECT format('repost %s %s %s %s %s %s', r1.did, r.rkey, r.cid, r.created_at, a2.did, p.rkey)
+  FROM dataplane.repost r JOIN a r1 ON r1.uid = r.reposter
+    JOIN dataplane.post p ON p.id = r.post_id JOIN a a2 ON a2.uid = p.author
+  UNION ALL
+  SELECT format('follow %s %s %s', x.did, y.did, f.created_at)
+  FROM dataplane.follow f JOIN a x ON x.uid = f.follower JOIN a y ON y.uid = f.followee
+  UNION ALL
+  SELECT format('block %s %s %s', x.did, y.did, b.created_at)
+  FROM dataplane.block b JOIN a x ON x.uid = b.blocker JOIN a y ON y.uid = b.blocked
+  UNION ALL
+  SELECT format('mute %s %s', x.did, y.did)
+  FROM dataplane.mute m JOIN a x ON x.uid = m.muter JOIN a y ON y.uid = m.muted
+  UNION ALL
+  SELECT format('list %s %s', name, purpose) FROM l
+  UNION ALL
+  SELECT format('list_item %s %s', l.name, s.did)
+  FROM dataplane.list_item i JOIN l ON l.id = i.list_id JOIN a s ON s.uid = i.subject
+  UNION ALL
+  SELECT format('list_block %s %s', x.did, l.name)
+  FROM dataplane.list_block b JOIN a x ON x.uid = b.actor JOIN l ON l.id = b.list_id
+  UNION ALL
+  SELECT format('list_mute %s %s', x.did, l.name)
+  FROM dataplane.list_mute m JOIN a x ON x.uid = m.actor JOIN l ON l.id = m.list_id
+  UNION ALL
+  SELECT format('graph_record %s %s %s %s %s %s', r.did, g.collection, g.rkey, s.did, l.name,
+                g.created_at)
+  FROM dataplane.graph_record g JOIN a r ON r.uid = g.repo LEFT JOIN a s ON s.uid = g.subject
+    LEFT JOIN l ON l.id = g.list_id
+  UNION ALL
+  SELECT format('repost_pending %s %s %s %s %s %s', x.did, p.rkey, p.cid, y.did,
+                p.subject_rkey, p.created_at)
+  FROM dataplane.repost_pending p JOIN a x ON x.uid = p.reposter
+    JOIN a y ON y.uid = p.subject_author
+) s(line) ORDER BY line COLLATE "C"});
+}
+
+# ingest_file($node, $path, $chunk): applies the Jetstream file (readable
+# by the server) with ingest_jetstream(), $chunk lines per transaction, as
+# a clean reference pass. Returns the last time_us read.
+sub ingest_file
+{
+	my ($node, $path, $chunk, $db) = @_;
+	$db //= 'postgres';
+	my $lines = $node->safe_psql($db, qq{
+CREATE TABLE IF NOT EXISTS public.dp_events (n bigint PRIMARY KEY, line text);
+TRUNCATE public.dp_events;
+INSERT INTO public.dp_events
+  SELECT n, line FROM regexp_split_to_table(pg_read_file('$path'), E'\n')
+    WITH ORDINALITY AS t(line, n) WHERE line <> '';
+SELECT max(n) FROM public.dp_events;});
+	my $last = -1;
+	for (my $from = 0; $from < $lines; $from += $chunk)
+	{
+		my $to = $from + $chunk;
+		my $got = $node->safe_psql($db,
+			"SELECT dataplane.ingest_jetstream(string_agg(line, E'\n' ORDER BY n)) "
+			  . "FROM public.dp_events WHERE n > $from AND n <= $to");
+		$last = $got if $got ne '' && $got > $last;
+	}
+	$node->safe_psql($db, 'DROP TABLE public.dp_events');
+	return $last;
 }
 
 1;

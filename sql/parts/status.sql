@@ -54,7 +54,14 @@ CREATE FUNCTION dataplane.status(
     OUT ingest_skipped bigint,
     OUT ingest_unreadable bigint,
     OUT ingest_rows_written bigint,
-    OUT ingest_last_time_us bigint)
+    OUT ingest_last_time_us bigint,
+    OUT jetstream_state text,
+    OUT jetstream_url text,
+    OUT jetstream_lag_ms bigint,
+    OUT jetstream_events bigint,
+    OUT jetstream_batches bigint,
+    OUT jetstream_events_per_s float8,
+    OUT jetstream_reason text)
     AS 'MODULE_PATHNAME', 'dataplane_status'
     LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dataplane.status() IS

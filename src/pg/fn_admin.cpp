@@ -5,6 +5,7 @@
 #include "capture.hpp"
 #include "tables.hpp"
 #include "guc.hpp"
+#include "jetstream_worker.hpp"
 #include "index_host.hpp"
 #include "owner.hpp"
 #include "ring_ops.hpp"
@@ -60,6 +61,31 @@ class StatusRow {
 };
 
 DP_PG_FRAME(StatusRow);
+
+// The live consumer: its state, and how far behind the stream it is (the
+// time since the event it committed last was emitted).
+void jetstream_columns(StatusRow &row, DpShared *sh) {
+    JetstreamShared &js = sh->jetstream;
+    row.text("jetstream_state", jetstream_state_name(pg_atomic_read_u32(&js.state)));
+    row.text("jetstream_url", guc_jetstream_url);
+    uint64 last = pg_atomic_read_u64(&js.last_time_us);
+    if (last > 0) {
+        int64 now_us = int64(GetCurrentTimestamp()) +
+                       int64(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC;
+        row.i64("jetstream_lag_ms", uint64(Max(now_us - int64(last), int64(0)) / 1000));
+    }
+    row.i64("jetstream_events", pg_atomic_read_u64(&js.events));
+    row.i64("jetstream_batches", pg_atomic_read_u64(&js.batches));
+    char reason[sizeof(js.reason)];
+    double rate;
+    SpinLockAcquire(&sh->mutex);
+    strlcpy(reason, js.reason, sizeof(reason));
+    rate = js.rate;
+    SpinLockRelease(&sh->mutex);
+    row.set("jetstream_events_per_s", Float8GetDatum(rate));
+    if (reason[0] != '\0')
+        row.text("jetstream_reason", reason);
+}
 
 // Reads as they were answered, summed over the backends.
 struct ReadTotals {
@@ -245,6 +271,7 @@ DP_FUNCTION(dataplane_status) {
     row.i64("ingest_rows_written", pg_atomic_read_u64(&in.rows_written));
     if (pg_atomic_read_u64(&in.batches) > 0)
         row.i64("ingest_last_time_us", pg_atomic_read_u64(&in.last_time_us));
+    jetstream_columns(row, sh);
     PG_RETURN_DATUM(row.datum());
 }
 

@@ -16,6 +16,10 @@ char *guc_database = nullptr;
 int guc_test_apply_delay_ms = 0;
 bool guc_test_skip_capture = false;
 int guc_test_fail_allocation = 0;
+char *guc_jetstream_url = nullptr;
+int guc_jetstream_batch = 5000;
+int guc_jetstream_flush_ms = 1000;
+int guc_jetstream_rewind_s = 5;
 
 void guc_init() {
     DefineCustomIntVariable(
@@ -58,6 +62,27 @@ void guc_init() {
         "and leaves the index degraded, its reads answered by the tables.",
         &guc_test_fail_allocation, 0, 0, INT_MAX, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr,
         nullptr);
+    DefineCustomStringVariable(
+        "dataplane.jetstream_url", "Jetstream endpoint the live consumer subscribes to.",
+        "A ws:// or wss:// URL, e.g. wss://jetstream2.us-east.bsky.network/subscribe. Empty: "
+        "the consumer idles. A reload that changes it reconnects, resuming from the cursor "
+        "saved for that URL in dataplane.jetstream_cursor.",
+        &guc_jetstream_url, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "dataplane.jetstream_batch", "Events the live consumer applies per transaction.",
+        nullptr, &guc_jetstream_batch, 5000, 1, 1000000, PGC_SIGHUP, 0, nullptr, nullptr,
+        nullptr);
+    DefineCustomIntVariable(
+        "dataplane.jetstream_flush_interval",
+        "Longest time the live consumer holds received events before applying them.", nullptr,
+        &guc_jetstream_flush_ms, 1000, 1, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+        nullptr);
+    DefineCustomIntVariable(
+        "dataplane.jetstream_rewind",
+        "How far before its saved cursor the live consumer resumes.",
+        "Jetstream cursors are times, and events of one microsecond may straddle a batch: "
+        "resuming a little earlier loses none (applying an event twice changes nothing).",
+        &guc_jetstream_rewind_s, 5, 0, 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("dataplane");
 }
 

@@ -11,6 +11,10 @@ extern char *guc_database;
 extern int guc_test_apply_delay_ms;
 extern bool guc_test_skip_capture;
 extern int guc_test_fail_allocation;
+extern char *guc_jetstream_url;
+extern int guc_jetstream_batch;
+extern int guc_jetstream_flush_ms;
+extern int guc_jetstream_rewind_s;
 
 // Defines the parameters; called from _PG_init while preloading.
 void guc_init();

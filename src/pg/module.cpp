@@ -10,6 +10,7 @@
 #include "commit.hpp"
 #include "entry.hpp"
 #include "guc.hpp"
+#include "jetstream_worker.hpp"
 #include "shmem.hpp"
 
 extern "C" {
@@ -47,5 +48,6 @@ void _PG_init(void) {
         dpg::shmem_init_hooks();
         RegisterXactCallback(dpg::commit_xact_callback, nullptr);
         RegisterSubXactCallback(dpg::capture_subxact_callback, nullptr);
+        dpg::jetstream_register_worker();
     });
 }

@@ -91,6 +91,10 @@ static void init_fresh(DpShared *sh) {
     for (pg_atomic_uint64 *c = &sh->ingest.batches; c <= &sh->ingest.last_time_us; c++)
         init(*c);
     init(sh->ingest.last_xid);
+    init(sh->jetstream.state);
+    for (pg_atomic_uint64 *c : {&sh->jetstream.events, &sh->jetstream.batches,
+                                &sh->jetstream.last_time_us})
+        init(*c);
     for (auto &st : sh->stripes) {
         st.mode = dp::kModeEmpty;
         init(st.pending);

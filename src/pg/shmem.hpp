@@ -95,6 +95,16 @@ struct IngestCounters {
     pg_atomic_uint32 last_xid;      // the last batch's transaction
 };
 
+// The live Jetstream consumer's progress (jetstream_worker.cpp).
+struct JetstreamShared {
+    pg_atomic_uint32 state;         // kJsOff, kJsError, kJsIdle + ing::WsState
+    pg_atomic_uint64 events;        // messages applied
+    pg_atomic_uint64 batches;       // batches committed
+    pg_atomic_uint64 last_time_us;  // the cursor committed last (0: none)
+    double rate;                    // (m) events per second, smoothed over batches
+    char reason[160];               // (m) why the last connection or batch failed
+};
+
 struct DpShared {
     slock_t mutex;
     pg_atomic_uint32 state;        // IndexState
@@ -140,6 +150,7 @@ struct DpShared {
     pg_atomic_uint64 evict_floor;  // memory use a sweep could not go below
     TimelineCounters tl;
     IngestCounters ingest;
+    JetstreamShared jetstream;
 
     int dsa_tranche;
     size_t dsa_size;
