@@ -33,18 +33,6 @@ std::vector<dp::AuthorItem> page;
 
 enum class Outcome { kIndex, kHorizon, kUnknown, kBusy };
 
-// Waits (briefly) until no commit is being applied; returns the count of
-// applies started, or false if one is still running.
-bool quiet_index(uint64 *started) {
-    return spin_until(
-        [&] {
-            *started = pg_atomic_read_u64(&L.sh->applies_started);
-            pg_read_barrier();
-            return pg_atomic_read_u64(&L.sh->applies_finished) == *started;
-        },
-        50);
-}
-
 // Builds uid's feed ring under every stripe lock.
 dp::FeedBuild build_ring(uint32 uid) {
     evict_if_needed();
@@ -77,8 +65,7 @@ Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim)
                 return Outcome::kUnknown;
             continue;
         }
-        pg_read_barrier();
-        if (pg_atomic_read_u64(&L.sh->applies_started) != started)
+        if (applied_since(started))
             continue;  // a commit was applied meanwhile: read again
         switch (r) {
             case dp::ReadResult::kOk: return Outcome::kIndex;
