@@ -136,18 +136,49 @@ Read ModerationReader::lists_hold(const IndexEnv &env, const std::vector<uint32_
     return Read::kOk;
 }
 
-// Each x's own sets, one stripe lock for all the x in that stripe: does x
-// block the viewer, is x inactive, and (noted for others_lists) the lists
-// x list-blocks.
+// Is the set present, read without its lock (a hint: see others_sets)?
+bool peek_nonempty(const SetRef &r) {
+    return __atomic_load_n(&r.base, __ATOMIC_RELAXED) != kNoRef ||
+           __atomic_load_n(&r.delta, __ATOMIC_RELAXED) != kNoRef;
+}
+
+// Each x's own sets: is x inactive, does x block the viewer, and (noted for
+// others_lists) the lists x list-blocks.
+//
+// Most accounts have none of these sets, and a page names a hundred of
+// them in as many stripes: so a first pass looks at each x's entry without
+// its stripe lock, only to see which sets exist (an inactive account's set
+// is {1}: that it exists says all). Reading the set refs unlocked is sound
+// because the whole read is discarded when a commit's apply overlapped it
+// (the caller's contract, at the top of moderation_read.hpp): with no apply
+// running, nothing changes them. Only the x with a block or list-block set
+// to look into are read again under their stripe lock, one lock per stripe.
 Read ModerationReader::others_sets(const IndexEnv &env, uint32_t viewer, const uint32_t *xs,
                                    size_t n, uint16_t want, uint16_t *bits) {
     order_.clear();
     pending_.clear();
     if (env.mod_dir == nullptr)
         return Read::kOk;  // no moderation sets kept
-    for (size_t i = 0; i < n; i++)
-        if (valid_id(xs[i]))
+    bool look = valid_id(viewer) && (want & (kBlockedBy | kBlockedByList));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t x = xs[i];
+        if (!valid_id(x))
+            continue;
+        if (env.mod_dir->lost(x))
+            return Read::kUnknown;
+        const ModEntry *e = env.mod_dir->find(x);
+        if (e == nullptr)
+            continue;  // no moderation sets at all
+        const SetRef &inactive = e->set[slot_of(kInactive)];
+        if ((want & kInactiveBit) && peek_nonempty(inactive)) {
+            if (__atomic_load_n(&inactive.base, __ATOMIC_RELAXED) == kInvalidRef)
+                return Read::kUnknown;
+            bits[i] |= kInactiveBit;
+        }
+        if (look && (peek_nonempty(e->set[slot_of(kBlock)]) ||
+                     peek_nonempty(e->set[slot_of(kListBlock)])))
             order_.push_back(uint32_t(i));
+    }
     std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
         uint32_t sa = stripe_of(xs[a]), sb = stripe_of(xs[b]);
         return sa != sb ? sa < sb : xs[a] < xs[b];
@@ -159,21 +190,12 @@ Read ModerationReader::others_sets(const IndexEnv &env, uint32_t viewer, const u
         StripeGuard g(env, s, false);
         for (; i < order_.size() && stripe_of(xs[order_[i]]) == s; i++) {
             uint32_t k = order_[i], x = xs[k];
-            if (env.mod_dir->lost(x))
-                return Read::kUnknown;
             const ModEntry *e = env.mod_dir->find(x);
             if (e == nullptr)
-                continue;  // no moderation sets at all
-            if (want & kInactiveBit) {
-                const SetRef &r = e->set[slot_of(kInactive)];
-                if (r.invalid())
-                    return Read::kUnknown;
-                if (!r.empty())
-                    bits[k] |= kInactiveBit;
-            }
+                continue;
             const SetRef &blocks = e->set[slot_of(kBlock)];
             const SetRef &list_blocks = e->set[slot_of(kListBlock)];
-            if ((want & kBlockedBy) && valid_id(viewer) && !blocks.empty()) {
+            if ((want & kBlockedBy) && !blocks.empty()) {
                 if (blocks.invalid())
                     return Read::kUnknown;
                 SetView v(*env.arena, blocks, env.views);
@@ -182,7 +204,7 @@ Read ModerationReader::others_sets(const IndexEnv &env, uint32_t viewer, const u
                 if (v.contains(viewer))
                     bits[k] |= kBlockedBy;
             }
-            if ((want & kBlockedByList) && valid_id(viewer) && !list_blocks.empty()) {
+            if ((want & kBlockedByList) && !list_blocks.empty()) {
                 if (list_blocks.invalid())
                     return Read::kUnknown;
                 lists.clear();

@@ -26,5 +26,6 @@
 #include "side_sets.hpp"
 #include "stripe_guard.hpp"
 #include "timeline_page.hpp"
+#include "timeline_filter.hpp"
 #include "timeline_page_impl.hpp"
 #include "timeline_read.hpp"
