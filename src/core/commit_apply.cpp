@@ -95,6 +95,7 @@ void CommitApply::begin(const CommitWork *w) {
     stats_ = TimelineStats();
     reset_feeds_ = false;
     applied_.assign(w->items.changes.size(), 0);
+    replace_only_.assign(w->items.changes.size(), 0);
     fan_.clear();
     fan_sorted_.clear();
     fan_starts_.clear();
@@ -393,14 +394,21 @@ void CommitApply::plan_fanout(const IndexEnv &env, size_t i, DirEntry *e) {
     const ItemChange &c = w_->items.changes[i];
     fan_.push_back(FanOp{c.src, uint32_t(i)});
     bool celeb = is_celeb(env, c.src);
-    if (c.op == kInsert) {
-        if (!celeb)
-            celeb = try_promote(env, c.src, e);
-        if (celeb)
-            return;
-    } else if (celeb && held(e->author) &&
-               c.item.ts > env.arena->at<RingHdr>(e->author)->fanned_until) {
-        return;  // never fanned out
+    if (c.op == kInsert && !celeb)
+        celeb = try_promote(env, c.src, e);
+    // A celebrity's item newer than its ring's fanned_until was never
+    // fanned out.
+    bool never_fanned = celeb && held(e->author) &&
+                        c.item.ts > env.arena->at<RingHdr>(e->author)->fanned_until;
+    if (c.op == kInsert && celeb) {
+        if (never_fanned || e->author == kNoRef)
+            return;  // a new item, merged at read time (no ring: nothing was fanned out)
+        // An item fanned out before the promotion, written again (an
+        // UPDATE changed its details): the copies followers' feed rings
+        // hold must follow; merged at read time, it needs no new ones.
+        replace_only_[i] = 1;
+    } else if (c.op != kInsert && never_fanned) {
+        return;
     }
     if (e->set[kIn].invalid()) {
         reset_feeds_ = true;  // the followers are not known
@@ -514,6 +522,9 @@ void CommitApply::fan_one(const IndexEnv &env, uint32_t t, DirEntry *e, uint32_t
         return;
     RingHdr *h = env.arena->at<RingHdr>(e->feed);
     if (c.op == kInsert) {
+        // (The source's own ring holds all its items, celebrity or not.)
+        if (replace_only_[change] && target != c.src && FeedRing(h).find(c.item.key()) == nullptr)
+            return;
         // The plan was made from the source's followers; an unfollow
         // applied since then must win.
         if (check && target != c.src && !feed_owner_follows(env, e, c.src, &stats_))
