@@ -212,7 +212,9 @@ DP_PG_FRAME(EdgeRows);
 // not fit (its ring's horizon).
 class AuthorRows {
   public:
-    explicit AuthorRows(uint32 cap) : cap_(cap), floor_(ring_floor()), now_(GetCurrentTimestamp()) {
+    explicit AuthorRows(uint32 cap)
+        : cap_(cap), floor_(ring_floor()), now_(GetCurrentTimestamp()),
+          max_age_us_(int64(guc_ring_max_age_s) * USECS_PER_SEC) {
         buf_ = static_cast<dp::AuthorItem *>(
             MemoryContextAllocHuge(TopTransactionContext, sizeof(dp::AuthorItem) * (cap + 1)));
         rows_.open(sql::items_by_source(true), false, 65536);
@@ -224,8 +226,15 @@ class AuthorRows {
         horizon_ = dp::kMinKey;
         for (; rows_.valid() && rows_.uid(1) == uid; rows_.next()) {
             dp::AuthorItem it = rows_.item(2);
-            if (it.ts > newest_)
+            if (it.ts > newest_) {
+                // The floor follows the newest item read so far (the scan
+                // is by source, not by time): sources read before it
+                // reached the newest overall keep a little more, until
+                // the trim after the build.
                 newest_ = std::min(it.ts, now_);
+                if (max_age_us_ > 0 && floor_ < dp::age_floor(newest_ - max_age_us_))
+                    floor_ = dp::age_floor(newest_ - max_age_us_);
+            }
             // Rows come newest first: the first that does not fit (the
             // ring is full, or it is older than ring_max_age beyond the
             // newest few: ring_trim in ring.hpp) is the horizon, and so are
@@ -248,6 +257,7 @@ class AuthorRows {
     uint32 cap_;
     dp::ItemKey floor_;
     TimestampTz now_;
+    int64 max_age_us_;
     int64 newest_ = PG_INT64_MIN;
     dp::AuthorItem *buf_;
     size_t n_ = 0;
