@@ -2,6 +2,9 @@
 // fills, and the bound on the ids a run may draw.
 #include "ingest_tables.hpp"
 
+#include <algorithm>
+#include <tuple>
+
 namespace ing {
 
 bool Keys::empty() const {
@@ -73,6 +76,39 @@ Keys touched_keys(const Change *changes, size_t n) {
         }
     }
     return k;
+}
+
+namespace {
+
+template <typename T, typename Key>
+void sort_by(std::vector<T> &v, Key key) {
+    std::sort(v.begin(), v.end(), [&](const T &a, const T &b) { return key(a) < key(b); });
+}
+
+}  // namespace
+
+void sort_keys(Keys &k) {
+    // Text compares as the tables' C collation does: bytewise.
+    auto name = [](const NameKey &x) { return std::make_tuple(x.did, x.rkey); };
+    auto member = [](const MemberRow &x) { return std::make_tuple(x.list_id, x.uid); };
+    std::sort(k.actors.begin(), k.actors.end());
+    sort_by(k.follows, [](const EdgeKey &x) { return std::make_tuple(x.from, x.to); });
+    sort_by(k.blocks, [](const EdgeKey &x) { return std::make_tuple(x.from, x.to); });
+    sort_by(k.records, [](const RecordKey &x) { return std::make_tuple(x.repo, uint8_t(x.coll), x.rkey); });
+    // List items by (list, subject) (graph_record_list_idx); edges by
+    // (subject, repo) (graph_record_subject_idx); list blocks by repo (the
+    // primary key).
+    sort_by(k.record_rows, [](const RowKey &x) {
+        return x.coll == Collection::kListItem ? std::make_tuple(uint8_t(x.coll), x.a, x.b)
+                                               : std::make_tuple(uint8_t(x.coll), x.b, x.a);
+    });
+    sort_by(k.posts, name);
+    sort_by(k.reposts, name);
+    sort_by(k.reposts_of, [](const RepostOfKey &x) { return std::make_tuple(x.reposter, x.post_id); });
+    sort_by(k.pending_of, name);
+    sort_by(k.lists, name);
+    sort_by(k.list_items, member);
+    sort_by(k.list_blocks, member);
 }
 
 IdDemand id_demand(const Change *changes, size_t n, const State &state) {

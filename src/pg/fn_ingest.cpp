@@ -245,6 +245,7 @@ void apply_batch(WriteCounts *written) {
     size_t n = work->changes.size();
     work->state = std::make_unique<ing::State>();
     work->keys = ing::touched_keys(ch, n);
+    ing::sort_keys(work->keys);
     for (;;) {
         double t0 = cpu_ms();
         load_keys(work->keys, work->state.get());
@@ -268,6 +269,7 @@ void apply_batch(WriteCounts *written) {
         }
         phases.model += cpu_ms() - t1;
         work->keys = work->run.missing();
+        ing::sort_keys(work->keys);
     }
 }
 
