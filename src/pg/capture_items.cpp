@@ -31,6 +31,7 @@ extern "C" {
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "utils/array.h"
+#include "utils/guc.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
@@ -181,6 +182,20 @@ void capture_repost_row(TriggerData *td, TupleTableSlot *slot, AttrNumber a_id,
     SPI_finish();
 }
 
+// Until AtEOXact_GUC(true, level) (or an error) pops the returned level,
+// joins are nested loops: each new repost probes post's primary key. The
+// planner knows how many rows a transition table holds, and for a few
+// thousand of them it would hash the whole of post instead (measured: 180 ms
+// for 5,800 new reposts against 350,000 posts, 10 ms as nested loops).
+int prefer_nested_loops() {
+    int level = NewGUCNestLevel();
+    (void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+                             GUC_ACTION_SAVE, true, 0, false);
+    (void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+                             GUC_ACTION_SAVE, true, 0, false);
+    return level;
+}
+
 // A statement's new reposts: joined with their posts over the transition
 // table (see the top for the locks).
 void capture_repost_statement(TriggerData *td) {
@@ -201,12 +216,14 @@ void capture_repost_statement(TriggerData *td) {
         select_latest(psprintf("%s %s", cols, tail), 0, nullptr, nullptr, "repost capture");
         queue_selected(Requeue::kInsert);
     };
+    int level = prefer_nested_loops();
     if (td->tg_oldtable == nullptr) {
         capture("FOR SHARE OF p");
     } else {
         capture(psprintf("WHERE NOT %s FOR SHARE OF p", same_post));
         capture(psprintf("WHERE %s", same_post));
     }
+    AtEOXact_GUC(true, level);
     SPI_finish();
 }
 
