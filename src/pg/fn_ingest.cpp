@@ -128,15 +128,15 @@ bool read_created_at(std::string_view s, int64 *out) {
     return true;
 }
 
-// Step 1: every line of buf[0, len) (padded for simdjson) into work->events.
-void read_lines(const char *buf, size_t len, Counts *c) {
+// Reads the lines of buf[0, len) into work->events; `readable` bytes from
+// buf on may be read (simdjson reads up to kJsonPadding bytes past a line).
+void read_part(const char *buf, size_t len, size_t readable, Counts *c) {
     size_t pos = 0;
     std::string_view line;
     while (ing::next_line(buf, len, &pos, &line)) {
         c->lines++;
         ing::JetstreamEvent ev;
-        size_t readable = size_t(buf + len + ing::kJsonPadding - line.data());
-        work->parser.parse(line.data(), line.size(), readable, &ev);
+        work->parser.parse(line.data(), line.size(), readable - size_t(line.data() - buf), &ev);
         if (ev.verdict == ing::Verdict::kUnreadable) {
             c->unreadable++;
             continue;
@@ -149,6 +149,25 @@ void read_lines(const char *buf, size_t len, Counts *c) {
         c->applied++;
         work->events.push_back(ev);
     }
+}
+
+// Step 1: every line of text[0, len) into work->events. Lines that end more
+// than kJsonPadding bytes before the text's end are read where they are;
+// the last few, from a padded copy of the text's tail. (A batch is tens of
+// megabytes: a padded copy of all of it cost a memcpy and a page fault per
+// 4 kB, every batch.) The events' views point into the text or the copy.
+void read_lines(const char *text, size_t len, Counts *c) {
+    // The start of the line holding byte len - kJsonPadding - 1: every line
+    // before it ends at least kJsonPadding + 1 bytes before len.
+    size_t tail = len > ing::kJsonPadding ? len - ing::kJsonPadding - 1 : 0;
+    while (tail > 0 && text[tail - 1] != '\n')
+        tail--;
+    read_part(text, tail, len, c);
+    size_t n = len - tail;
+    char *copy = static_cast<char *>(palloc(n + ing::kJsonPadding));
+    memcpy(copy, text + tail, n);
+    memset(copy + n, 0, ing::kJsonPadding);
+    read_part(copy, n, n + ing::kJsonPadding, c);
 }
 
 Statement q_uids{"SELECT did, uid FROM dataplane.actor WHERE did = ANY ($1)", 1, {TEXTARRAYOID},
@@ -307,14 +326,10 @@ int64 ingest_events(const char *text, size_t len) {
     shmem_attach();
     lock_ingest();
     check_snapshot();
-    // One padded copy of the text: simdjson reads every line in place.
-    char *buf = static_cast<char *>(palloc(len + ing::kJsonPadding));
-    memcpy(buf, text, len);
-    memset(buf + len, 0, ing::kJsonPadding);
     phases = Phases{};
     double t0 = cpu_ms();
     Counts c;
-    read_lines(buf, len, &c);  // may throw: the function's own guard catches it
+    read_lines(text, len, &c);  // may throw: the function's own guard catches it
     phases.parse = cpu_ms() - t0;
     WriteCounts w;
     if (SPI_connect() != SPI_OK_CONNECT)
