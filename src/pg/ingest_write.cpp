@@ -42,7 +42,10 @@ Statement d_list_block{"DELETE FROM dataplane.list_block b USING unnest($1, $2) 
 
 // ---------------------------------------------------------------- inserts
 // ON CONFLICT DO NOTHING where another writer than the ingest (which
-// serializes its batches) may have written the same key meanwhile.
+// serializes its batches) may have written the same key meanwhile: in the
+// tables an AppView writes too. graph_record and repost_pending are the
+// ingest's own: it loaded their keys under its lock, and the check before
+// each insertion would cost a lookup per row.
 Statement i_list{"INSERT INTO dataplane.list (id, owner, rkey, purpose) "
                  "SELECT * FROM unnest($1, $2, $3, $4)",
                  4, {kInt8s, kInt4s, kTexts, kTexts}, nullptr};
@@ -57,7 +60,7 @@ Statement i_block{"INSERT INTO dataplane.block (blocker, blocked, created_at) "
                   "SELECT * FROM unnest($1, $2, $3) ON CONFLICT DO NOTHING",
                   3, {kInt4s, kInt4s, kTimes}, nullptr};
 Statement i_record{"INSERT INTO dataplane.graph_record (repo, collection, rkey, subject, list_id, "
-                   "created_at) SELECT * FROM unnest($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                   "created_at) SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
                    6, {kInt4s, kTexts, kTexts, kInt4s, kInt8s, kTimes}, nullptr};
 Statement i_repost{"INSERT INTO dataplane.repost (id, reposter, post_id, created_at, rkey, cid) "
                    "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
