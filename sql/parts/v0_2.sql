@@ -217,7 +217,8 @@ BEGIN
             CREATE FUNCTION dataplane.%1$I() RETURNS trigger
                 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
             DECLARE
-                kept regclass[] := '{}';
+                -- Not checked: tables a deferral kept, or the ingest checked.
+                kept regclass[] := dataplane._refs_checked(TG_RELID);
                 locked boolean := false;
                 k int;
                 target regclass;

@@ -67,6 +67,7 @@ struct Work {
     ing::Keys keys;
     ing::BatchRun run;
     ing::Diff diff;
+    Vouched vouched;  // rows locked or inserted by the batch
 };
 Work *work = nullptr;
 
@@ -176,8 +177,10 @@ void read_lines(const char *text, size_t len, Counts *c) {
     read_part(copy, n, n + ing::kJsonPadding, c);
 }
 
-Statement q_uids{"SELECT did, uid FROM dataplane.actor WHERE did = ANY ($1)", 1, {TEXTARRAYOID},
-                 nullptr};
+// Locked as a foreign key's check locks them: the batch's rows name them
+// (see refs_exempt.hpp).
+Statement q_uids{"SELECT did, uid FROM dataplane.actor WHERE did = ANY ($1) FOR KEY SHARE", 1,
+                 {TEXTARRAYOID}, nullptr};
 // In the order of the array: uids are given in order of first sight.
 Statement q_intern{"INSERT INTO dataplane.actor (did) SELECT unnest($1) ON CONFLICT (did) DO NOTHING "
                    "RETURNING did, uid",
@@ -243,6 +246,10 @@ void intern_dids() {
         if (work->uid_of[d].uid == 0)
             all.push_back(d);
     run_dids(&q_uids, all, SPI_OK_SELECT);
+    // Every uid now known was locked by a lookup, or interned here.
+    for (const auto &[did, d] : work->uid_of)
+        if (d.uid != 0)
+            work->vouched.actors.insert(d.uid);
 }
 
 uint32 uid_of(void *, std::string_view did) {
@@ -288,7 +295,7 @@ void apply_batch(WriteCounts *written) {
     ing::sort_keys(work->keys);
     for (;;) {
         double t0 = cpu_ms();
-        load_keys(work->keys, work->state.get());
+        load_keys(work->keys, work->state.get(), &work->vouched);
         ing::IdDemand need = ing::id_demand(ch, n, *work->state);
         if (work->ids.items.size() < need.items)
             fetch_ids(&q_item_ids, need.items - work->ids.items.size(), &work->ids.items);
@@ -303,7 +310,7 @@ void apply_batch(WriteCounts *written) {
             work->diff = ing::diff(*work->state, work->run);
             double t2 = cpu_ms();
             phases.model += t2 - t1;
-            write_diff(work->diff, written);
+            write_diff(work->diff, &work->vouched, written);
             phases.write += cpu_ms() - t2;
             return;
         }
@@ -339,6 +346,7 @@ int64 ingest_events(const char *text, size_t len) {
     work->events.clear();
     work->uid_of.clear();
     work->intern.clear();
+    work->vouched.clear();
     work->changes.clear();
     work->ids.items.clear();
     work->ids.lists.clear();
