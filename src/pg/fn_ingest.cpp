@@ -366,6 +366,7 @@ int64 ingest_events(const char *text, size_t len) {
     // turns it into an error inside run_as_tables_owner's PG_TRY, which no
     // C++ exception may cross.
     run_as_tables_owner([&]() noexcept {
+        int level = prefer_index_probes();
         guard_callback("dataplane.ingest_jetstream", [&] {
             double t1 = cpu_ms();
             intern_dids();
@@ -373,6 +374,7 @@ int64 ingest_events(const char *text, size_t len) {
             phases.intern = cpu_ms() - t1;
             apply_batch(&w);
         });
+        AtEOXact_GUC(true, level);
     });
     SPI_finish();
     count(c, w);

@@ -2,6 +2,10 @@
 
 #include "cpu_clock.hpp"
 
+extern "C" {
+#include "utils/guc.h"
+}
+
 namespace dpg {
 
 void run_statement(Statement *st, Datum *values, int expect) {
@@ -24,6 +28,14 @@ void run_statement(Statement *st, Datum *values, int expect) {
         elog(ERROR, "dataplane: \"%s\" failed: %s", st->sql, SPI_result_code_string(rc));
     elog(DEBUG2, "dataplane: %.1f ms CPU, %llu rows: %.160s", cpu_ms() - t0,
          (unsigned long long) SPI_processed, st->sql);
+}
+
+int prefer_index_probes() {
+    int level = NewGUCNestLevel();
+    for (const char *name : {"enable_hashjoin", "enable_mergejoin", "enable_bitmapscan", "enable_seqscan"})
+        (void) set_config_option(name, "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
+                                 0, false);
+    return level;
 }
 
 }  // namespace dpg
