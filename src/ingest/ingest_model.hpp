@@ -30,6 +30,7 @@
 //   for (;;) {
 //       for each class of `keys`: SELECT its rows (see Keys), state.add_*(row);
 //       state.mark_loaded(keys);
+//       (first time only: the same for dependent_keys(changes, n, state))
 //       prefetch at least id_demand(changes, n, state) ids into `ids`; ids.rewind();
 //       BatchRun run = apply(changes, n, state, ids);
 //       if (run.complete()) { write diff(state, run); break; }
@@ -281,6 +282,14 @@ class State {
   private:
     std::unique_ptr<Impl> impl_;
 };
+
+// The keys that the rules will most likely look at once `state` holds the
+// rows of touched_keys (those found through the loaded rows: the other
+// records of a deleted record's row, the reposter's repost of a loaded post,
+// ...), none loaded yet. Loading them before the first run spares most
+// batches a second run; a key it misses is still found by the run, as
+// always. Throws std::bad_alloc.
+Keys dependent_keys(const Change *changes, size_t n, const State &state);
 
 // Where new ids come from: the glue prefetches values of
 // dataplane.item_id_seq (posts and reposts) and dataplane.list_id_seq.

@@ -78,6 +78,98 @@ Keys touched_keys(const Change *changes, size_t n) {
     return k;
 }
 
+Keys dependent_keys(const Change *changes, size_t n, const State &state) {
+    const State::Impl &m = state.impl();
+    const Known &kn = m.known;
+    Keys k;
+    Known seen;
+    auto want = [](auto &v, auto &seen_set, const auto &known_set, const auto &key) {
+        if (!known_set.count(key))
+            add_key(v, seen_set, key);
+    };
+    // The rows of the graph records and the posts of the reposts that
+    // earlier events of the batch create: a later delete names only the
+    // record.
+    Map<RecordKey, RowKey> created_rows;
+    Map<NameKey, NameKey> created_reposts;
+    for (size_t i = 0; i < n; i++) {
+        const Change &c = changes[i];
+        if (c.repo == 0 || c.account)
+            continue;
+        bool items = c.coll == Collection::kListItem;
+        bool listed = items || c.coll == Collection::kListBlock;
+        bool block = c.coll == Collection::kBlock;
+        if (is_graph(c.coll)) {
+            RecordKey rk{c.repo, c.coll, c.rkey};
+            // A delete (or an update) of a record: the other records of its
+            // row, and the row.
+            if (c.op != CommitOp::kCreate) {
+                auto g = m.t.records.find(rk);
+                auto made = created_rows.find(rk);
+                bool found = g != m.t.records.end() || made != created_rows.end();
+                RowKey row = g != m.t.records.end() ? row_of(g->second) : found ? made->second : RowKey{};
+                if (found) {
+                    want(k.record_rows, seen.record_rows, kn.record_rows, row);
+                    if (listed)
+                        want(items ? k.list_items : k.list_blocks, items ? seen.list_items : seen.list_blocks,
+                             items ? kn.list_items : kn.list_blocks, MemberRow{row.a, uint32_t(row.b)});
+                    else
+                        want(block ? k.blocks : k.follows, block ? seen.blocks : seen.follows,
+                             block ? kn.blocks : kn.follows, EdgeKey{uint32_t(row.a), uint32_t(row.b)});
+                }
+            }
+            if (c.op == CommitOp::kDelete)
+                continue;
+            if (!listed) {
+                created_rows[rk] = RowKey{c.coll, c.repo, c.subject};
+                continue;
+            }
+            // A new list item or list block of a loaded list: its row.
+            auto l = m.ix.list_by_name.find(NameKey{c.target, c.target_rkey});
+            if (l == m.ix.list_by_name.end())
+                continue;  // a list of this batch: none of its rows is loaded
+            MemberRow row{l->second, items ? c.subject : c.repo};
+            want(items ? k.list_items : k.list_blocks, items ? seen.list_items : seen.list_blocks,
+                 items ? kn.list_items : kn.list_blocks, row);
+            created_rows[rk] = RowKey{c.coll, row.list_id, row.uid};
+        } else if (c.coll == Collection::kRepost) {
+            NameKey name{c.repo, c.rkey};
+            // A delete (or update) of a repost: the reposts held aside for
+            // its post.
+            if (c.op != CommitOp::kCreate) {
+                auto r = m.ix.repost_by_name.find(name);
+                auto made = created_reposts.find(name);
+                if (r != m.ix.repost_by_name.end()) {
+                    const RepostRow &row = m.t.reposts.at(r->second);
+                    if (row.post_rkey)
+                        want(k.pending_of, seen.pending_of, kn.pending_of,
+                             NameKey{row.post_author, *row.post_rkey});
+                } else if (made != created_reposts.end()) {
+                    want(k.pending_of, seen.pending_of, kn.pending_of, made->second);
+                }
+            }
+            if (c.op == CommitOp::kDelete)
+                continue;
+            // A repost of a loaded post: the reposter's repost of it.
+            NameKey subject{c.target, c.target_rkey};
+            created_reposts[name] = subject;
+            auto p = m.ix.post_by_name.find(subject);
+            if (p != m.ix.post_by_name.end())
+                want(k.reposts_of, seen.reposts_of, kn.reposts_of, RepostOfKey{c.repo, p->second});
+        } else if (c.coll == Collection::kPost && c.op != CommitOp::kDelete) {
+            // The reposts held aside for a loaded post: their reposters'
+            // reposts of it.
+            NameKey name{c.repo, c.rkey};
+            auto p = m.ix.post_by_name.find(name);
+            auto held = m.ix.pending_by_subject.find(name);
+            if (p != m.ix.post_by_name.end() && held != m.ix.pending_by_subject.end())
+                for (const NameKey &h : held->second)
+                    want(k.reposts_of, seen.reposts_of, kn.reposts_of, RepostOfKey{h.did, p->second});
+        }
+    }
+    return k;
+}
+
 namespace {
 
 template <typename T, typename Key>
