@@ -30,7 +30,8 @@
 //   for (;;) {
 //       for each class of `keys`: SELECT its rows (see Keys), state.add_*(row);
 //       state.mark_loaded(keys);
-//       (first time only: the same for dependent_keys(changes, n, state))
+//       (first time only: the same for dependent_keys(changes, n, state),
+//       again and again until it is empty)
 //       prefetch at least id_demand(changes, n, state) ids into `ids`; ids.rewind();
 //       BatchRun run = apply(changes, n, state, ids);
 //       if (run.complete()) { write diff(state, run); break; }
@@ -283,12 +284,13 @@ class State {
     std::unique_ptr<Impl> impl_;
 };
 
-// The keys that the rules will most likely look at once `state` holds the
-// rows of touched_keys (those found through the loaded rows: the other
-// records of a deleted record's row, the reposter's repost of a loaded post,
-// ...), none loaded yet. Loading them before the first run spares most
-// batches a second run; a key it misses is still found by the run, as
-// always. Throws std::bad_alloc.
+// The keys that the rules will most likely look at, given the rows
+// `state` holds, that are not loaded yet: those found through loaded rows
+// (the other records of a deleted record's row, the post a new repost
+// names, then the reposter's repost of that post, ...). The glue loads them
+// until there are none, before the first run: most batches then need one
+// run. A key it misses is still found by the run, as always. Throws
+// std::bad_alloc.
 Keys dependent_keys(const Change *changes, size_t n, const State &state);
 
 // Where new ids come from: the glue prefetches values of

@@ -41,16 +41,14 @@ Keys touched_keys(const Change *changes, size_t n) {
             continue;
         }
         bool writes = c.op != CommitOp::kDelete;
+        // (The edge of a follow or block, and the post a repost names, are
+        // dependent_keys: a replayed create finds its record and needs
+        // neither.)
         if (is_graph(c.coll))
             add_key(k.records, seen.records, RecordKey{c.repo, c.coll, c.rkey});
         switch (c.coll) {
             case Collection::kFollow:
-                if (writes)
-                    add_key(k.follows, seen.follows, EdgeKey{c.repo, c.subject});
-                break;
             case Collection::kBlock:
-                if (writes)
-                    add_key(k.blocks, seen.blocks, EdgeKey{c.repo, c.subject});
                 break;
             case Collection::kPost:
                 // A create promotes the post's held-aside reposts, a delete
@@ -60,8 +58,6 @@ Keys touched_keys(const Change *changes, size_t n) {
                 break;
             case Collection::kRepost:
                 add_key(k.reposts, seen.reposts, NameKey{c.repo, c.rkey});
-                if (writes)
-                    add_key(k.posts, seen.posts, NameKey{c.target, c.target_rkey});
                 break;
             case Collection::kList:
                 add_key(k.lists, seen.lists, NameKey{c.repo, c.rkey});
@@ -99,45 +95,51 @@ Keys dependent_keys(const Change *changes, size_t n, const State &state) {
         bool items = c.coll == Collection::kListItem;
         bool listed = items || c.coll == Collection::kListBlock;
         bool block = c.coll == Collection::kBlock;
+        auto want_row = [&](const RowKey &row) {
+            if (listed)
+                want(items ? k.list_items : k.list_blocks, items ? seen.list_items : seen.list_blocks,
+                     items ? kn.list_items : kn.list_blocks, MemberRow{row.a, uint32_t(row.b)});
+            else
+                want(block ? k.blocks : k.follows, block ? seen.blocks : seen.follows,
+                     block ? kn.blocks : kn.follows, EdgeKey{uint32_t(row.a), uint32_t(row.b)});
+        };
         if (is_graph(c.coll)) {
             RecordKey rk{c.repo, c.coll, c.rkey};
+            if (!kn.records.count(rk))
+                continue;  // the record itself is not loaded yet
+            auto g = m.t.records.find(rk);
+            bool loaded = g != m.t.records.end();
             // A delete (or an update) of a record: the other records of its
             // row, and the row.
             if (c.op != CommitOp::kCreate) {
-                auto g = m.t.records.find(rk);
                 auto made = created_rows.find(rk);
-                bool found = g != m.t.records.end() || made != created_rows.end();
-                RowKey row = g != m.t.records.end() ? row_of(g->second) : found ? made->second : RowKey{};
-                if (found) {
+                if (loaded || made != created_rows.end()) {
+                    RowKey row = loaded ? row_of(g->second) : made->second;
                     want(k.record_rows, seen.record_rows, kn.record_rows, row);
-                    if (listed)
-                        want(items ? k.list_items : k.list_blocks, items ? seen.list_items : seen.list_blocks,
-                             items ? kn.list_items : kn.list_blocks, MemberRow{row.a, uint32_t(row.b)});
-                    else
-                        want(block ? k.blocks : k.follows, block ? seen.blocks : seen.follows,
-                             block ? kn.blocks : kn.follows, EdgeKey{uint32_t(row.a), uint32_t(row.b)});
+                    want_row(row);
                 }
             }
-            if (c.op == CommitOp::kDelete)
+            // A create of a record not there (or an update): its row.
+            if (c.op == CommitOp::kDelete || (loaded && c.op == CommitOp::kCreate))
                 continue;
-            if (!listed) {
-                created_rows[rk] = RowKey{c.coll, c.repo, c.subject};
-                continue;
+            RowKey row{c.coll, c.repo, c.subject};
+            if (listed) {
+                auto l = m.ix.list_by_name.find(NameKey{c.target, c.target_rkey});
+                if (l == m.ix.list_by_name.end())
+                    continue;  // a list of this batch, or not loaded yet
+                row = RowKey{c.coll, l->second, items ? c.subject : c.repo};
             }
-            // A new list item or list block of a loaded list: its row.
-            auto l = m.ix.list_by_name.find(NameKey{c.target, c.target_rkey});
-            if (l == m.ix.list_by_name.end())
-                continue;  // a list of this batch: none of its rows is loaded
-            MemberRow row{l->second, items ? c.subject : c.repo};
-            want(items ? k.list_items : k.list_blocks, items ? seen.list_items : seen.list_blocks,
-                 items ? kn.list_items : kn.list_blocks, row);
-            created_rows[rk] = RowKey{c.coll, row.list_id, row.uid};
+            want_row(row);
+            created_rows[rk] = row;
         } else if (c.coll == Collection::kRepost) {
             NameKey name{c.repo, c.rkey};
+            if (!kn.reposts.count(name))
+                continue;  // the repost itself is not loaded yet
+            auto r = m.ix.repost_by_name.find(name);
+            bool loaded = r != m.ix.repost_by_name.end() || m.t.pending.count(name);
             // A delete (or update) of a repost: the reposts held aside for
             // its post.
             if (c.op != CommitOp::kCreate) {
-                auto r = m.ix.repost_by_name.find(name);
                 auto made = created_reposts.find(name);
                 if (r != m.ix.repost_by_name.end()) {
                     const RepostRow &row = m.t.reposts.at(r->second);
@@ -148,11 +150,13 @@ Keys dependent_keys(const Change *changes, size_t n, const State &state) {
                     want(k.pending_of, seen.pending_of, kn.pending_of, made->second);
                 }
             }
-            if (c.op == CommitOp::kDelete)
+            // A create of a repost not there (or an update): its post, then
+            // the reposter's repost of that post.
+            if (c.op == CommitOp::kDelete || (loaded && c.op == CommitOp::kCreate))
                 continue;
-            // A repost of a loaded post: the reposter's repost of it.
             NameKey subject{c.target, c.target_rkey};
             created_reposts[name] = subject;
+            want(k.posts, seen.posts, kn.posts, subject);
             auto p = m.ix.post_by_name.find(subject);
             if (p != m.ix.post_by_name.end())
                 want(k.reposts_of, seen.reposts_of, kn.reposts_of, RepostOfKey{c.repo, p->second});
