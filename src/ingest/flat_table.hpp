@@ -84,11 +84,15 @@ class Table {
     size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
 
+    // Empties the table and keeps its arrays (for a table refilled batch
+    // after batch).
     void clear() {
-        slots_.clear();
-        hashes_.clear();
-        size_ = 0;
-        bits_ = 0;
+        for (size_t i = 0; size_ > 0 && i < hashes_.size(); i++)
+            if (hashes_[i] != 0) {
+                slots_[i] = Entry();
+                hashes_[i] = 0;
+                size_--;
+            }
     }
 
     iterator find(const Key &k) { return iterator(this, locate(k, hash(k))); }
@@ -201,6 +205,15 @@ class Table {
     std::vector<uint64_t> hashes_;
     size_t size_ = 0;
     unsigned bits_ = 0;
+};
+
+// A hash of an integer key whose every bit depends on every bit of the key.
+struct IntHash {
+    size_t operator()(uint64_t v) const {
+        v ^= v >> 33;
+        v *= 0xff51afd7ed558ccdull;
+        return size_t(v ^ (v >> 33));
+    }
 };
 
 template <typename K, typename V>

@@ -24,7 +24,9 @@
 #include "rfc3339.hpp"
 
 #include <memory>
-#include <unordered_map>
+#include <functional>
+
+#include "flat_table.hpp"
 
 #include "cpu_clock.hpp"
 #include "entry.hpp"
@@ -58,12 +60,18 @@ struct Did {
     bool intern;
 };
 
+struct DidHash {
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
 // The batch's working memory: C++ containers live here, in static storage,
 // never in a frame that a PostgreSQL error unwinds. Reset at every call.
 struct Work {
     ing::JetstreamParser parser;
     std::vector<ing::JetstreamEvent> events;
-    std::unordered_map<std::string_view, Did> uid_of;  // every DID the batch names
+    // Every DID the batch names. (Pointers into it, which insertions move,
+    // are taken only once every DID is in.)
+    ing::FlatMap<std::string_view, Did, DidHash> uid_of;
     std::vector<std::string_view> intern;              // DIDs to intern, in order
     std::vector<ing::Change> changes;
     ing::PrefetchedIds ids;

@@ -4,14 +4,15 @@
 #pragma once
 
 #include <cstdint>
-#include <unordered_set>
+
+#include "flat_table.hpp"
 
 namespace dpg {
 
 struct Vouched {
-    std::unordered_set<uint32_t> actors;  // uids found (locked) or interned
-    std::unordered_set<int64_t> posts;    // ids loaded (locked) or inserted, not deleted
-    std::unordered_set<int64_t> lists;    // the same for lists
+    ing::FlatSet<uint32_t, ing::flat::IntHash> actors;  // uids found (locked) or interned
+    ing::FlatSet<int64_t, ing::flat::IntHash> posts;    // ids loaded (locked) or inserted, not deleted
+    ing::FlatSet<int64_t, ing::flat::IntHash> lists;    // the same for lists
 
     void clear() {
         actors.clear();
