@@ -85,6 +85,16 @@ BEGIN
     END IF;
 END $$;
 
+-- The tables whose references the statement now firing a reference
+-- trigger on rel need not check: those that ingest_jetstream() has already
+-- looked up and locked FOR KEY SHARE itself, for its own INSERTs; empty for
+-- every other statement (src/pg/refs_exempt.hpp says how it knows). The
+-- trigger functions call it first, before any query, and must stay
+-- VOLATILE: it counts on the command counter PL/pgSQL advances then.
+CREATE FUNCTION dataplane._refs_checked(rel regclass) RETURNS regclass[]
+    AS 'MODULE_PATHNAME', 'dataplane_refs_checked' LANGUAGE C STRICT VOLATILE;
+REVOKE ALL ON FUNCTION dataplane._refs_checked(regclass) FROM PUBLIC;
+
 -- May an insert that names missing rows of target keep them? Only in READ
 -- COMMITTED, while target has no rows. If so, takes the lock that orders
 -- deferrals against inserts into target and returns true: the caller then
@@ -193,10 +203,14 @@ REVOKE ALL ON FUNCTION dataplane._refs_may_defer(regclass), dataplane._refs_defe
 CREATE FUNCTION dataplane._refs_follow_insert() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    checked boolean := 'dataplane.actor'::regclass = ANY (dataplane._refs_checked(TG_RELID));
     r record;
     locked boolean := false;
     no_follower boolean;
 BEGIN
+    IF checked THEN
+        RETURN NULL;
+    END IF;
     LOOP
         SELECT n.follower, n.followee INTO r FROM new_rows n
          WHERE NOT EXISTS (SELECT FROM dataplane.actor a WHERE a.uid = n.follower FOR KEY SHARE OF a)
@@ -230,6 +244,7 @@ END $$;
 CREATE FUNCTION dataplane._refs_post_insert() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    checked boolean := 'dataplane.actor'::regclass = ANY (dataplane._refs_checked(TG_RELID));
     v int;
     filled boolean;
     locked boolean := false;
@@ -239,7 +254,8 @@ BEGIN
         -- post, a named table too (repost.post_id), is filled (then there is
         -- nothing more to do for it).
         SELECT (SELECT n.author FROM new_rows n
-                 WHERE NOT EXISTS (SELECT FROM dataplane.actor a WHERE a.uid = n.author
+                 WHERE NOT checked
+                   AND NOT EXISTS (SELECT FROM dataplane.actor a WHERE a.uid = n.author
                                      FOR KEY SHARE OF a)
                  LIMIT 1),
                (SELECT r.state FROM dataplane._referenced r
@@ -266,10 +282,13 @@ END $$;
 CREATE FUNCTION dataplane._refs_repost_insert() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    checked regclass[] := dataplane._refs_checked(TG_RELID);
     r record;
     locked boolean := false;
-    kept_actor boolean := false;  -- this statement marked actor pending
-    kept_post boolean := false;
+    -- Not checked: this statement marked actor (post) pending, or the
+    -- ingest checked them.
+    kept_actor boolean := 'dataplane.actor'::regclass = ANY (checked);
+    kept_post boolean := 'dataplane.post'::regclass = ANY (checked);
     no_reposter boolean;
 BEGIN
     LOOP

@@ -116,8 +116,15 @@ CREATE TABLE dataplane.graph_record (
     created_at timestamptz NOT NULL,
     PRIMARY KEY (repo, collection, rkey)
 );
-CREATE INDEX graph_record_subject_idx ON dataplane.graph_record (repo, collection, subject);
-CREATE INDEX graph_record_list_idx ON dataplane.graph_record (list_id, subject);
+-- The records that keep one edge or list item alive. subject leads, so
+-- that no lookup by the primary key's columns can take this index instead
+-- (the planner, which thinks a repository holds a record or two, would
+-- otherwise scan all of a prolific account's records for one rkey).
+CREATE INDEX graph_record_subject_idx ON dataplane.graph_record (subject, repo, collection);
+-- Only list items and list blocks name a list: follows and blocks, most of
+-- the rows, stay out of this index.
+CREATE INDEX graph_record_list_idx ON dataplane.graph_record (list_id, subject)
+    WHERE list_id IS NOT NULL;
 
 -- Repost records held aside: their post is not in post yet (or the reposter
 -- already has a row for it); one becomes a repost when the post arrives.
@@ -210,7 +217,8 @@ BEGIN
             CREATE FUNCTION dataplane.%1$I() RETURNS trigger
                 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
             DECLARE
-                kept regclass[] := '{}';
+                -- Not checked: tables a deferral kept, or the ingest checked.
+                kept regclass[] := dataplane._refs_checked(TG_RELID);
                 locked boolean := false;
                 k int;
                 target regclass;

@@ -116,14 +116,18 @@ Diff diff(const State &state, const BatchRun &run) {
         [&](const PostRow &r) { d.post_inserts.push_back(r); },
         [&](const PostRow &, const PostRow &r) { d.post_updates.push_back(r); });
     std::sort(d.post_deletes.begin(), d.post_deletes.end());
-    sort_by(d.post_inserts, id_order);
+    // New posts by (author, rkey), the order of two of post's three indexes
+    // (new ids all go to the right end of the third): each insertion then
+    // finds its index pages in the CPU's caches more often.
+    sort_by(d.post_inserts, [](const PostRow &p) { return std::make_tuple(p.author, p.rkey); });
     sort_by(d.post_updates, id_order);
     compare(
         a.reposts, b.reposts, [&](int64_t id, const RepostRow &) { d.repost_deletes.push_back(id); },
         [&](const RepostRow &r) { d.repost_inserts.push_back(r); },
         [&](const RepostRow &, const RepostRow &r) { d.repost_updates.push_back(r); });
     std::sort(d.repost_deletes.begin(), d.repost_deletes.end());
-    sort_by(d.repost_inserts, id_order);
+    // By (reposter, rkey): three of repost's five indexes lead with reposter.
+    sort_by(d.repost_inserts, [](const RepostRow &r) { return std::make_tuple(r.reposter, r.rkey); });
     sort_by(d.repost_updates, id_order);
     compare(
         a.pending, b.pending, [&](const NameKey &k, const PendingRow &) { d.pending_deletes.push_back(k); },

@@ -2,6 +2,9 @@
 // fills, and the bound on the ids a run may draw.
 #include "ingest_tables.hpp"
 
+#include <algorithm>
+#include <tuple>
+
 namespace ing {
 
 bool Keys::empty() const {
@@ -38,16 +41,14 @@ Keys touched_keys(const Change *changes, size_t n) {
             continue;
         }
         bool writes = c.op != CommitOp::kDelete;
+        // (The edge of a follow or block, and the post a repost names, are
+        // dependent_keys: a replayed create finds its record and needs
+        // neither.)
         if (is_graph(c.coll))
             add_key(k.records, seen.records, RecordKey{c.repo, c.coll, c.rkey});
         switch (c.coll) {
             case Collection::kFollow:
-                if (writes)
-                    add_key(k.follows, seen.follows, EdgeKey{c.repo, c.subject});
-                break;
             case Collection::kBlock:
-                if (writes)
-                    add_key(k.blocks, seen.blocks, EdgeKey{c.repo, c.subject});
                 break;
             case Collection::kPost:
                 // A create promotes the post's held-aside reposts, a delete
@@ -57,8 +58,6 @@ Keys touched_keys(const Change *changes, size_t n) {
                 break;
             case Collection::kRepost:
                 add_key(k.reposts, seen.reposts, NameKey{c.repo, c.rkey});
-                if (writes)
-                    add_key(k.posts, seen.posts, NameKey{c.target, c.target_rkey});
                 break;
             case Collection::kList:
                 add_key(k.lists, seen.lists, NameKey{c.repo, c.rkey});
@@ -73,6 +72,139 @@ Keys touched_keys(const Change *changes, size_t n) {
         }
     }
     return k;
+}
+
+Keys dependent_keys(const Change *changes, size_t n, const State &state) {
+    const State::Impl &m = state.impl();
+    const Known &kn = m.known;
+    Keys k;
+    Known seen;
+    auto want = [](auto &v, auto &seen_set, const auto &known_set, const auto &key) {
+        if (!known_set.count(key))
+            add_key(v, seen_set, key);
+    };
+    // The rows of the graph records and the posts of the reposts that
+    // earlier events of the batch create: a later delete names only the
+    // record.
+    Map<RecordKey, RowKey> created_rows;
+    Map<NameKey, NameKey> created_reposts;
+    for (size_t i = 0; i < n; i++) {
+        const Change &c = changes[i];
+        if (c.repo == 0 || c.account)
+            continue;
+        bool items = c.coll == Collection::kListItem;
+        bool listed = items || c.coll == Collection::kListBlock;
+        bool block = c.coll == Collection::kBlock;
+        auto want_row = [&](const RowKey &row) {
+            if (listed)
+                want(items ? k.list_items : k.list_blocks, items ? seen.list_items : seen.list_blocks,
+                     items ? kn.list_items : kn.list_blocks, MemberRow{row.a, uint32_t(row.b)});
+            else
+                want(block ? k.blocks : k.follows, block ? seen.blocks : seen.follows,
+                     block ? kn.blocks : kn.follows, EdgeKey{uint32_t(row.a), uint32_t(row.b)});
+        };
+        if (is_graph(c.coll)) {
+            RecordKey rk{c.repo, c.coll, c.rkey};
+            if (!kn.records.count(rk))
+                continue;  // the record itself is not loaded yet
+            auto g = m.t.records.find(rk);
+            bool loaded = g != m.t.records.end();
+            // A delete (or an update) of a record: the other records of its
+            // row, and the row.
+            if (c.op != CommitOp::kCreate) {
+                auto made = created_rows.find(rk);
+                if (loaded || made != created_rows.end()) {
+                    RowKey row = loaded ? row_of(g->second) : made->second;
+                    want(k.record_rows, seen.record_rows, kn.record_rows, row);
+                    want_row(row);
+                }
+            }
+            // A create of a record not there (or an update): its row.
+            if (c.op == CommitOp::kDelete || (loaded && c.op == CommitOp::kCreate))
+                continue;
+            RowKey row{c.coll, c.repo, c.subject};
+            if (listed) {
+                auto l = m.ix.list_by_name.find(NameKey{c.target, c.target_rkey});
+                if (l == m.ix.list_by_name.end())
+                    continue;  // a list of this batch, or not loaded yet
+                row = RowKey{c.coll, l->second, items ? c.subject : c.repo};
+            }
+            want_row(row);
+            created_rows[rk] = row;
+        } else if (c.coll == Collection::kRepost) {
+            NameKey name{c.repo, c.rkey};
+            if (!kn.reposts.count(name))
+                continue;  // the repost itself is not loaded yet
+            auto r = m.ix.repost_by_name.find(name);
+            bool loaded = r != m.ix.repost_by_name.end() || m.t.pending.count(name);
+            // A delete (or update) of a repost: the reposts held aside for
+            // its post.
+            if (c.op != CommitOp::kCreate) {
+                auto made = created_reposts.find(name);
+                if (r != m.ix.repost_by_name.end()) {
+                    const RepostRow &row = m.t.reposts.at(r->second);
+                    if (row.post_rkey)
+                        want(k.pending_of, seen.pending_of, kn.pending_of,
+                             NameKey{row.post_author, *row.post_rkey});
+                } else if (made != created_reposts.end()) {
+                    want(k.pending_of, seen.pending_of, kn.pending_of, made->second);
+                }
+            }
+            // A create of a repost not there (or an update): its post, then
+            // the reposter's repost of that post.
+            if (c.op == CommitOp::kDelete || (loaded && c.op == CommitOp::kCreate))
+                continue;
+            NameKey subject{c.target, c.target_rkey};
+            created_reposts[name] = subject;
+            want(k.posts, seen.posts, kn.posts, subject);
+            auto p = m.ix.post_by_name.find(subject);
+            if (p != m.ix.post_by_name.end())
+                want(k.reposts_of, seen.reposts_of, kn.reposts_of, RepostOfKey{c.repo, p->second});
+        } else if (c.coll == Collection::kPost && c.op != CommitOp::kDelete) {
+            // The reposts held aside for a loaded post: their reposters'
+            // reposts of it.
+            NameKey name{c.repo, c.rkey};
+            auto p = m.ix.post_by_name.find(name);
+            auto held = m.ix.pending_by_subject.find(name);
+            if (p != m.ix.post_by_name.end() && held != m.ix.pending_by_subject.end())
+                for (const NameKey &h : held->second)
+                    want(k.reposts_of, seen.reposts_of, kn.reposts_of, RepostOfKey{h.did, p->second});
+        }
+    }
+    return k;
+}
+
+namespace {
+
+template <typename T, typename Key>
+void sort_by(std::vector<T> &v, Key key) {
+    std::sort(v.begin(), v.end(), [&](const T &a, const T &b) { return key(a) < key(b); });
+}
+
+}  // namespace
+
+void sort_keys(Keys &k) {
+    // Text compares as the tables' C collation does: bytewise.
+    auto name = [](const NameKey &x) { return std::make_tuple(x.did, x.rkey); };
+    auto member = [](const MemberRow &x) { return std::make_tuple(x.list_id, x.uid); };
+    std::sort(k.actors.begin(), k.actors.end());
+    sort_by(k.follows, [](const EdgeKey &x) { return std::make_tuple(x.from, x.to); });
+    sort_by(k.blocks, [](const EdgeKey &x) { return std::make_tuple(x.from, x.to); });
+    sort_by(k.records, [](const RecordKey &x) { return std::make_tuple(x.repo, uint8_t(x.coll), x.rkey); });
+    // List items by (list, subject) (graph_record_list_idx); edges by
+    // (subject, repo) (graph_record_subject_idx); list blocks by repo (the
+    // primary key).
+    sort_by(k.record_rows, [](const RowKey &x) {
+        return x.coll == Collection::kListItem ? std::make_tuple(uint8_t(x.coll), x.a, x.b)
+                                               : std::make_tuple(uint8_t(x.coll), x.b, x.a);
+    });
+    sort_by(k.posts, name);
+    sort_by(k.reposts, name);
+    sort_by(k.reposts_of, [](const RepostOfKey &x) { return std::make_tuple(x.reposter, x.post_id); });
+    sort_by(k.pending_of, name);
+    sort_by(k.lists, name);
+    sort_by(k.list_items, member);
+    sort_by(k.list_blocks, member);
 }
 
 IdDemand id_demand(const Change *changes, size_t n, const State &state) {

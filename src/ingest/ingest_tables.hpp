@@ -5,10 +5,9 @@
 
 #include <deque>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "flat_table.hpp"
 #include "ingest_model.hpp"
 
 namespace ing {
@@ -43,9 +42,9 @@ struct KeyHash {
 };
 
 template <typename K, typename V>
-using Map = std::unordered_map<K, V, KeyHash>;
+using Map = FlatMap<K, V, KeyHash>;
 template <typename K>
-using Set = std::unordered_set<K, KeyHash>;
+using Set = FlatSet<K, KeyHash>;
 
 inline EdgeKey edge_key(const EdgeRow &e) { return EdgeKey{e.from, e.to}; }
 inline RecordKey record_key(const GraphRecordRow &r) { return RecordKey{r.repo, r.coll, r.rkey}; }

@@ -5,7 +5,8 @@
 // A batch goes through four steps:
 //  1. every line is read (src/ingest/jetstream_parse): applied, skipped (a
 //     kind or collection the index does not keep) or unreadable (counted);
-//  2. the DIDs the events name are interned into actor with two statements,
+//  2. the DIDs the events name are interned into actor with two statements
+//     (a third only if another session interned some of them meanwhile),
 //     and every createdAt is read by PostgreSQL's own date parser;
 //  3. the batch model (src/ingest/ingest_model) runs the events in order
 //     over the rows they touch, loaded with one SELECT per kind of key
@@ -23,9 +24,11 @@
 #include "rfc3339.hpp"
 
 #include <memory>
-#include <unordered_map>
-#include <unordered_set>
+#include <functional>
 
+#include "flat_table.hpp"
+
+#include "cpu_clock.hpp"
 #include "entry.hpp"
 #include "ingest_load.hpp"
 #include "ingest_write.hpp"
@@ -36,9 +39,13 @@
 extern "C" {
 #include "access/transam.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/datetime.h"
+#include "utils/lsyscache.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 }
 
@@ -46,22 +53,43 @@ namespace dpg {
 
 namespace {
 
+// A DID of the batch: its uid (0: none yet) and whether it is interned (an
+// applied create, update or account event names it) or only looked up.
+struct Did {
+    uint32 uid;
+    bool intern;
+};
+
+struct DidHash {
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
 // The batch's working memory: C++ containers live here, in static storage,
 // never in a frame that a PostgreSQL error unwinds. Reset at every call.
 struct Work {
     ing::JetstreamParser parser;
     std::vector<ing::JetstreamEvent> events;
-    std::unordered_map<std::string_view, uint32> uid_of;  // DID -> uid (0: none)
-    std::vector<std::string_view> intern;                 // DIDs to intern, in order
-    std::unordered_set<std::string_view> interned;        // ... the same, as a set
+    // Every DID the batch names. (Pointers into it, which insertions move,
+    // are taken only once every DID is in.)
+    ing::FlatMap<std::string_view, Did, DidHash> uid_of;
+    std::vector<std::string_view> intern;              // DIDs to intern, in order
     std::vector<ing::Change> changes;
     ing::PrefetchedIds ids;
     std::unique_ptr<ing::State> state;
     ing::Keys keys;
     ing::BatchRun run;
     ing::Diff diff;
+    Vouched vouched;  // rows locked or inserted by the batch
 };
 Work *work = nullptr;
+
+// Where a batch's CPU time goes, in ms, reported at DEBUG1 (to profile the
+// ingest: SET client_min_messages = debug1; DEBUG2 adds each statement).
+struct Phases {
+    double parse, intern, load, model, write;
+    int runs;
+};
+Phases phases;
 
 struct Counts {
     uint64 lines = 0, applied = 0, skipped = 0, unreadable = 0;
@@ -119,15 +147,15 @@ bool read_created_at(std::string_view s, int64 *out) {
     return true;
 }
 
-// Step 1: every line of buf[0, len) (padded for simdjson) into work->events.
-void read_lines(const char *buf, size_t len, Counts *c) {
+// Reads the lines of buf[0, len) into work->events; `readable` bytes from
+// buf on may be read (simdjson reads up to kJsonPadding bytes past a line).
+void read_part(const char *buf, size_t len, size_t readable, Counts *c) {
     size_t pos = 0;
     std::string_view line;
     while (ing::next_line(buf, len, &pos, &line)) {
         c->lines++;
         ing::JetstreamEvent ev;
-        size_t readable = size_t(buf + len + ing::kJsonPadding - line.data());
-        work->parser.parse(line.data(), line.size(), readable, &ev);
+        work->parser.parse(line.data(), line.size(), readable - size_t(line.data() - buf), &ev);
         if (ev.verdict == ing::Verdict::kUnreadable) {
             c->unreadable++;
             continue;
@@ -142,17 +170,78 @@ void read_lines(const char *buf, size_t len, Counts *c) {
     }
 }
 
-Statement q_uids{"SELECT did, uid FROM dataplane.actor WHERE did = ANY ($1)", 1, {TEXTARRAYOID},
-                 nullptr};
-Statement q_intern{"INSERT INTO dataplane.actor (did) SELECT unnest($1) ON CONFLICT (did) DO NOTHING",
+// Step 1: every line of text[0, len) into work->events. Lines that end more
+// than kJsonPadding bytes before the text's end are read where they are;
+// the last few, from a padded copy of the text's tail. (A batch is tens of
+// megabytes: a padded copy of all of it cost a memcpy and a page fault per
+// 4 kB, every batch.) The events' views point into the text or the copy.
+void read_lines(const char *text, size_t len, Counts *c) {
+    // The start of the line holding byte len - kJsonPadding - 1: every line
+    // before it ends at least kJsonPadding + 1 bytes before len.
+    size_t tail = len > ing::kJsonPadding ? len - ing::kJsonPadding - 1 : 0;
+    while (tail > 0 && text[tail - 1] != '\n')
+        tail--;
+    read_part(text, tail, len, c);
+    size_t n = len - tail;
+    char *copy = static_cast<char *>(palloc(n + ing::kJsonPadding));
+    memcpy(copy, text + tail, n);
+    memset(copy + n, 0, ing::kJsonPadding);
+    read_part(copy, n, n + ing::kJsonPadding, c);
+}
+
+Statement q_item_ids{"SELECT nextval('dataplane.item_id_seq') FROM generate_series(1, $1)", 1,
+                     {INT4OID}, nullptr};
+Statement q_list_ids{"SELECT nextval('dataplane.list_id_seq') FROM generate_series(1, $1)", 1,
+                     {INT4OID}, nullptr};
+
+// Appends the bigints the last statement returned to *out.
+void take_ids(std::vector<int64_t> *out) {
+    for (uint64 i = 0; i < SPI_processed; i++) {
+        bool isnull;
+        out->push_back(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+    }
+    SPI_freetuptable(SPI_tuptable);
+}
+
+// Appends n values of a sequence to *out.
+void fetch_ids(Statement *st, size_t n, std::vector<int64_t> *out) {
+    if (n == 0)
+        return;
+    Datum values[1] = {Int32GetDatum(int32(n))};
+    run_statement(st, values, SPI_OK_SELECT);
+    take_ids(out);
+}
+
+// Locked as a foreign key's check locks them: the batch's rows name them
+// (see refs_exempt.hpp). (Joining unnest($1) WITH ORDINALITY instead, to
+// read back positions rather than DIDs, costs more than it saves: each
+// probe rescans the index.)
+Statement q_uids{"SELECT did, uid FROM dataplane.actor WHERE did = ANY ($1) FOR KEY SHARE", 1,
+                 {TEXTARRAYOID}, nullptr};
+// New actors get uids drawn here from actor.uid's sequence ($2), in order
+// of first sight, and are written by a plain INSERT: no RETURNING to read,
+// and no ON CONFLICT, which checks each new DID in its index once more
+// before inserting it (measured: a quarter of the interning's time).
+Statement q_actor_uids{"SELECT pg_catalog.nextval($2) FROM pg_catalog.generate_series(1, $1)", 2,
+                       {INT4OID, REGCLASSOID}, nullptr};
+Statement q_new_actors{"INSERT INTO dataplane.actor (uid, did) SELECT * FROM unnest($1, $2)", 2,
+                       {INT4ARRAYOID, TEXTARRAYOID}, nullptr};
+// When another writer interned one of the DIDs since the lookup (the plain
+// INSERT then fails): in the order of the array, uids given in order of
+// first sight.
+Statement q_intern{"INSERT INTO dataplane.actor (did) SELECT unnest($1) ON CONFLICT (did) DO NOTHING "
+                   "RETURNING did, uid",
                    1, {TEXTARRAYOID}, nullptr};
 
-// Looks up the uids of the DIDs in v, into work->uid_of.
-void look_up(const std::vector<std::string_view> &v) {
-    if (v.empty())
-        return;
-    Datum values[1] = {make_array(v.size(), TEXTOID, [&](size_t i) { return text_datum(v[i]); })};
-    run_statement(&q_uids, values, SPI_OK_SELECT);
+// A new DID and where its uid goes.
+struct Fresh {
+    std::string_view did;
+    Did *d;
+};
+DP_PG_FRAME(Fresh);
+
+// Sets the uids of the rows the last statement returned, (did, uid) each.
+void take_uids() {
     for (uint64 i = 0; i < SPI_processed; i++) {
         bool n1, n2;
         HeapTuple t = SPI_tuptable->vals[i];
@@ -161,44 +250,118 @@ void look_up(const std::vector<std::string_view> &v) {
         struct varlena *p = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(did)));
         auto it = work->uid_of.find(std::string_view(VARDATA_ANY(p), VARSIZE_ANY_EXHDR(p)));
         if (it != work->uid_of.end())
-            it->second = uint32(DatumGetInt32(uid));
+            it->second.uid = uint32(DatumGetInt32(uid));
     }
     SPI_freetuptable(SPI_tuptable);
+}
+
+// Runs st over the DIDs in v (a text array) and takes the uids it returns.
+void run_dids(Statement *st, const std::vector<std::string_view> &v, int expect) {
+    if (v.empty())
+        return;
+    Datum values[1] = {make_array(v.size(), TEXTOID, [&](size_t i) { return text_datum(v[i]); })};
+    run_statement(st, values, expect);
+    take_uids();
+}
+
+// Inserts the DIDs of `fresh` with new uids, in a subtransaction; true if it
+// committed, false (nothing inserted, the uids reset) if another writer
+// had inserted one of them meanwhile. Any other error goes on.
+bool insert_actors(const std::vector<Fresh> &fresh) {
+    static std::vector<int64_t> uids;
+    uids.clear();
+    Oid actor = get_relname_relid("actor", get_namespace_oid("dataplane", false));
+    Datum args[2] = {Int32GetDatum(int32(fresh.size())),
+                     ObjectIdGetDatum(getIdentitySequence(actor, get_attnum(actor, "uid"), false))};
+    run_statement(&q_actor_uids, args, SPI_OK_SELECT);
+    take_ids(&uids);
+    Datum values[2] = {
+        make_array(fresh.size(), INT4OID, [&](size_t i) { return int4_datum(int32(uids[i])); }),
+        make_array(fresh.size(), TEXTOID, [&](size_t i) { return text_datum(fresh[i].did); })};
+    MemoryContext cxt = CurrentMemoryContext;
+    ResourceOwner owner = CurrentResourceOwner;
+    volatile bool ok = true;
+    BeginInternalSubTransaction(nullptr);
+    MemoryContextSwitchTo(cxt);
+    PG_TRY();
+    {
+        run_statement(&q_new_actors, values, SPI_OK_INSERT);
+        ReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(cxt);
+        CurrentResourceOwner = owner;
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(cxt);
+        ErrorData *e = CopyErrorData();
+        FlushErrorState();
+        RollbackAndReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(cxt);
+        CurrentResourceOwner = owner;
+        if (e->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+            ReThrowError(e);
+        FreeErrorData(e);
+        ok = false;
+    }
+    PG_END_TRY();
+    for (size_t i = 0; i < fresh.size(); i++)
+        fresh[i].d->uid = ok ? uint32(uids[i]) : 0;
+    return ok;
 }
 
 // Step 2a: every DID the events name gets its uid; the DIDs of creates,
 // updates and account events are interned first (in order of first sight).
 void intern_dids() {
-    static std::vector<std::string_view> all, missing;
+    static std::vector<std::string_view> all;
+    static std::vector<Fresh> fresh;
     all.clear();
-    missing.clear();
+    fresh.clear();
     for (const ing::JetstreamEvent &ev : work->events) {
         std::string_view d[ing::kMaxEventDids];
         size_t n = ing::dids_to_intern(ev, d);
         for (size_t i = 0; i < n; i++) {
-            if (work->uid_of.emplace(d[i], 0).second)
+            auto [it, added] = work->uid_of.emplace(d[i], Did{0, true});
+            if (added)
                 all.push_back(d[i]);
-            if (work->interned.insert(d[i]).second)
-                work->intern.push_back(d[i]);
+            else if (it->second.intern)
+                continue;
+            it->second.intern = true;
+            work->intern.push_back(d[i]);
         }
-        if (n == 0 && work->uid_of.emplace(ev.did, 0).second)
+        if (n == 0 && work->uid_of.emplace(ev.did, Did{0, false}).second)
             all.push_back(ev.did);  // a delete: looked up, never interned
     }
-    look_up(all);
-    for (std::string_view d : work->intern)
-        if (work->uid_of[d] == 0)
-            missing.push_back(d);
-    if (missing.empty())
-        return;
-    Datum values[1] = {
-        make_array(missing.size(), TEXTOID, [&](size_t i) { return text_datum(missing[i]); })};
-    run_statement(&q_intern, values, SPI_OK_INSERT);
-    look_up(missing);
+    // Sorted, the lookups walk the DID index in order (measured: 25 % less
+    // time than in the events' order).
+    std::sort(all.begin(), all.end());
+    run_dids(&q_uids, all, SPI_OK_SELECT);
+    for (std::string_view d : work->intern) {
+        Did &x = work->uid_of[d];
+        if (x.uid == 0)
+            fresh.push_back(Fresh{d, &x});
+    }
+    if (!fresh.empty() && !insert_actors(fresh)) {
+        // Another writer interned some of them meanwhile: as the second of
+        // two writers does, then looked up again (those ON CONFLICT skipped).
+        all.clear();
+        for (const Fresh &f : fresh)
+            all.push_back(f.did);
+        run_dids(&q_intern, all, SPI_OK_INSERT_RETURNING);
+        all.clear();
+        for (const Fresh &f : fresh)
+            if (f.d->uid == 0)
+                all.push_back(f.did);
+        run_dids(&q_uids, all, SPI_OK_SELECT);
+    }
+    // Every uid now known was locked by a lookup, or interned here.
+    for (const auto &[did, d] : work->uid_of)
+        if (d.uid != 0)
+            work->vouched.actors.insert(d.uid);
 }
 
 uint32 uid_of(void *, std::string_view did) {
     auto it = work->uid_of.find(did);
-    return it == work->uid_of.end() ? 0 : it->second;
+    return it == work->uid_of.end() ? 0 : it->second.uid;
 }
 
 // Step 2b: the events as the model's changes, with their created_at:
@@ -212,45 +375,48 @@ void make_changes() {
     }
 }
 
-Statement q_item_ids{"SELECT nextval('dataplane.item_id_seq') FROM generate_series(1, $1)", 1,
-                     {INT4OID}, nullptr};
-Statement q_list_ids{"SELECT nextval('dataplane.list_id_seq') FROM generate_series(1, $1)", 1,
-                     {INT4OID}, nullptr};
-
-// Appends n values of a sequence to *out.
-void fetch_ids(Statement *st, size_t n, std::vector<int64_t> *out) {
-    if (n == 0)
-        return;
-    Datum values[1] = {Int32GetDatum(int32(n))};
-    run_statement(st, values, SPI_OK_SELECT);
-    for (uint64 i = 0; i < SPI_processed; i++) {
-        bool isnull;
-        out->push_back(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
-    }
-    SPI_freetuptable(SPI_tuptable);
-}
-
 // Steps 3 and 4: the model over the touched rows, then the difference.
 void apply_batch(WriteCounts *written) {
     const ing::Change *ch = work->changes.data();
     size_t n = work->changes.size();
     work->state = std::make_unique<ing::State>();
     work->keys = ing::touched_keys(ch, n);
-    for (;;) {
-        load_keys(work->keys, work->state.get());
+    ing::sort_keys(work->keys);
+    for (bool first = true;; first = false) {
+        double t0 = cpu_ms();
+        load_keys(work->keys, work->state.get(), &work->vouched);
+        // What the rows just loaded lead to, until nothing more: most
+        // batches then need only one run (measured: a second run was a
+        // third of the model's time), and a replayed create loads no more
+        // than its record (dependent_keys).
+        for (int round = 0; first && round < 4; round++) {
+            work->keys = ing::dependent_keys(ch, n, *work->state);
+            if (work->keys.empty())
+                break;
+            ing::sort_keys(work->keys);
+            load_keys(work->keys, work->state.get(), &work->vouched);
+        }
         ing::IdDemand need = ing::id_demand(ch, n, *work->state);
         if (work->ids.items.size() < need.items)
             fetch_ids(&q_item_ids, need.items - work->ids.items.size(), &work->ids.items);
         if (work->ids.lists.size() < need.lists)
             fetch_ids(&q_list_ids, need.lists - work->ids.lists.size(), &work->ids.lists);
         work->ids.rewind();
+        double t1 = cpu_ms();
+        phases.load += t1 - t0;
+        phases.runs++;
         work->run = ing::apply(ch, n, *work->state, work->ids);
         if (work->run.complete()) {
             work->diff = ing::diff(*work->state, work->run);
-            write_diff(work->diff, written);
+            double t2 = cpu_ms();
+            phases.model += t2 - t1;
+            write_diff(work->diff, &work->vouched, written);
+            phases.write += cpu_ms() - t2;
             return;
         }
+        phases.model += cpu_ms() - t1;
         work->keys = work->run.missing();
+        ing::sort_keys(work->keys);
     }
 }
 
@@ -280,7 +446,7 @@ int64 ingest_events(const char *text, size_t len) {
     work->events.clear();
     work->uid_of.clear();
     work->intern.clear();
-    work->interned.clear();
+    work->vouched.clear();
     work->changes.clear();
     work->ids.items.clear();
     work->ids.lists.clear();
@@ -288,12 +454,11 @@ int64 ingest_events(const char *text, size_t len) {
     shmem_attach();
     lock_ingest();
     check_snapshot();
-    // One padded copy of the text: simdjson reads every line in place.
-    char *buf = static_cast<char *>(palloc(len + ing::kJsonPadding));
-    memcpy(buf, text, len);
-    memset(buf + len, 0, ing::kJsonPadding);
+    phases = Phases{};
+    double t0 = cpu_ms();
     Counts c;
-    read_lines(buf, len, &c);  // may throw: the function's own guard catches it
+    read_lines(text, len, &c);  // may throw: the function's own guard catches it
+    phases.parse = cpu_ms() - t0;
     WriteCounts w;
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "dataplane: SPI_connect failed");
@@ -301,14 +466,23 @@ int64 ingest_events(const char *text, size_t len) {
     // turns it into an error inside run_as_tables_owner's PG_TRY, which no
     // C++ exception may cross.
     run_as_tables_owner([&]() noexcept {
+        int level = prefer_index_probes();
         guard_callback("dataplane.ingest_jetstream", [&] {
+            double t1 = cpu_ms();
             intern_dids();
             make_changes();
+            phases.intern = cpu_ms() - t1;
             apply_batch(&w);
         });
+        AtEOXact_GUC(true, level);
     });
     SPI_finish();
     count(c, w);
+    elog(DEBUG1,
+         "dataplane: ingest batch of %llu lines (%llu applied), CPU ms: parse %.1f, intern %.1f, "
+         "load %.1f, model %.1f (%d runs), write %.1f, total %.1f",
+         (unsigned long long) c.lines, (unsigned long long) c.applied, phases.parse,
+         phases.intern, phases.load, phases.model, phases.runs, phases.write, cpu_ms() - t0);
     return c.max_time_us;
 }
 

@@ -121,9 +121,12 @@ Statement q_record_lblocks{"SELECT " RECORD_COLS " FROM unnest($1, $2) k(l, r) "
                            "JOIN dataplane.graph_record g ON g.repo = k.r "
                            "AND g.collection = 'listblock' AND g.list_id = k.l",
                            2, {kInt8s, kInt4s}, nullptr};
+// Posts and lists are locked as a foreign key's check locks them: a repost,
+// list item or list block the batch writes may name them (see
+// refs_exempt.hpp).
 Statement q_posts{"SELECT p.id, p.author, p.created_at, p.rkey, p.cid, p.reply_root_author, "
                   "p.reply_parent_author, p.quote, p.media FROM unnest($1, $2) k(a, r) "
-                  "JOIN dataplane.post p ON p.author = k.a AND p.rkey = k.r",
+                  "JOIN dataplane.post p ON p.author = k.a AND p.rkey = k.r FOR KEY SHARE OF p",
                   2, {kInt4s, kTexts}, nullptr};
 // A repost whose post is gone (only possible where foreign keys were
 // bypassed) is still a row, with no post key.
@@ -143,7 +146,7 @@ Statement q_pending_of{"SELECT " PENDING_COLS " FROM unnest($1, $2) k(a, n) "
                        "ON q.subject_author = k.a AND q.subject_rkey = k.n",
                        2, {kInt4s, kTexts}, nullptr};
 Statement q_lists{"SELECT l.id, l.owner, l.rkey, l.purpose FROM unnest($1, $2) k(o, n) "
-                  "JOIN dataplane.list l ON l.owner = k.o AND l.rkey = k.n",
+                  "JOIN dataplane.list l ON l.owner = k.o AND l.rkey = k.n FOR KEY SHARE OF l",
                   2, {kInt4s, kTexts}, nullptr};
 Statement q_list_items{"SELECT i.list_id, i.subject FROM unnest($1, $2) k(l, s) "
                        "JOIN dataplane.list_item i ON i.list_id = k.l AND i.subject = k.s",
@@ -184,7 +187,7 @@ Collection collection_of(std::string_view t) {
     return Collection::kListBlock;
 }
 
-void load_keys(const ing::Keys &k, ing::State *state) {
+void load_keys(const ing::Keys &k, ing::State *state, Vouched *locked) {
     using namespace ing;
     auto uid = [](Uid u) { return int4_datum(int32(u)); };
     load(&q_actors, k.actors,
@@ -230,6 +233,7 @@ void load_keys(const ing::Keys &k, ing::State *state) {
          [&](const Row &r) {
              state->add_post(PostRow{r.i8(1), uint32(r.i4(2)), r.i8(3), r.txt(4), r.opt(5),
                                      uint32(r.i4(6)), uint32(r.i4(7)), r.b(8), media_of(r, 9)});
+             locked->posts.insert(r.i8(1));
          },
          name_did, name_rkey);
     auto add_repost = [&](const Row &r) { state->add_repost(repost_row(r)); };
@@ -243,6 +247,7 @@ void load_keys(const ing::Keys &k, ing::State *state) {
     load(&q_lists, k.lists,
          [&](const Row &r) {
              state->add_list(ListRow{r.i8(1), uint32(r.i4(2)), r.txt(3), r.opt(4)});
+             locked->lists.insert(r.i8(1));
          },
          name_did, name_rkey);
     auto member_list = std::make_pair(INT8OID, [&](const MemberRow &x) { return int8_datum(x.list_id); });

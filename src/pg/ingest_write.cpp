@@ -6,6 +6,7 @@
 #include "ingest_write.hpp"
 
 #include "ingest_load.hpp"
+#include "refs_exempt.hpp"
 #include "spi_params.hpp"
 
 namespace dpg {
@@ -42,7 +43,10 @@ Statement d_list_block{"DELETE FROM dataplane.list_block b USING unnest($1, $2) 
 
 // ---------------------------------------------------------------- inserts
 // ON CONFLICT DO NOTHING where another writer than the ingest (which
-// serializes its batches) may have written the same key meanwhile.
+// serializes its batches) may have written the same key meanwhile: in the
+// tables an AppView writes too. graph_record and repost_pending are the
+// ingest's own: it loaded their keys under its lock, and the check before
+// each insertion would cost a lookup per row.
 Statement i_list{"INSERT INTO dataplane.list (id, owner, rkey, purpose) "
                  "SELECT * FROM unnest($1, $2, $3, $4)",
                  4, {kInt8s, kInt4s, kTexts, kTexts}, nullptr};
@@ -57,7 +61,7 @@ Statement i_block{"INSERT INTO dataplane.block (blocker, blocked, created_at) "
                   "SELECT * FROM unnest($1, $2, $3) ON CONFLICT DO NOTHING",
                   3, {kInt4s, kInt4s, kTimes}, nullptr};
 Statement i_record{"INSERT INTO dataplane.graph_record (repo, collection, rkey, subject, list_id, "
-                   "created_at) SELECT * FROM unnest($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                   "created_at) SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
                    6, {kInt4s, kTexts, kTexts, kInt4s, kInt8s, kTimes}, nullptr};
 Statement i_repost{"INSERT INTO dataplane.repost (id, reposter, post_id, created_at, rkey, cid) "
                    "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
@@ -110,6 +114,85 @@ void write(Statement *st, const std::vector<Row> &rows, int expect, uint64 *coun
     *count += SPI_processed;
 }
 
+// The same for an INSERT into dataplane.<table> whose references to
+// `targets` the batch vouches for.
+template <typename Row, typename... Cols>
+void insert(Statement *st, const std::vector<Row> &rows, uint64 *count, const char *table,
+            uint8 targets, Cols... cols) {
+    if (rows.empty())
+        return;
+    Datum values[sizeof...(Cols)] = {
+        make_array(rows.size(), cols.first, [&](size_t i) { return cols.second(rows[i]); })...};
+    run_exempt(st, values, SPI_OK_INSERT, table, targets);
+    *count += SPI_processed;
+}
+
+// Which references of `rows` the batch vouches for: `target` when refs(row,
+// ok) holds for every row, ok(set, key) telling whether a key is vouched for.
+template <typename Row, typename Refs>
+uint8 vouch(bool exempt, const std::vector<Row> &rows, uint8 target, Refs refs) {
+    if (!exempt)
+        return 0;
+    for (const Row &r : rows)
+        if (!refs(r))
+            return 0;
+    return target;
+}
+
+template <typename Set, typename Key>
+bool has(const Set &s, Key k) {
+    return s.count(k) != 0;
+}
+
+Statement q_lock_actors{"SELECT uid FROM dataplane.actor WHERE uid = ANY ($1) FOR KEY SHARE", 1,
+                        {kInt4s}, nullptr};
+
+// Locks, as a foreign key's check does, the actors the new rows name that
+// the batch has not locked yet (the reposter of a held-aside repost that
+// the batch promotes, say), and vouches for those found.
+void lock_actors(const Diff &d, Vouched *v) {
+    static std::vector<uint32> need;
+    need.clear();
+    auto want = [&](uint32 u) {
+        if (u != 0 && !has(v->actors, u))
+            need.push_back(u);
+    };
+    for (const ListRow &l : d.list_inserts)
+        want(l.owner);
+    for (const PostRow &p : d.post_inserts)
+        want(p.author);
+    for (const EdgeRow &e : d.follow_inserts) {
+        want(e.from);
+        want(e.to);
+    }
+    for (const EdgeRow &e : d.block_inserts) {
+        want(e.from);
+        want(e.to);
+    }
+    for (const GraphRecordRow &r : d.record_inserts)
+        want(r.repo);
+    for (const RepostRow &r : d.repost_inserts)
+        want(r.reposter);
+    for (const PendingRow &p : d.pending_inserts)
+        want(p.reposter);
+    for (const MemberRow &m : d.list_item_inserts)
+        want(m.uid);
+    for (const MemberRow &m : d.list_block_inserts)
+        want(m.uid);
+    if (need.empty())
+        return;
+    std::sort(need.begin(), need.end());
+    need.erase(std::unique(need.begin(), need.end()), need.end());
+    Datum values[1] = {make_array(need.size(), INT4OID, [&](size_t i) { return int4_datum(int32(need[i])); })};
+    run_statement(&q_lock_actors, values, SPI_OK_SELECT);
+    for (uint64 i = 0; i < SPI_processed; i++) {
+        bool isnull;
+        v->actors.insert(uint32(DatumGetInt32(
+            SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull))));
+    }
+    SPI_freetuptable(SPI_tuptable);
+}
+
 std::optional<Datum> time_datum(int64 ts) { return TimestampTzGetDatum(ts); }
 std::optional<Datum> media_datum(Media m) {
     const char *t = media_text(m);
@@ -121,7 +204,7 @@ std::optional<Datum> purpose_datum(const Text &p) { return text_datum(p); }
 
 }  // namespace
 
-void write_diff(const Diff &d, WriteCounts *n) {
+void write_diff(const Diff &d, Vouched *v, WriteCounts *n) {
     auto u4 = [](uint32 u) { return int4_datum(int32(u)); };
     // Deletes.
     auto from = col(INT4OID, [&](const EdgeKey &e) { return u4(e.from); });
@@ -146,13 +229,31 @@ void write_diff(const Diff &d, WriteCounts *n) {
     write(&d_list_item, d.list_item_deletes, SPI_OK_DELETE, &n->deleted, member_list, member_uid);
     write(&d_list_block, d.list_block_deletes, SPI_OK_DELETE, &n->deleted, member_list, member_uid);
 
-    // Inserts, parents first.
-    write(&i_list, d.list_inserts, SPI_OK_INSERT, &n->inserted,
+    // Inserts, parents first. Posts and lists the batch deleted are no
+    // longer vouched for; those it inserts are (ids of this batch: no row
+    // had them). Nothing else runs between the locks and these INSERTs
+    // unless some table has a trigger or rule of its own.
+    for (int64 id : d.post_deletes)
+        v->posts.erase(id);
+    for (int64 id : d.list_deletes)
+        v->lists.erase(id);
+    for (const PostRow &p : d.post_inserts)
+        v->posts.insert(p.id);
+    for (const ListRow &l : d.list_inserts)
+        v->lists.insert(l.id);
+    bool exempt = refs_exemptable();
+    if (exempt)
+        lock_actors(d, v);
+    auto actor = [&](uint32 u) { return has(v->actors, u); };
+    auto list = [&](int64 id) { return has(v->lists, id); };
+    insert(&i_list, d.list_inserts, &n->inserted, "list",
+           vouch(exempt, d.list_inserts, kRefActor, [&](const ListRow &l) { return actor(l.owner); }),
           col(INT8OID, [&](const ListRow &l) { return int8_datum(l.id); }),
           col(INT4OID, [&](const ListRow &l) { return u4(l.owner); }),
           col(TEXTOID, [&](const ListRow &l) { return text_datum(l.rkey); }),
           col(TEXTOID, [&](const ListRow &l) { return purpose_datum(l.purpose); }));
-    write(&i_post, d.post_inserts, SPI_OK_INSERT, &n->inserted,
+    insert(&i_post, d.post_inserts, &n->inserted, "post",
+           vouch(exempt, d.post_inserts, kRefActor, [&](const PostRow &p) { return actor(p.author); }),
           col(INT8OID, [&](const PostRow &p) { return int8_datum(p.id); }),
           col(INT4OID, [&](const PostRow &p) { return u4(p.author); }),
           col(TIMESTAMPTZOID, [&](const PostRow &p) { return time_datum(p.created_at); }),
@@ -165,9 +266,16 @@ void write_diff(const Diff &d, WriteCounts *n) {
     auto efrom = col(INT4OID, [&](const EdgeRow &e) { return u4(e.from); });
     auto eto = col(INT4OID, [&](const EdgeRow &e) { return u4(e.to); });
     auto etime = col(TIMESTAMPTZOID, [&](const EdgeRow &e) { return time_datum(e.created_at); });
-    write(&i_follow, d.follow_inserts, SPI_OK_INSERT, &n->inserted, efrom, eto, etime);
-    write(&i_block, d.block_inserts, SPI_OK_INSERT, &n->inserted, efrom, eto, etime);
-    write(&i_record, d.record_inserts, SPI_OK_INSERT, &n->inserted,
+    auto edge = [&](const EdgeRow &e) { return actor(e.from) && actor(e.to); };
+    insert(&i_follow, d.follow_inserts, &n->inserted, "follow",
+           vouch(exempt, d.follow_inserts, kRefActor, edge), efrom, eto, etime);
+    insert(&i_block, d.block_inserts, &n->inserted, "block",
+           vouch(exempt, d.block_inserts, kRefActor, edge), efrom, eto, etime);
+    insert(&i_record, d.record_inserts, &n->inserted, "graph_record",
+           vouch(exempt, d.record_inserts, kRefActor,
+                 [&](const GraphRecordRow &r) { return actor(r.repo); }) |
+               vouch(exempt, d.record_inserts, kRefList,
+                     [&](const GraphRecordRow &r) { return r.list_id == kNoList || list(r.list_id); }),
           col(INT4OID, [&](const GraphRecordRow &r) { return u4(r.repo); }),
           col(TEXTOID, [&](const GraphRecordRow &r) {
               return text_datum(std::string_view(collection_text(r.coll)));
@@ -178,22 +286,34 @@ void write_diff(const Diff &d, WriteCounts *n) {
               return r.list_id == kNoList ? std::nullopt : int8_datum(r.list_id);
           }),
           col(TIMESTAMPTZOID, [&](const GraphRecordRow &r) { return time_datum(r.created_at); }));
-    write(&i_repost, d.repost_inserts, SPI_OK_INSERT, &n->inserted,
+    insert(&i_repost, d.repost_inserts, &n->inserted, "repost",
+           vouch(exempt, d.repost_inserts, kRefActor,
+                 [&](const RepostRow &r) { return actor(r.reposter); }) |
+               vouch(exempt, d.repost_inserts, kRefPost,
+                     [&](const RepostRow &r) { return has(v->posts, r.post_id); }),
           col(INT8OID, [&](const RepostRow &r) { return int8_datum(r.id); }),
           col(INT4OID, [&](const RepostRow &r) { return u4(r.reposter); }),
           col(INT8OID, [&](const RepostRow &r) { return int8_datum(r.post_id); }),
           col(TIMESTAMPTZOID, [&](const RepostRow &r) { return time_datum(r.created_at); }),
           col(TEXTOID, [&](const RepostRow &r) { return text_datum(r.rkey); }),
           col(TEXTOID, [&](const RepostRow &r) { return text_datum(r.cid); }));
-    write(&i_pending, d.pending_inserts, SPI_OK_INSERT, &n->inserted,
+    insert(&i_pending, d.pending_inserts, &n->inserted, "repost_pending",
+           vouch(exempt, d.pending_inserts, kRefActor,
+                 [&](const PendingRow &p) { return actor(p.reposter); }),
           col(INT4OID, [&](const PendingRow &p) { return u4(p.reposter); }),
           col(TEXTOID, [&](const PendingRow &p) { return text_datum(p.rkey); }),
           col(TEXTOID, [&](const PendingRow &p) { return text_datum(p.cid); }),
           col(INT4OID, [&](const PendingRow &p) { return u4(p.subject_author); }),
           col(TEXTOID, [&](const PendingRow &p) { return text_datum(p.subject_rkey); }),
           col(TIMESTAMPTZOID, [&](const PendingRow &p) { return time_datum(p.created_at); }));
-    write(&i_list_item, d.list_item_inserts, SPI_OK_INSERT, &n->inserted, member_list, member_uid);
-    write(&i_list_block, d.list_block_inserts, SPI_OK_INSERT, &n->inserted, member_list, member_uid);
+    auto member_refs = [&](const std::vector<MemberRow> &rows) {
+        return vouch(exempt, rows, kRefActor, [&](const MemberRow &m) { return actor(m.uid); }) |
+               vouch(exempt, rows, kRefList, [&](const MemberRow &m) { return list(m.list_id); });
+    };
+    insert(&i_list_item, d.list_item_inserts, &n->inserted, "list_item",
+           member_refs(d.list_item_inserts), member_list, member_uid);
+    insert(&i_list_block, d.list_block_inserts, &n->inserted, "list_block",
+           member_refs(d.list_block_inserts), member_list, member_uid);
 
     // Updates.
     write(&u_actor, d.actor_updates, SPI_OK_UPDATE, &n->updated,

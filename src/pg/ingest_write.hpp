@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ingest_model.hpp"
+#include "ingest_vouched.hpp"
 
 #include "pg_prelude.hpp"
 
@@ -12,7 +13,10 @@ struct WriteCounts {
 };
 
 // Inside SPI and run_as_tables_owner: every DELETE, then the INSERTs
-// (parents first), then the UPDATEs.
-void write_diff(const ing::Diff &d, WriteCounts *n);
+// (parents first), then the UPDATEs. The reference triggers skip the
+// references of an INSERT's rows that `vouched` holds (refs_exempt.hpp);
+// write_diff updates it with the posts and lists it deletes and inserts.
+// Throws std::bad_alloc.
+void write_diff(const ing::Diff &d, Vouched *vouched, WriteCounts *n);
 
 }  // namespace dpg

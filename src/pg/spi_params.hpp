@@ -75,4 +75,16 @@ DP_PG_FRAME(Statement);
 // the result is `expect` (SPI_OK_SELECT, SPI_OK_INSERT, ...).
 void run_statement(Statement *st, Datum *values, int expect);
 
+// Until AtEOXact_GUC(true, level) (or an error) pops the returned level,
+// plans probe indexes key by key: no hash or merge joins, no bitmap or
+// sequential scans where an index serves. The batch statements' keys are a
+// few thousand among millions of rows and each names a row or two, but a
+// generic plan cannot know it: planned while a table was still small (the
+// first batches), it scans or hashes the whole table, and keeps doing so
+// until the table's statistics change (measured: a sequential scan testing
+// did = ANY (15,000 DIDs) made the first pass of 1 million events 7 times
+// slower); and it reads single rows through a bitmap. Set around the whole
+// batch, it also reaches the statements the tables' triggers run for it.
+int prefer_index_probes();
+
 }  // namespace dpg

@@ -538,8 +538,9 @@ struct BatchStats {
     size_t max_runs = 0;
 };
 
-// Applies a batch the glue's way: load the touched keys, run, load what
-// the run missed, run again, ... then write the diff.
+// Applies a batch the glue's way: load the touched keys, then the
+// dependent keys until there are none, run, load what the run missed, run
+// again, ... then write the diff.
 inline void apply_batch(Db &db, const Change *changes, size_t n, BatchStats *stats = nullptr) {
     State st;
     Keys keys = touched_keys(changes, n);
@@ -547,6 +548,13 @@ inline void apply_batch(Db &db, const Change *changes, size_t n, BatchStats *sta
         ASSERT_LT(runs, 10u) << "the loading does not converge";
         load(db, keys, st);
         st.mark_loaded(keys);
+        for (int round = 0; runs == 1 && round < 4; round++) {
+            keys = dependent_keys(changes, n, st);
+            if (keys.empty())
+                break;
+            load(db, keys, st);
+            st.mark_loaded(keys);
+        }
         IdDemand need = id_demand(changes, n, st);
         PrefetchedIds ids;
         for (size_t i = 0; i < need.items; i++)

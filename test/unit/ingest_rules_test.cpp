@@ -331,13 +331,20 @@ TEST(IngestProtocol, CreatesOfNewRecordsTakeOneRun) {
                              entry(C, Collection::kListItem, 1, "i", 1, "L", 3)};
     Keys k = touched_keys(v.data(), v.size());
     EXPECT_EQ(k.records.size(), 2u);
-    EXPECT_EQ(k.follows.size(), 1u);
-    EXPECT_EQ(k.posts.size(), 1u);  // (1, p), named twice
+    EXPECT_EQ(k.follows.size(), 0u);  // the edge depends on the record
+    EXPECT_EQ(k.posts.size(), 1u);    // (1, p); the repost's is a dependent key
     EXPECT_EQ(k.pending_of.size(), 1u);
     EXPECT_EQ(k.reposts.size(), 1u);
     EXPECT_EQ(k.lists.size(), 1u);
     State st;  // an empty database
     st.mark_loaded(k);
+    // No record, no repost: the follow's edge; (1, p) is loaded already.
+    Keys dep = dependent_keys(v.data(), v.size(), st);
+    EXPECT_EQ(dep.follows.size(), 1u);
+    EXPECT_EQ(dep.posts.size(), 0u);
+    EXPECT_EQ(dep.reposts_of.size(), 0u);  // the post is not there
+    st.mark_loaded(dep);
+    EXPECT_TRUE(dependent_keys(v.data(), v.size(), st).empty());
     IdDemand need = id_demand(v.data(), v.size(), st);
     EXPECT_EQ(need.items, 2u);
     EXPECT_EQ(need.lists, 2u);
@@ -383,6 +390,46 @@ TEST(IngestProtocol, ADeleteLoadsTheRowOfItsRecord) {
     Diff d = diff(st, again);
     EXPECT_EQ(d.record_deletes.size(), 1u);
     EXPECT_EQ(d.follow_deletes.size(), 1u);
+}
+
+TEST(IngestProtocol, DependentKeysFollowTheLoadedRows) {
+    Db db;
+    db.records[{1, int(Collection::kFollow), "a"}] = Db::Rec{2, kNoList, 5};
+    db.follows[{1, 2}] = 5;
+    db.posts[7] = Db::Post{1, 5, "p", std::string("c"), 0, 0, false, Media::kNone};
+    // A replayed follow create, a follow delete, a new repost of a post
+    // that is there.
+    std::vector<Change> v = {follow(C, 1, "a", 2), follow(D, 1, "a", 0), repost(C, 2, "r", 1, "p")};
+    State st;
+    Keys k = touched_keys(v.data(), v.size());
+    test::load(db, k, st);
+    st.mark_loaded(k);
+    Keys dep = dependent_keys(v.data(), v.size(), st);
+    // The deleted record's edge and the edge's other records (the replayed
+    // create needs neither), and the repost's post.
+    ASSERT_EQ(dep.follows.size(), 1u);
+    EXPECT_EQ(dep.follows[0].to, 2u);
+    EXPECT_EQ(dep.record_rows.size(), 1u);
+    ASSERT_EQ(dep.posts.size(), 1u);
+    EXPECT_TRUE(dep.reposts_of.empty());
+    test::load(db, dep, st);
+    st.mark_loaded(dep);
+    // Then the reposter's repost of that post.
+    Keys more = dependent_keys(v.data(), v.size(), st);
+    ASSERT_EQ(more.reposts_of.size(), 1u);
+    EXPECT_EQ(more.reposts_of[0].post_id, 7);
+    test::load(db, more, st);
+    st.mark_loaded(more);
+    EXPECT_TRUE(dependent_keys(v.data(), v.size(), st).empty());
+    PrefetchedIds ids;
+    ids.items = {20};
+    BatchRun run = apply(v.data(), v.size(), st, ids);
+    ASSERT_TRUE(run.complete());
+    Diff d = diff(st, run);
+    EXPECT_EQ(d.record_deletes.size(), 1u);
+    EXPECT_EQ(d.follow_deletes.size(), 1u);
+    ASSERT_EQ(d.repost_inserts.size(), 1u);
+    EXPECT_EQ(d.repost_inserts[0].post_id, 7);
 }
 
 TEST(IngestProtocol, TooFewIdsAreReported) {
