@@ -156,10 +156,21 @@ write_report() {
     target "\`write_follow\` with the index ≤ 1.5 × the time without its triggers" "$r2 × the time" "$(le "$r2" 1.5)"
     target "shared memory per follow edge ≤ 10 bytes (the target is set for \`large\`)" "$BYTES_PER_EDGE bytes" "$(le "$BYTES_PER_EDGE" 10)"
     echo
+    echo "## Machine load"
+    echo
+    echo "Load average before the run: $LOAD_BEFORE (1, 5, 15 min). During each phase"
+    echo "of measured rounds: the share of the machine's $(nproc) cores busy with"
+    echo "work other than this run (from /proc/stat, minus this run's processes),"
+    echo "the share stolen by the hypervisor, and the 1-minute load average."
+    echo
+    echo "| phase | seconds | other work % | steal % | load at start | load at end |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$WORKDIR/load.tsv"
+    echo
     echo "## Social proof against a large account"
     echo
     echo "A viewer following $VIEWER_FOLLOWS accounts, an account with $CELEB_COUNT followers (all among"
-    echo "$((USERS + CELEB_FOLLOWERS + 2)) uids): \`social_proof_count\` = $PROOF,"
+    echo "$VIEWER uids): \`social_proof_count\` = $PROOF,"
     echo "**$CALL_US µs per call inside the function** (20,000 calls in one statement, minus"
     echo "the same number of calls that return at once; best of 5)."
 }
