@@ -114,6 +114,8 @@ SQL
 mod_functions() {
     dp_psql <<'SQL' >/dev/null
 CREATE SCHEMA IF NOT EXISTS modbench;
+-- relationships()'s arguments per viewer (k: the viewer's index).
+CREATE TABLE modbench.rel_args (k int PRIMARY KEY, v int, others int[]);
 
 -- The viewer's relations to each of others, one correlated subquery per
 -- relation and account (Bluesky's getRelationships), and whether the
@@ -258,8 +260,38 @@ moderation_setup() {
         MOD_REL_INDEX+=" $(script "rel_index_$k" "SELECT * FROM dataplane.relationships($v, '$others'::int[]);")@1"
         MOD_REL_SQL+=" $(script "rel_sql_$k" "SELECT uid, following, followed_by, blocking, blocked_by, muting, blocking_by_list, blocked_by_list, muting_by_list FROM modbench.relations($v, '$others'::int[]) ORDER BY uid;")@1"
         echo "$v $others" >> "$WORKDIR/rel_args"
+        sql1 "INSERT INTO modbench.rel_args VALUES ($k, $v, '$others')" >/dev/null
     done
     mod_check
+    mod_call_times
+}
+
+# mod_call_times: microseconds per call inside the functions (N calls in one
+# statement, best of 5; the outer query reads each call's rows): a moderated
+# viewer's page, with followed replies, relationships() for its 50 uids;
+# beside them an unmoderated page (the Zipf-most-active viewers, following
+# about 60 accounts) and relationships() for no uid (the call alone).
+mod_call_times() {
+    read -r US_MOD US_MOD_FOLLOWED US_REL US_PLAIN US_REL0 < <(psql -X -qAt -F ' ' <<SQL
+CREATE FUNCTION pg_temp.us(q text, n int) RETURNS numeric LANGUAGE plpgsql AS \$f\$
+DECLARE t0 timestamptz; best float8 := 'infinity';
+BEGIN
+    EXECUTE q USING 100;
+    FOR i IN 1..5 LOOP
+        t0 := clock_timestamp();
+        EXECUTE q USING n;
+        best := least(best, extract(epoch FROM clock_timestamp() - t0) * 1e6 / n);
+    END LOOP;
+    RETURN round(best::numeric, 1);
+END \$f\$;
+SELECT pg_temp.us('SELECT count(*) FROM generate_series(1, \$1) g, LATERAL dataplane.get_timeline($MOD_V0 + g % $MOD_VIEWERS, $MOD_PAGE) t', 2000),
+       pg_temp.us('SELECT count(*) FROM generate_series(1, \$1) g, LATERAL dataplane.get_timeline($MOD_V0 + g % $MOD_VIEWERS, $MOD_PAGE, replies => ''followed'') t', 2000),
+       pg_temp.us('SELECT count(*) FROM generate_series(1, \$1) g JOIN modbench.rel_args a ON a.k = g % $MOD_VIEWERS, LATERAL dataplane.relationships(a.v, a.others) t', 2000),
+       pg_temp.us('SELECT count(*) FROM generate_series(1, \$1) g, LATERAL dataplane.get_timeline(1 + ((g * 7919) % $USERS), $MOD_PAGE) t', 2000),
+       pg_temp.us('SELECT count(*) FROM generate_series(1, \$1) g JOIN modbench.rel_args a ON a.k = g % $MOD_VIEWERS, LATERAL dataplane.relationships(a.v, ''{}'') t', 2000);
+SQL
+)
+    echo "   inside the functions: moderated page $US_MOD us, with followed replies $US_MOD_FOLLOWED us, relationships(v, 50 uids) $US_REL us; an unmoderated page $US_PLAIN us, relationships(v, no uid) $US_REL0 us"
 }
 
 # mod_check: for each moderated viewer, the index's pages against the
@@ -432,6 +464,12 @@ moderation_section() {
     echo "index, from the reference query and from the AppView way, and"
     echo "\`relationships()\` against the correlated subqueries, were compared:"
     echo "**$MOD_CHECK differences**."
+    echo
+    echo "Inside the functions (µs per call, 2,000 calls in one statement, best of 5):"
+    echo "a moderated viewer's page **$US_MOD**, with \`replies => 'followed'\` **$US_MOD_FOLLOWED**,"
+    echo "\`relationships(v, 50 uids)\` **$US_REL**; beside them the page of an"
+    echo "unmoderated viewer among the most active (about 60 follows) $US_PLAIN, and"
+    echo "\`relationships(v, '{}')\`, the call alone, $US_REL0."
     echo
     echo "Baselines: \`ref_sql\` is DESIGN.md's second-part reference query, its"
     echo "switches written in; \`appview_sql\` is Bluesky's AppView way, as SQL"
