@@ -73,8 +73,9 @@ cpu_mark() {
     pm=$(head -n1 "$WORKDIR/cluster/data/postmaster.pid" 2>/dev/null || echo)
     ours_pg=0
     if [ -n "$pm" ] && [ -d "/proc/$pm" ]; then
-        ours_pg=$(for p in "$pm" $(pgrep -P "$pm"); do
-                      cat "/proc/$p/stat" 2>/dev/null
+        # A backend may exit between pgrep and cat: not an error.
+        ours_pg=$(for p in "$pm" $(pgrep -P "$pm" || true); do
+                      cat "/proc/$p/stat" 2>/dev/null || true
                   done | awk '{ sub(/^.*\) /, ""); s += $12 + $13 + $14 + $15 } END { print s / 100 }')
     fi
     awk -v pg="$ours_pg" -v now="$(date +%s.%N)" -v load="$(cut -d' ' -f1 /proc/loadavg)" '
