@@ -28,7 +28,7 @@ use Time::HiRes qw(usleep time);
 
 our @EXPORT = qw(dp_node load_graph load_items sample_sql check_functions
   check_timelines verify_clean dp_state wait_state wait_until status_field
-  bg_start bg_finish canonical_records ingest_file);
+  bg_start bg_finish canonical_records ingest_file check_moderation load_moderation);
 
 # dp_node($name, %opts): a started cluster with dataplane preloaded.
 #   preload => 0          do not preload the library
@@ -369,7 +369,7 @@ sub verify_clean
 	local $Test::Builder::Level = $Test::Builder::Level + 1;
 	my $db = $opts{db} // 'postgres';
 	my ($rc, $out, $err) = $node->psql($db,
-		"SELECT problem || ' ' || uid || ' ' || other || ' ' || detail "
+		"SELECT concat_ws(' ', problem, uid, coalesce(other::text, '-'), detail) "
 		  . "FROM dataplane.verify() LIMIT 20");
 	is($rc, 0, "$label: verify() runs") or diag $err;
 	is($out, '', "$label: verify() returns no rows");
@@ -436,6 +436,175 @@ sub bg_finish
 	$bg->quit;
 	$out =~ s/\n?bg_done\n?//;
 	return ($out, $err);
+}
+
+# load_moderation($node, actors => N): replies (parent and root authors,
+# self-threads among them), quotes and media on a third of the posts;
+# blocks, mutes, moderation lists with list blocks and list mutes, and a few
+# inactive accounts, among the N actors.
+sub load_moderation
+{
+	my ($node, %opts) = @_;
+	my $db = $opts{db} // 'postgres';
+	my $n = $opts{actors};
+	$node->safe_psql(
+		$db, qq{
+SELECT setseed(0.29);
+UPDATE dataplane.post SET
+  reply_parent_author = CASE WHEN id % 4 = 0 THEN author ELSE 1 + (id * 13) % $n END,
+  reply_root_author = CASE WHEN id % 5 = 0 THEN author ELSE 1 + (id * 29) % $n END
+ WHERE id % 3 = 0;
+UPDATE dataplane.post SET quote = true WHERE id % 7 = 0;
+UPDATE dataplane.post SET media = (ARRAY['images', 'video', 'external'])[1 + id % 3] WHERE id % 2 = 0;
+INSERT INTO dataplane.block (blocker, blocked)
+  SELECT 1 + (random() * ($n - 1))::int, 1 + floor(($n - 1) * power(random(), 2))::int
+    FROM generate_series(1, $n) ON CONFLICT DO NOTHING;
+INSERT INTO dataplane.mute (muter, muted)
+  SELECT 1 + (random() * ($n - 1))::int, 1 + floor(($n - 1) * power(random(), 2))::int
+    FROM generate_series(1, $n / 2) ON CONFLICT DO NOTHING;
+INSERT INTO dataplane.list (id, owner, purpose)
+  SELECT l, 1 + (l * 37) % $n, 'modlist' FROM generate_series(1, 8) l;
+INSERT INTO dataplane.list_item (list_id, subject)
+  SELECT 1 + (random() * 7)::int, 1 + floor(($n - 1) * power(random(), 1.5))::int
+    FROM generate_series(1, $n) ON CONFLICT DO NOTHING;
+INSERT INTO dataplane.list_block (actor, list_id)
+  SELECT 1 + (random() * ($n - 1))::int, 1 + (random() * 7)::int
+    FROM generate_series(1, $n / 5) ON CONFLICT DO NOTHING;
+INSERT INTO dataplane.list_mute (actor, list_id)
+  SELECT 1 + (random() * ($n - 1))::int, 1 + (random() * 7)::int
+    FROM generate_series(1, $n / 5) ON CONFLICT DO NOTHING;
+UPDATE dataplane.actor SET active = false, status = 'deactivated' WHERE uid % 97 = 5;
+});
+}
+
+# check_moderation($node, $label, actors => N): every filtered timeline
+# (each replies / reposts / quotes mode), author feed (each filter, with and
+# without a viewer) and relationships() of a sample, at several page sizes
+# and from the first page and a cursor inside it, against DESIGN.md's
+# second-part reference query.
+sub check_moderation
+{
+	my ($node, $label, %opts) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my $db = $opts{db} // 'postgres';
+	my $sample = $opts{sample} // sample_sql($opts{actors}, 40);
+	my $sql = q{
+CREATE OR REPLACE FUNCTION pg_temp.mref(v int, lim int, bts timestamptz, bid bigint, replies text,
+                                        reposts boolean, quotes boolean, feed boolean, filter text,
+                                        fv int)
+RETURNS SETOF bigint LANGUAGE sql STABLE AS $r$
+WITH src AS (SELECT followee AS uid FROM dataplane.follow WHERE follower = v AND NOT feed
+             UNION SELECT v),
+mv AS (SELECT CASE WHEN feed THEN fv ELSE v END AS v),
+blocked AS (
+  SELECT blocked AS uid FROM dataplane.block, mv WHERE blocker = mv.v
+  UNION SELECT blocker FROM dataplane.block, mv WHERE blocked = mv.v
+  UNION SELECT i.subject FROM dataplane.list_block b JOIN dataplane.list_item i USING (list_id), mv
+   WHERE b.actor = mv.v
+  UNION SELECT b.actor FROM dataplane.list_block b JOIN dataplane.list_item i USING (list_id), mv
+   WHERE i.subject = mv.v),
+hidden AS (
+  SELECT uid FROM blocked
+  UNION SELECT muted FROM dataplane.mute, mv WHERE muter = mv.v
+  UNION SELECT i.subject FROM dataplane.list_mute m JOIN dataplane.list_item i USING (list_id), mv
+   WHERE m.actor = mv.v
+  UNION SELECT uid FROM dataplane.actor WHERE NOT active),
+items AS (
+  SELECT p.id AS item_id, p.author, NULL::int AS reposter, p.created_at AS sort_at,
+         p.reply_parent_author, p.reply_root_author, p.quote, p.media
+    FROM dataplane.post p WHERE p.author IN (SELECT uid FROM src)
+  UNION ALL
+  SELECT r.id, p.author, r.reposter, r.created_at, p.reply_parent_author, p.reply_root_author,
+         p.quote, p.media
+    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id
+   WHERE r.reposter IN (SELECT uid FROM src))
+SELECT t.item_id FROM items t
+ WHERE ((feed AND fv IS NULL) OR (t.author NOT IN (SELECT uid FROM hidden)
+   AND (t.reposter IS NULL OR t.reposter NOT IN (SELECT uid FROM hidden))
+   AND (t.reply_parent_author IS NULL
+        OR (t.reply_parent_author NOT IN (SELECT uid FROM blocked)
+            AND t.reply_root_author NOT IN (SELECT uid FROM blocked)))))
+   AND (feed OR ((reposts OR t.reposter IS NULL) AND (quotes OR NOT t.quote)
+   AND (replies = 'all' OR t.reply_parent_author IS NULL OR t.reposter IS NOT NULL
+        OR (replies = 'followed'
+            AND (t.reply_parent_author = t.author OR t.reply_parent_author IN (SELECT uid FROM src))
+            AND (t.reply_root_author = t.author OR t.reply_root_author IN (SELECT uid FROM src))))))
+   AND (NOT feed OR CASE coalesce(filter, 'posts_with_replies')
+         WHEN 'posts_with_replies' THEN true
+         WHEN 'posts_no_replies' THEN t.reposter IS NOT NULL OR t.reply_parent_author IS NULL
+         WHEN 'posts_with_media' THEN t.reposter IS NULL AND t.media = 'images'
+         WHEN 'posts_with_video' THEN t.reposter IS NULL AND t.media = 'video'
+         ELSE t.reposter IS NOT NULL OR t.reply_parent_author IS NULL
+              OR t.reply_root_author = t.author END)
+   AND (bts IS NULL OR (t.sort_at, t.item_id) < (bts, bid))
+ ORDER BY t.sort_at DESC, t.item_id DESC LIMIT lim $r$;
+CREATE OR REPLACE FUNCTION pg_temp.mgot(v int, lim int, bts timestamptz, bid bigint, replies text,
+                                        reposts boolean, quotes boolean, feed boolean, filter text,
+                                        fv int)
+RETURNS SETOF bigint LANGUAGE sql STABLE AS $g$
+SELECT item_id FROM dataplane.get_timeline(v, lim, bts, bid, replies, reposts, quotes) WHERE NOT feed
+UNION ALL
+SELECT item_id FROM dataplane.get_author_feed(v, lim, bts, bid, filter, fv) WHERE feed $g$;
+WITH s AS (SELECT unnest(} . $sample . q{) AS u),
+modes (feed, replies, reposts, quotes, filter, fvk) AS (VALUES
+  (false, 'all', true, true, NULL, 0), (false, 'followed', true, true, NULL, 0),
+  (false, 'none', true, true, NULL, 0), (false, NULL, NULL, NULL, NULL, 0),
+  (false, 'followed', false, false, NULL, 0),
+  (true, NULL, NULL, NULL, 'posts_with_replies', 1), (true, NULL, NULL, NULL, 'posts_no_replies', 0),
+  (true, NULL, NULL, NULL, 'posts_with_media', 1), (true, NULL, NULL, NULL, 'posts_with_video', 2),
+  (true, NULL, NULL, NULL, 'posts_and_author_threads', 1)),
+q AS (SELECT s.u, m.*, l.lim, CASE m.fvk WHEN 0 THEN NULL WHEN 1 THEN 1 + s.u % 50 ELSE s.u END AS fv
+        FROM s, modes m, (VALUES (1), (10), (50)) l(lim)),
+c AS (SELECT q.*, NULL::timestamptz AS bts, NULL::bigint AS bid FROM q
+      UNION ALL
+      SELECT q.*, k.sort_at, k.item_id FROM q,
+        LATERAL (SELECT x.sort_at, x.item_id
+                   FROM (SELECT i AS item_id FROM pg_temp.mref(q.u, 6, NULL, NULL, q.replies,
+                           q.reposts, q.quotes, q.feed, q.filter, q.fv) i) y
+                   JOIN LATERAL (SELECT p.created_at AS sort_at, p.id AS item_id FROM dataplane.post p
+                                  WHERE p.id = y.item_id
+                                 UNION ALL
+                                 SELECT r.created_at, r.id FROM dataplane.repost r WHERE r.id = y.item_id) x
+                     ON true
+                  ORDER BY x.sort_at, x.item_id LIMIT 1) k
+       WHERE q.lim = 10),
+r AS (SELECT c.*, ARRAY(SELECT pg_temp.mgot(c.u, c.lim, c.bts, c.bid, c.replies, c.reposts, c.quotes,
+                                            c.feed, c.filter, c.fv)) AS got,
+             ARRAY(SELECT pg_temp.mref(c.u, c.lim, c.bts, c.bid, c.replies, c.reposts, c.quotes,
+                                       c.feed, c.filter, c.fv)) AS want
+        FROM c),
+rel AS (SELECT s.u, ARRAY(SELECT x::text FROM dataplane.relationships(s.u, (SELECT array_agg(u) FROM s)) x) AS got,
+          ARRAY(SELECT ROW(o,
+            EXISTS (SELECT 1 FROM dataplane.follow WHERE follower = s.u AND followee = o),
+            EXISTS (SELECT 1 FROM dataplane.follow WHERE follower = o AND followee = s.u),
+            EXISTS (SELECT 1 FROM dataplane.block WHERE blocker = s.u AND blocked = o),
+            EXISTS (SELECT 1 FROM dataplane.block WHERE blocker = o AND blocked = s.u),
+            EXISTS (SELECT 1 FROM dataplane.mute WHERE muter = s.u AND muted = o),
+            EXISTS (SELECT 1 FROM dataplane.list_block b JOIN dataplane.list_item i USING (list_id)
+                    WHERE b.actor = s.u AND i.subject = o),
+            EXISTS (SELECT 1 FROM dataplane.list_block b JOIN dataplane.list_item i USING (list_id)
+                    WHERE b.actor = o AND i.subject = s.u),
+            EXISTS (SELECT 1 FROM dataplane.list_mute m JOIN dataplane.list_item i USING (list_id)
+                    WHERE m.actor = s.u AND i.subject = o))::text
+            FROM (SELECT DISTINCT u AS o FROM s WHERE u IS NOT NULL) d ORDER BY o) AS want
+        FROM s)
+SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM r WHERE cardinality(want) > 0),
+       (SELECT count(*) FROM r WHERE got IS DISTINCT FROM want)
+         + (SELECT count(*) FROM rel WHERE got IS DISTINCT FROM want),
+       (SELECT string_agg(format('%s(%s, %s, %s, %s, %s, %s, %s, %s, %s): got %s, want %s',
+                   CASE WHEN feed THEN 'get_author_feed' ELSE 'get_timeline' END, u, lim, bts, bid,
+                   replies, reposts, quotes, filter, fv, got, want), E'
+')
+          FROM (SELECT * FROM r WHERE got IS DISTINCT FROM want LIMIT 5) b);
+};
+	my $out = $node->safe_psql($db, $sql);
+	my ($pages, $nonempty, $bad, @diffs) = split /\||
+/, $out;
+	is($bad, '0', "$label: filtered pages and relationships match the reference ($pages pages, "
+		  . "$nonempty non-empty)")
+	  or diag join("
+", @diffs);
+	return $pages;
 }
 
 # canonical_records($node): every row of the record tables, named by natural

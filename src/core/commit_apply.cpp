@@ -13,8 +13,6 @@ namespace dp {
 
 namespace {
 
-bool held(Ref r) { return r != kNoRef && r != kInvalidRef; }
-
 bool valid_uid(uint32_t u) { return u != 0 && u < (uint32_t(1) << 31); }
 
 ItemLwwKey lww_key(const ItemChange &c) { return ItemLwwKey{c.item.id, c.kind, 0}; }
@@ -95,6 +93,7 @@ void CommitApply::begin(const CommitWork *w) {
     stats_ = TimelineStats();
     reset_feeds_ = false;
     applied_.assign(w->items.changes.size(), 0);
+    replace_only_.assign(w->items.changes.size(), 0);
     fan_.clear();
     fan_sorted_.clear();
     fan_starts_.clear();
@@ -318,7 +317,8 @@ void CommitApply::apply_item(const IndexEnv &env, uint32_t s, size_t i) {
     if (*ref == kInvalidRef)
         return;  // the author's items are not held; reads of them use the tables
     bool was_none = *ref == kNoRef;
-    if (!author_ring_apply(*env.arena, ref, c, env.author_cap, journal)) {
+    bool racing = c.op != kInsert && host.item_others_pending(item_bucket(c.item.id, c.kind));
+    if (!author_ring_apply(*env.arena, ref, c, env.author_cap, journal, racing, env.ring_floor)) {
         author_ring_give_up(*env.arena, ref);
         stats_.rings_lost++;
         return;
@@ -393,14 +393,21 @@ void CommitApply::plan_fanout(const IndexEnv &env, size_t i, DirEntry *e) {
     const ItemChange &c = w_->items.changes[i];
     fan_.push_back(FanOp{c.src, uint32_t(i)});
     bool celeb = is_celeb(env, c.src);
-    if (c.op == kInsert) {
-        if (!celeb)
-            celeb = try_promote(env, c.src, e);
-        if (celeb)
-            return;
-    } else if (celeb && held(e->author) &&
-               c.item.ts > env.arena->at<RingHdr>(e->author)->fanned_until) {
-        return;  // never fanned out
+    if (c.op == kInsert && !celeb)
+        celeb = try_promote(env, c.src, e);
+    // A celebrity's item newer than its ring's fanned_until was never
+    // fanned out.
+    bool never_fanned = celeb && held(e->author) &&
+                        c.item.ts > env.arena->at<RingHdr>(e->author)->fanned_until;
+    if (c.op == kInsert && celeb) {
+        if (never_fanned || e->author == kNoRef)
+            return;  // a new item, merged at read time (no ring: nothing was fanned out)
+        // An item fanned out before the promotion, written again (an
+        // UPDATE changed its details): the copies followers' feed rings
+        // hold must follow; merged at read time, it needs no new ones.
+        replace_only_[i] = 1;
+    } else if (c.op != kInsert && never_fanned) {
+        return;
     }
     if (e->set[kIn].invalid()) {
         reset_feeds_ = true;  // the followers are not known
@@ -514,6 +521,9 @@ void CommitApply::fan_one(const IndexEnv &env, uint32_t t, DirEntry *e, uint32_t
         return;
     RingHdr *h = env.arena->at<RingHdr>(e->feed);
     if (c.op == kInsert) {
+        // (The source's own ring holds all its items, celebrity or not.)
+        if (replace_only_[change] && target != c.src && FeedRing(h).find(c.item.key()) == nullptr)
+            return;
         // The plan was made from the source's followers; an unfollow
         // applied since then must win.
         if (check && target != c.src && !feed_owner_follows(env, e, c.src, &stats_))
@@ -521,18 +531,24 @@ void CommitApply::fan_one(const IndexEnv &env, uint32_t t, DirEntry *e, uint32_t
         // Replacing: the same item may be there from its old source (an
         // UPDATE gave it another author, whose insertion may come first).
         FeedItem it = feed_item_of(c.item);
-        if (h->n == h->cap && h->cap >= env.feed_cap)
+        uint32_t depth = feed_depth(h, env.feed_cap);
+        if (h->n == h->cap && h->cap >= depth)
             FeedRing(h).upsert(it);  // full size: the common case, no growth
         else
-            ring_insert(*env.arena, &e->feed, it, env.feed_cap, 4, true);
+            ring_insert(*env.arena, &e->feed, it, depth, 4, true);
     } else {
         // Only the deleted version: an UPDATE that gave the item another
         // source may have put the new version here first.
+        // Or another version of it, as in the author ring (author_apply.hpp).
         FeedRing ring(h);
-        const FeedItem *cur = ring.find(c.item.key());
-        if (cur == nullptr || cur->src != c.src)
+        uint32_t pos = ring.lower_bound(c.item.key());
+        if (pos < ring.size() && !(ring.at(pos).key() == c.item.key()))
+            pos = ring.size();
+        if (pos == ring.size() && env.host().item_others_pending(item_bucket(c.item.id, c.kind)))
+            pos = ring.find_version(c.item.key());
+        if (pos == ring.size() || ring.at(pos).src != c.src)
             return;
-        ring.erase(c.item.key());
+        ring.erase_at(pos);
     }
     stats_.fanout++;
 }
@@ -558,7 +574,8 @@ void CommitApply::step_backfill(const IndexEnv &env, size_t i) {
     DirEntry *xe = env.dir->find(x);
     if (xe == nullptr || xe->author == kNoRef)
         return;  // no items
-    if (xe->author == kInvalidRef || !feed_backfill(*env.arena, &ve->feed, xe->author, env.feed_cap)) {
+    uint32_t depth = feed_depth(env.arena->at<RingHdr>(ve->feed), env.feed_cap);
+    if (xe->author == kInvalidRef || !feed_backfill(*env.arena, &ve->feed, xe->author, depth)) {
         drop_feed(*env.arena, ve, &stats_);
         return;
     }

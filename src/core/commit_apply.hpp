@@ -113,6 +113,10 @@ class CommitApply {
     TimelineStats stats_;
     bool reset_feeds_ = false;
     std::vector<uint8_t> applied_;  // per item change: reached its author ring
+    // Per item change: a celebrity's item fanned out before its promotion,
+    // inserted again (an UPDATE of it): only the copies already in feed
+    // rings are replaced, no ring gets a new one.
+    std::vector<uint8_t> replace_only_;
     struct FanOp {
         uint32_t target;
         uint32_t change;
