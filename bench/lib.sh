@@ -61,8 +61,51 @@ workload() {
     WORKLOAD_BEFORE[$1]="${3:-}"
 }
 
+# What else ran on the machine meanwhile. cpu_mark FILE writes: wall-clock
+# seconds, CPU seconds busy on the whole machine (steal excluded), CPU
+# seconds of this run (the cluster's processes, with the backends they have
+# reaped, and this shell's children: pgbench, psql), steal seconds, and the
+# 1-minute load average. Call it in the main shell (times must see its
+# children).
+cpu_mark() {
+    local pm ours_pg
+    times > "$WORKDIR/times"
+    pm=$(head -n1 "$WORKDIR/cluster/data/postmaster.pid" 2>/dev/null || echo)
+    ours_pg=0
+    if [ -n "$pm" ] && [ -d "/proc/$pm" ]; then
+        # A backend may exit between pgrep and cat: not an error.
+        ours_pg=$(for p in "$pm" $(pgrep -P "$pm" || true); do
+                      cat "/proc/$p/stat" 2>/dev/null || true
+                  done | awk '{ sub(/^.*\) /, ""); s += $12 + $13 + $14 + $15 } END { print s / 100 }')
+    fi
+    awk -v pg="$ours_pg" -v now="$(date +%s.%N)" -v load="$(cut -d' ' -f1 /proc/loadavg)" '
+        function sec(t) { split(t, a, "m"); sub(/s$/, "", a[2]); return a[1] * 60 + a[2] }
+        FILENAME ~ /times$/ && FNR == 2 { kids = sec($1) + sec($2) }
+        FILENAME ~ /stat$/ && $1 == "cpu" { busy = ($2 + $3 + $4 + $7 + $8) / 100; steal = $9 / 100 }
+        END { printf "%s %.2f %.2f %.2f %s\n", now, busy, pg + kids, steal, load }' \
+        "$WORKDIR/times" /proc/stat > "$1"
+}
+
+# cpu_phase NAME START_FILE: one line of $WORKDIR/load.tsv for the time since
+# START_FILE's mark: the phase, its seconds, the share of the machine's
+# cores busy with other work (not this run), the share stolen by the
+# hypervisor, and the load average at its start and end.
+cpu_phase() {
+    cpu_mark "$WORKDIR/mark-end"
+    read -r t0 b0 o0 s0 l0 < "$2"
+    read -r t1 b1 o1 s1 l1 < "$WORKDIR/mark-end"
+    awk -v n="$1" -v c="$(nproc)" -v t0="$t0" -v t1="$t1" -v b0="$b0" -v b1="$b1" -v o0="$o0" \
+        -v o1="$o1" -v s0="$s0" -v s1="$s1" -v l0="$l0" -v l1="$l1" 'BEGIN {
+        w = (t1 - t0) * c; other = (b1 - b0) - (o1 - o0); if (other < 0) other = 0;
+        printf "%s\t%.0f\t%.0f\t%.0f\t%s\t%s\n", n, t1 - t0, 100 * other / w, 100 * (s1 - s0) / w, l0, l1
+    }' >> "$WORKDIR/load.tsv"
+}
+
+# run_workloads [PHASE]: runs the registered workloads; PHASE names them in
+# the load table.
 run_workloads() {
-    local name r
+    local name r phase="${1:-workloads}"
+    cpu_mark "$WORKDIR/mark-start"
     for name in "${WORKLOADS[@]}"; do
         rm -rf "$WORKDIR/pgbench-$name"
         mkdir -p "$WORKDIR/pgbench-$name"
@@ -87,6 +130,8 @@ run_workloads() {
         done
         echo "   round $r of $BENCH_REPEATS done"
     done
+    cpu_phase "$phase" "$WORKDIR/mark-start"
+    awk -F'\t' 'END { printf "   other work on the machine meanwhile: %s %% of its cores (steal %s %%), load %s to %s\n", $3, $4, $5, $6 }' "$WORKDIR/load.tsv"
     for name in "${WORKLOADS[@]}"; do
         local dir="$WORKDIR/pgbench-$name" tps pct
         tps=$(sort -n "$dir/tps" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')

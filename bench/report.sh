@@ -89,6 +89,7 @@ write_report() {
         row timeline_page3_fanin_sql "" "$p50"
         row author_feed_index author_feed_sql "$p50"
         row author_feed_sql "" "$p50"
+        moderation_rows
     fi
     row follows_index follows_sql "$s1"
     row follows_sql "" "$s1"
@@ -108,6 +109,7 @@ write_report() {
         row write_post_no_triggers "" ""
         row mixed_90_10_index mixed_90_10_fanin_sql ""
         row mixed_90_10_fanin_sql "" ""
+        moderation_write_rows
     fi
     row celeb_social_proof_count_index celeb_social_proof_count_sql "$(tps_of celeb_ceiling_select1)"
     row celeb_social_proof_count_sql "" "$(tps_of celeb_ceiling_select1)"
@@ -144,6 +146,7 @@ write_report() {
         target "\`get_timeline\` ≥ 20 × the TPS of the fan-in query" "$r ×" "$(ge "$r" 20)"
         r=$(ratio "$p99" "$fp99")
         target "\`get_timeline\` p99 ≤ 1/10 of the fan-in query's" "$p99 µs vs $fp99 µs ($r)" "$(le "$r" 0.1)"
+        moderation_targets
     fi
     local sp call r2 wi wn
     sp=$(ratio "$(tps_of social_proof_count_top10_index)" "$s1")
@@ -156,10 +159,25 @@ write_report() {
     target "\`write_follow\` with the index ≤ 1.5 × the time without its triggers" "$r2 × the time" "$(le "$r2" 1.5)"
     target "shared memory per follow edge ≤ 10 bytes (the target is set for \`large\`)" "$BYTES_PER_EDGE bytes" "$(le "$BYTES_PER_EDGE" 10)"
     echo
+    if [ "$TIMELINES" = 1 ]; then
+        moderation_section
+        echo
+    fi
+    echo "## Machine load"
+    echo
+    echo "Load average before the run: $LOAD_BEFORE (1, 5, 15 min). During each phase"
+    echo "of measured rounds: the share of the machine's $(nproc) cores busy with"
+    echo "work other than this run (from /proc/stat, minus this run's processes),"
+    echo "the share stolen by the hypervisor, and the 1-minute load average."
+    echo
+    echo "| phase | seconds | other work % | steal % | load at start | load at end |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$WORKDIR/load.tsv"
+    echo
     echo "## Social proof against a large account"
     echo
     echo "A viewer following $VIEWER_FOLLOWS accounts, an account with $CELEB_COUNT followers (all among"
-    echo "$((USERS + CELEB_FOLLOWERS + 2)) uids): \`social_proof_count\` = $PROOF,"
+    echo "$VIEWER uids): \`social_proof_count\` = $PROOF,"
     echo "**$CALL_US µs per call inside the function** (20,000 calls in one statement, minus"
     echo "the same number of calls that return at once; best of 5)."
 }

@@ -5,6 +5,13 @@
 //   dpgen follows USERS AVG_FOLLOWS SEED
 //   dpgen posts   USERS POSTS WEEKS SEED
 //   dpgen reposts USERS REPOSTS POSTS WEEKS SEED FIRST_REPOST_ID
+//   dpgen moderation TABLE USERS AVG_FOLLOWS SEED
+//
+// posts: id, author, created_at, reply_root_author, reply_parent_author
+// (35 % of posts are replies). moderation: the rows of one table of the
+// moderation data set (see moderation() below), TABLE one of actors,
+// follows, blocks, mutes, lists, list_items, list_blocks, list_mutes,
+// inactive (uids to mark inactive).
 //
 // The shape follows what is known of Bluesky's graph: about 58 follows per
 // user on average with a long tail (out-degree is log-normal); followers per
@@ -189,17 +196,42 @@ int64_t post_time(uint64_t seed, uint64_t id, double weeks) {
 }
 
 // Posting activity: Zipf over a permutation independent of popularity.
+// 35 % of posts are replies (their own draws, so that authors and times
+// are those of a data set without replies): 15 % of replies continue the
+// author's own thread, the others answer an account drawn by follow
+// popularity (as the follows' mean of 50 makes it), whose thread it is half
+// of the time (else the root is another such account).
 int posts(uint32_t n, uint64_t count, double weeks, uint64_t seed) {
     Zipf activity(n, 0.9, 5.0);
     std::vector<uint32_t> uid = rank_to_uid(n, seed + 1);
+    Zipf pop = follow_popularity(n, 50);
+    std::vector<uint32_t> pop_uid = rank_to_uid(n, seed);
     Rng rng(seed + 2);
+    Rng rr(seed + 5);
     Out o;
     for (uint64_t id = 1; id <= count; id++) {
+        uint32_t author = uid[activity.draw(rng)];
         o.u(id);
         o.c('\t');
-        o.u(uid[activity.draw(rng)]);
+        o.u(author);
         o.c('\t');
         ts(o, post_time(seed, id, weeks));
+        if (rr.uniform() < 0.35) {
+            uint32_t parent, root;
+            if (rr.uniform() < 0.15) {
+                parent = author;
+                root = rr.uniform() < 0.7 ? author : pop_uid[pop.draw(rr)];
+            } else {
+                parent = pop_uid[pop.draw(rr)];
+                root = rr.uniform() < 0.5 ? parent : pop_uid[pop.draw(rr)];
+            }
+            o.c('\t');
+            o.u(root);
+            o.c('\t');
+            o.u(parent);
+        } else {
+            o.s("\t\\N\t\\N");
+        }
         o.c('\n');
     }
     return 0;
@@ -238,12 +270,210 @@ int reposts(uint32_t n, uint64_t count, uint64_t n_posts, double weeks, uint64_t
     return 0;
 }
 
+// ------------------------------------------------------------ moderation
+//
+// Moderated viewers, as issue 17 describes them: each follows 1,000
+// accounts (drawn by popularity, as follows are), blocks 50 and mutes 50
+// of them, is blocked by 5 of them, and subscribes to two moderation lists
+// of 10,000 and 100,000 members, list-blocking one and list-muting the
+// other (viewers alternate which). 20 of each viewer's followees are on
+// each list, and 5 are inactive, so that the filters remove items from
+// their timelines. The lists' other members: real users (1 % and 5 % of
+// them, at most 1,000 and 5,000) and accounts that exist only to be listed
+// (spam accounts: no follows, no posts). Around them, the general
+// population: 30 % of users block about 5 accounts each and 20 % mute
+// about 3 (drawn by popularity), 2 % and 1 % list-block the 10,000 and the
+// 100,000 list, 1 % and 0.5 % list-mute them, and 0.5 % of users are
+// inactive.
+//
+// Real users on a list have even uids, so that writes that add and remove
+// odd uids (bench/run's list-item workload) never remove a member.
+//
+// Extra actors, after the USERS users: kListed listed-only accounts, then
+// kModViewers viewers, then the lists' owner.
+constexpr uint32_t kListed = 100000;
+constexpr uint32_t kModViewers = 8;
+constexpr uint32_t kModFollows = 1000;
+constexpr uint32_t kListSmall = 10000, kListBig = 100000;  // list ids 1 and 2
+
+struct ModData {
+    std::vector<std::vector<uint32_t>> follows;  // per viewer, shuffled
+    std::vector<uint32_t> small, big;            // list members, sorted
+    std::vector<uint32_t> inactive;              // sorted
+};
+
+uint32_t viewer_uid(uint32_t n, uint32_t k) { return n + kListed + 1 + k; }
+uint32_t owner_uid(uint32_t n) { return n + kListed + kModViewers + 1; }
+
+// Roles of a viewer's followees, by position in its shuffled follows.
+constexpr uint32_t kBlocked = 0, kMuted = 50, kBlocksViewer = 100, kInactiveAt = 105,
+                   kListedAt = 110, kListedEach = 20;
+
+ModData mod_data(uint32_t n, double avg, uint64_t seed) {
+    ModData d;
+    Zipf pop = follow_popularity(n, avg);
+    std::vector<uint32_t> uid = rank_to_uid(n, seed);
+    std::unordered_set<uint32_t> small, big;
+    for (uint32_t k = 0; k < kModViewers; k++) {
+        Rng rng(seed * 31 + 7 + k);
+        std::unordered_set<uint32_t> seen;
+        std::vector<uint32_t> f;
+        while (f.size() < kModFollows) {
+            uint32_t v = uid[pop.draw(rng)];
+            if (seen.insert(v).second)
+                f.push_back(v);
+        }
+        // f is in draw order, popular accounts first: shuffle the roles.
+        for (uint32_t i = uint32_t(f.size()); i > 1; i--)
+            std::swap(f[i - 1], f[rng.below(i)]);
+        uint32_t ns = 0, nb = 0;
+        for (uint32_t i = kListedAt; i < f.size() && (ns < kListedEach || nb < kListedEach); i++) {
+            if (f[i] % 2 != 0)
+                continue;
+            if (ns < kListedEach && small.insert(f[i]).second)
+                ns++;
+            else if (nb < kListedEach && big.insert(f[i]).second)
+                nb++;
+        }
+        for (uint32_t i = kInactiveAt; i < kListedAt; i++)
+            d.inactive.push_back(f[i]);
+        d.follows.push_back(std::move(f));
+    }
+    Rng rng(seed * 31 + 3);
+    auto fill = [&](std::unordered_set<uint32_t> &set, uint32_t real, uint32_t size) {
+        for (uint32_t tries = 0; set.size() < real && tries < real * 20; tries++)
+            set.insert(2 + 2 * uint32_t(rng.below(n / 2)));
+        for (uint32_t tries = 0; set.size() < size && tries < size * 20; tries++)
+            set.insert(n + 1 + uint32_t(rng.below(kListed)));
+    };
+    fill(small, std::min<uint32_t>(n / 100, 1000), kListSmall);
+    fill(big, std::min<uint32_t>(n / 20, 5000), kListBig);
+    d.small.assign(small.begin(), small.end());
+    d.big.assign(big.begin(), big.end());
+    std::sort(d.small.begin(), d.small.end());
+    std::sort(d.big.begin(), d.big.end());
+    for (uint32_t u = 1; u <= n; u++)
+        if (rng.uniform() < 0.005)
+            d.inactive.push_back(u);
+    std::sort(d.inactive.begin(), d.inactive.end());
+    d.inactive.erase(std::unique(d.inactive.begin(), d.inactive.end()), d.inactive.end());
+    return d;
+}
+
+void pair(Out &o, uint64_t a, uint64_t b) {
+    o.u(a);
+    o.c('\t');
+    o.u(b);
+    o.c('\n');
+}
+
+// The general population's edges of one relation: a share of users with
+// about `mean` targets each, drawn by popularity, without self-edges.
+void population_edges(Out &o, uint32_t n, double avg, uint64_t seed, double share, double mean) {
+    Zipf pop = follow_popularity(n, avg);
+    std::vector<uint32_t> uid = rank_to_uid(n, seed);
+    Rng rng(seed);
+    std::vector<uint32_t> mine;
+    for (uint32_t u = 1; u <= n; u++) {
+        if (rng.uniform() >= share)
+            continue;
+        uint32_t d = out_degree(rng, mean, n);
+        mine.clear();
+        for (uint32_t i = 0; i < d; i++) {
+            uint32_t v = uid[pop.draw(rng)];
+            if (v != u)
+                mine.push_back(v);
+        }
+        std::sort(mine.begin(), mine.end());
+        mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
+        for (uint32_t v : mine)
+            pair(o, u, v);
+    }
+}
+
+// Subscribers among the users: (uid, list id) for a share of them.
+void population_subs(Out &o, uint32_t n, uint64_t seed, double share_small, double share_big) {
+    Rng rng(seed);
+    for (uint32_t u = 1; u <= n; u++) {
+        if (rng.uniform() < share_small)
+            pair(o, u, 1);
+        if (rng.uniform() < share_big)
+            pair(o, u, 2);
+    }
+}
+
+int moderation(const std::string &table, uint32_t n, double avg, uint64_t seed) {
+    ModData d = mod_data(n, avg, seed);
+    Out o;
+    if (table == "actors") {
+        for (uint32_t i = 1; i <= kListed; i++) {
+            o.u(n + i);
+            o.s("\tdid:plc:listed");
+            o.u(i);
+            o.c('\n');
+        }
+        for (uint32_t k = 0; k < kModViewers; k++) {
+            o.u(viewer_uid(n, k));
+            o.s("\tdid:plc:modviewer");
+            o.u(k + 1);
+            o.c('\n');
+        }
+        o.u(owner_uid(n));
+        o.s("\tdid:plc:modservice\n");
+    } else if (table == "follows") {
+        for (uint32_t k = 0; k < kModViewers; k++)
+            for (uint32_t f : d.follows[k])
+                pair(o, viewer_uid(n, k), f);
+    } else if (table == "blocks") {
+        population_edges(o, n, avg, seed + 11, 0.30, 5);
+        for (uint32_t k = 0; k < kModViewers; k++) {
+            for (uint32_t i = kBlocked; i < kMuted; i++)
+                pair(o, viewer_uid(n, k), d.follows[k][i]);
+            for (uint32_t i = kBlocksViewer; i < kInactiveAt; i++)
+                pair(o, d.follows[k][i], viewer_uid(n, k));
+        }
+    } else if (table == "mutes") {
+        population_edges(o, n, avg, seed + 12, 0.20, 3);
+        for (uint32_t k = 0; k < kModViewers; k++)
+            for (uint32_t i = kMuted; i < kBlocksViewer; i++)
+                pair(o, viewer_uid(n, k), d.follows[k][i]);
+    } else if (table == "lists") {
+        o.s("1\t");
+        o.u(owner_uid(n));
+        o.s("\tmodlist-10k\tmodlist\n2\t");
+        o.u(owner_uid(n));
+        o.s("\tmodlist-100k\tmodlist\n");
+    } else if (table == "list_items") {
+        for (uint32_t s : d.small)
+            pair(o, 1, s);
+        for (uint32_t s : d.big)
+            pair(o, 2, s);
+    } else if (table == "list_blocks") {
+        population_subs(o, n, seed + 13, 0.02, 0.01);
+        for (uint32_t k = 0; k < kModViewers; k++)
+            pair(o, viewer_uid(n, k), k % 2 == 0 ? 1 : 2);
+    } else if (table == "list_mutes") {
+        population_subs(o, n, seed + 14, 0.01, 0.005);
+        for (uint32_t k = 0; k < kModViewers; k++)
+            pair(o, viewer_uid(n, k), k % 2 == 0 ? 2 : 1);
+    } else if (table == "inactive") {
+        for (uint32_t u : d.inactive) {
+            o.u(u);
+            o.c('\n');
+        }
+    } else {
+        return 2;
+    }
+    return 0;
+}
+
 int usage() {
     fprintf(stderr,
             "usage: dpgen actors USERS\n"
             "       dpgen follows USERS AVG_FOLLOWS SEED\n"
             "       dpgen posts USERS POSTS WEEKS SEED\n"
-            "       dpgen reposts USERS REPOSTS POSTS WEEKS SEED FIRST_REPOST_ID\n");
+            "       dpgen reposts USERS REPOSTS POSTS WEEKS SEED FIRST_REPOST_ID\n"
+            "       dpgen moderation TABLE USERS AVG_FOLLOWS SEED\n");
     return 2;
 }
 
@@ -252,6 +482,12 @@ int usage() {
 int main(int argc, char **argv) {
     if (argc < 3)
         return usage();
+    if (std::string(argv[1]) == "moderation") {
+        uint32_t users = argc == 6 ? uint32_t(strtoul(argv[3], nullptr, 10)) : 0;
+        if (users < 2 || moderation(argv[2], users, atof(argv[4]), strtoull(argv[5], nullptr, 10)))
+            return usage();
+        return 0;
+    }
     std::string cmd = argv[1];
     uint32_t n = uint32_t(strtoul(argv[2], nullptr, 10));
     if (n < 2)
