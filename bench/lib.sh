@@ -135,3 +135,79 @@ pick_from() {
     expr+=" else ${uids[0]} end"
     printf '%s' "$expr"
 }
+
+# ------------------------------------------------------ the baselines' SQL
+# What an AppView without the index runs, on the same tables: bench/run
+# measures these one at a time, bench/scenario under load. The arguments
+# name the placeholders: pgbench's variables by default (:v, :ts, :id),
+# $1... for prepared statements.
+
+# fanin_sql LIMIT CURSOR [V TS ID]: Bluesky's fan-in query (the reference
+# query of DESIGN.md); with CURSOR=1, below the cursor (TS, ID).
+fanin_sql() {
+    local v="${3:-:v}" ts="${4:-:ts::timestamptz}" id="${5:-:id::bigint}" cond="true"
+    [ "$2" = 1 ] && cond="(t.sort_at, t.item_id) < ($ts, $id)"
+    cat <<SQL
+WITH src AS (SELECT followee AS uid FROM dataplane.follow WHERE follower = $v UNION SELECT $v)
+SELECT * FROM (
+  SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at
+    FROM dataplane.post p WHERE p.author IN (SELECT uid FROM src)
+  UNION ALL
+  SELECT r.id, r.post_id, p.author, r.reposter, r.created_at
+    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id
+   WHERE r.reposter IN (SELECT uid FROM src)
+) t WHERE $cond
+ORDER BY t.sort_at DESC, t.item_id DESC LIMIT $1
+SQL
+}
+
+# lateral_sql LIMIT CURSOR [V TS ID]: the per-followee rewrite Blacksky
+# runs: the newest LIMIT items of each source through its index, then
+# merged.
+lateral_sql() {
+    local v="${3:-:v}" ts="${4:-:ts::timestamptz}" id="${5:-:id::bigint}" cp="true" cr="true"
+    if [ "$2" = 1 ]; then
+        cp="(p.created_at, p.id) < ($ts, $id)"
+        cr="(r.created_at, r.id) < ($ts, $id)"
+    fi
+    cat <<SQL
+WITH src AS (SELECT followee AS uid FROM dataplane.follow WHERE follower = $v UNION SELECT $v)
+SELECT t.* FROM src, LATERAL (
+  (SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at
+     FROM dataplane.post p WHERE p.author = src.uid AND $cp
+    ORDER BY p.created_at DESC, p.id DESC LIMIT $1)
+  UNION ALL
+  (SELECT r.id, r.post_id, p.author, r.reposter, r.created_at
+     FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id
+    WHERE r.reposter = src.uid AND $cr
+    ORDER BY r.created_at DESC, r.id DESC LIMIT $1)
+) t ORDER BY t.sort_at DESC, t.item_id DESC LIMIT $1
+SQL
+}
+
+# author_feed_sql LIMIT [A]: an author's posts and reposts, newest first.
+author_feed_sql() {
+    local a="${2:-:v}"
+    cat <<SQL
+SELECT * FROM (
+  (SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at
+     FROM dataplane.post p WHERE p.author = $a ORDER BY p.created_at DESC, p.id DESC LIMIT $1)
+  UNION ALL
+  (SELECT r.id, r.post_id, p.author, r.reposter, r.created_at
+     FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id
+    WHERE r.reposter = $a ORDER BY r.created_at DESC, r.id DESC LIMIT $1)
+) t ORDER BY t.sort_at DESC, t.item_id DESC LIMIT $1
+SQL
+}
+
+# proof_sql count|list [A T LIMIT]: social proof as the SQL self-join: the
+# accounts A follows who follow T (their number, or the first LIMIT).
+proof_sql() {
+    local a="${2:-:a}" t="${3:-:t}" lim="${4:-10}"
+    local from="FROM dataplane.follow f JOIN dataplane.follow g ON g.follower = f.followee AND g.followee = $t WHERE f.follower = $a"
+    if [ "$1" = count ]; then
+        printf 'SELECT count(*) %s' "$from"
+    else
+        printf 'SELECT f.followee %s ORDER BY 1 LIMIT %s' "$from" "$lim"
+    fi
+}
