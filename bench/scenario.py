@@ -522,6 +522,7 @@ class Pass:
         self.ingest_started = self.ingest_exit = None
         self.ingest_done_s = self.ingest_total = None
         self.end = 0.0
+        self.cpu = None       # CPU seconds dpload used
         with open(path) as f:
             for line in f:
                 x = line.rstrip("\n").split("\t")
@@ -556,6 +557,8 @@ class Pass:
                             self.ingest.append((ts, int(m.group(1).replace(",", ""))))
                 elif t == "e":
                     self.end = int(x[1]) / 1e6
+                    if len(x) >= 4:
+                        self.cpu = float(x[2]) + float(x[3])
 
     def phase_at(self, t):
         cur = None
@@ -817,9 +820,10 @@ def render(sc, passes, meta, args):
         writes = ", ".join("%s %s" % (fmt(v), k) for k, v in p["writes"].items() if v)
         if p["burst"]:
             b = p["burst"]
-            writes += "%sbursts of %s s every %s s: +%s posts, +%s celebrity posts" % (
-                "; " if writes else "", fmt(b["seconds"]), fmt(b["every"]), fmt(b["posts"]),
-                fmt(b["celebrity_posts"]))
+            more = ", ".join("+%s %s" % (fmt(b[k]), k.replace("_", " "))
+                             for k in ("posts", "celebrity_posts") if b[k])
+            writes += "%sbursts of %s s every %s s: %s" % (
+                "; " if writes else "", fmt(b["seconds"]), fmt(b["every"]), more or "nothing")
         if p["ingest"]:
             writes += "%sthe ingest%s" % ("; " if writes else "",
                                           " (the phase ends with it)" if p["end_with_ingest"]
@@ -863,36 +867,47 @@ def render(sc, passes, meta, args):
     a("")
     a("## Writes")
     a("")
-    a("Over the measured phases, index / %s (the baseline's capture triggers are "
-      "disabled); latency from when the write was due, ms." % base)
-    a("")
-    a("| write | asked | done per second | p50 | p99 | errors |")
-    a("| --- | ---: | ---: | ---: | ---: | ---: |")
+    rows = []
     for w in WRITES:
-        asked = sum(p["writes"][w] * p["seconds"] for p in sc["phase"] if p["measure"])
+        asked = sum(asked_writes(p, w) for p in sc["phase"] if p["measure"])
         cells = [ps.summary([WRITE_KIND[w]]) if ps else None for ps in (ix, bl)]
         if not asked and all(c is None or c["n"] == 0 for c in cells):
             continue
-        a("| %s | %s | %s | %s | %s | %s |" % (
-            WRITE_KIND[w], "%.0f" % asked if asked else "bursts",
-            " / ".join("%.1f" % c["rate"] if c else "-" for c in cells),
+        rows.append("| %s | %.0f | %s | %s | %s | %s |" % (
+            WRITE_KIND[w], asked,
+            " / ".join("%d" % c["n"] if c else "-" for c in cells),
             " / ".join(ms(c["p50"]) if c else "-" for c in cells),
             " / ".join(ms(c["p99"]) if c else "-" for c in cells),
             " / ".join("%d" % c["errors"] if c else "-" for c in cells)))
+    if rows:
+        a("Over the measured phases, index / %s (the baseline's capture triggers are "
+          "disabled); latency from when the write was due, ms." % base)
+        a("")
+        a("| write | asked | done | p50 | p99 | errors |")
+        a("| --- | ---: | ---: | ---: | ---: | ---: |")
+        L.extend(rows)
+    else:
+        a("No SQL writes in the plan.")
     if sc["ingest"]:
         a("")
         for name, ps in (("index", ix), (base, bl)):
             if not ps:
                 continue
             if ps.ingest_done_s:
-                a("Ingest, %s pass: %s events in %.1f s, %.0f events/s." % (
+                a("Ingest, %s pass: %s events in %.1f s, %s events/s." % (
                     name, format(ps.ingest_total, ","), ps.ingest_done_s,
-                    ps.ingest_total / ps.ingest_done_s))
+                    format(round(ps.ingest_total / ps.ingest_done_s), ",")))
             elif ps.ingest:
                 t, c = ps.ingest[-1]
                 a("Ingest, %s pass: stopped at the end of its phases after %s events." % (
                     name, format(c, ",")))
     a("")
+    cpu = ["%s %.1f s" % (n, ps.cpu) for n, ps in (("index pass", ix), (base + " pass", bl))
+           if ps and ps.cpu is not None]
+    if cpu:
+        a("The load driver (bench/load/dpload, on the same cores as the server) used %s of "
+          "CPU." % ", ".join(cpu))
+        a("")
     if meta.get("status_after"):
         a("## The index after its pass")
         a("")
@@ -914,6 +929,17 @@ def render(sc, passes, meta, args):
       "writes per second by kind, latency p50/p99/p99.9 in ms by kind).")
     a("")
     return "\n".join(L)
+
+
+def asked_writes(p, w):
+    """Writes of kind w (posts...) the phase asks for over its length, its
+    bursts included (a burst is the last `seconds` of every `every`)."""
+    n = p["writes"][w] * p["seconds"]
+    b = p["burst"]
+    if b and w in ("posts", "celebrity_posts") and b[w]:
+        whole, rest = divmod(p["seconds"], b["every"])
+        n += b[w] * (whole * b["seconds"] + max(0, rest - (b["every"] - b["seconds"])))
+    return n
 
 
 def saturation_text(ix, bl, base):

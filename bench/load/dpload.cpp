@@ -66,11 +66,12 @@
 //                             1 error, 2 timeout
 //   s T SESSIONS QUEUED_READS QUEUED_WRITES   once a second
 //   i T LINE                  a line the ingest wrote
-//   e T                       the end
+//   e T USER_S SYSTEM_S       the end, and the CPU time dpload used
 // A progress line a second goes to stderr.
 #include <libpq-fe.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <time.h>
@@ -689,7 +690,9 @@ void Driver::schedule_writes(int64_t now) {
             continue;
         }
         int64_t gap = std::max<int64_t>(1, int64_t(1e6 / rate));
-        if (next_due_[w] < 0)
+        // A rate that rose (a burst) takes effect now, not after the gap
+        // of the slower rate.
+        if (next_due_[w] < 0 || next_due_[w] > now + gap)
             next_due_[w] = now + gap;
         while (next_due_[w] <= now) {
             writes_.push_back(make_write(w, next_due_[w]));
@@ -917,8 +920,9 @@ void Driver::run() {
         if (!draining_ && !advance_phase(now)) {
             draining_ = true;
             drain_until = now + p_.timeout_ms * 1000 + 1000000;
-            reads_.clear();  // asked but never sent: the run is over
-            writes_.clear();
+            // Reads asked but not sent are dropped (the users are gone);
+            // writes already due are still done, within the drain time.
+            reads_.clear();
             fprintf(stderr, "[%s] %5.0fs plan over; waiting for requests in flight\n",
                     p_.label.c_str(), secs(now));
         }
@@ -937,7 +941,7 @@ void Driver::run() {
             if (next_tick_ <= now)
                 next_tick_ = now + 1000000;
         }
-        bool busy = false;
+        bool busy = !writes_.empty();
         for (Conn &c : conns_)
             busy = busy || c.busy;
         if (draining_ && (!busy || now > drain_until))
@@ -974,14 +978,18 @@ void Driver::run() {
     }
     ingest_stop();
     int64_t end = clock_us();
-    fprintf(log_, "e\t%lld\n", (long long) (end - t0_));
+    rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double user = double(ru.ru_utime.tv_sec) + double(ru.ru_utime.tv_usec) / 1e6;
+    double sys = double(ru.ru_stime.tv_sec) + double(ru.ru_stime.tv_usec) / 1e6;
+    fprintf(log_, "e\t%lld\t%.3f\t%.3f\n", (long long) (end - t0_), user, sys);
     fflush(log_);
     fprintf(stderr, "[%s] done in %.0f s:", p_.label.c_str(), secs(end));
     for (int k = 0; k < kKinds; k++)
         if (total_[k])
             fprintf(stderr, " %s %lld,", kKindName[k], (long long) total_[k]);
-    fprintf(stderr, " errors %lld, timeouts %lld\n", (long long) errors_total_,
-            (long long) timeouts_total_);
+    fprintf(stderr, " errors %lld, timeouts %lld; dpload's CPU: %.1f s\n",
+            (long long) errors_total_, (long long) timeouts_total_, user + sys);
 }
 
 }  // namespace
