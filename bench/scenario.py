@@ -23,6 +23,7 @@ Needs Python 3.11 (tomllib); Debian bookworm's /usr/bin/python3 is.
 """
 
 import argparse
+import bisect
 import json
 import math
 import os
@@ -511,10 +512,14 @@ INGEST_DONE = re.compile(r"ingest: done in ([0-9.]+) s: ([0-9,]+) lines")
 
 
 class Pass:
-    """One pass's log, by second and by phase."""
+    """One pass's log. Requests are kept as latencies (ms) in buckets by
+    (the second they ended, the phase they ended in, kind), so that the
+    per-second table, the phases and the windows are all read from one copy
+    (a medium run logs millions of requests)."""
 
     def __init__(self, path):
-        self.reqs = []        # (issued_s, done_s, kind, latency_ms, wait_ms, status)
+        self.lat = {}         # (second, phase index, kind) -> [latency ms]
+        self.bad = {}         # (second, phase index, kind) -> [errors, timeouts]
         self.sessions = {}    # second -> sessions
         self.queued = {}
         self.phases = []      # (start_s, name, measure)
@@ -523,14 +528,23 @@ class Pass:
         self.ingest_done_s = self.ingest_total = None
         self.end = 0.0
         self.cpu = None       # CPU seconds dpload used
+        starts = []
         with open(path) as f:
             for line in f:
                 x = line.rstrip("\n").split("\t")
                 t = x[0]
                 if t == "r":
-                    issued, done = int(x[1]) / 1e6, int(x[2]) / 1e6
-                    self.reqs.append((issued, done, x[3], (done - issued) * 1000,
-                                      int(x[4]) / 1000, int(x[5])))
+                    done = int(x[2])
+                    d = done / 1e6
+                    ph = bisect.bisect_right(starts, d) - 1
+                    key = (done // 1000000, ph, x[3])
+                    v = self.lat.get(key)
+                    if v is None:
+                        v = self.lat[key] = []
+                    v.append((done - int(x[1])) / 1000)
+                    if x[5] != "0":
+                        b = self.bad.setdefault(key, [0, 0])
+                        b[0 if x[5] == "1" else 1] += 1
                 elif t == "s":
                     # Written just after each second ends: it tells that second.
                     sec = max(0, round(int(x[1]) / 1e6) - 1)
@@ -538,6 +552,7 @@ class Pass:
                     self.queued[sec] = int(x[3])
                 elif t == "p":
                     self.phases.append((int(x[1]) / 1e6, x[3], x[4] == "1"))
+                    starts.append(int(x[1]) / 1e6)
                 elif t == "i":
                     ts = int(x[1]) / 1e6
                     text = x[2] if len(x) > 2 else ""
@@ -560,41 +575,49 @@ class Pass:
                     if len(x) >= 4:
                         self.cpu = float(x[2]) + float(x[3])
 
-    def phase_at(self, t):
-        cur = None
-        for p in self.phases:
-            if p[0] <= t:
-                cur = p
-        return cur
-
-    def phase_span(self, name):
+    def phase_index(self, name):
         for i, p in enumerate(self.phases):
             if p[1] == name:
-                end = self.phases[i + 1][0] if i + 1 < len(self.phases) else self.end
-                return p[0], end
+                return i
         return None
 
-    def measured(self, t):
-        p = self.phase_at(t)
-        return p is not None and p[2]
+    def phase_seconds(self, i):
+        end = self.phases[i + 1][0] if i + 1 < len(self.phases) else self.end
+        return end - self.phases[i][0]
+
+    def measured_phases(self):
+        return [i for i, p in enumerate(self.phases) if p[2]]
+
+    def select(self, kinds, phases=None, seconds=None):
+        """Latencies (sorted), errors and timeouts of kinds, in these phase
+        indexes and seconds (None: all)."""
+        lat, err, tmo = [], 0, 0
+        for key, v in self.lat.items():
+            sec, ph, kind = key
+            if kind in kinds and (phases is None or ph in phases) and \
+                    (seconds is None or sec in seconds):
+                lat.extend(v)
+                b = self.bad.get(key)
+                if b:
+                    err += b[0]
+                    tmo += b[1]
+        lat.sort()
+        return lat, err, tmo
 
     def per_second(self):
-        """Rows of the per-second table (by the second a request ended)."""
-        n = int(self.end)  # whole seconds: the last, partial one is left out
-        counts = [dict() for _ in range(n + 1)]
-        lats = [dict() for _ in range(n + 1)]
-        for issued, done, kind, lat, wait, status in self.reqs:
-            s = min(n, int(done))
-            counts[s][kind] = counts[s].get(kind, 0) + 1
-            if kind in READS:
-                lats[s].setdefault(kind, []).append(lat)
-                lats[s].setdefault("reads", []).append(lat)
-            if status:
-                key = "timeouts" if status == 2 else "errors"
-                counts[s][key] = counts[s].get(key, 0) + 1
-        ingest = {}
+        """Rows of the per-second table (by the second a request ended; the
+        last, partial second is left out)."""
+        n = int(self.end)
+        by_sec = [dict() for _ in range(n + 1)]
+        for (sec, ph, kind), v in self.lat.items():
+            by_sec[min(sec, n)].setdefault(kind, []).extend(v)
+        bad = [[0, 0] for _ in range(n + 1)]
+        for (sec, ph, kind), b in self.bad.items():
+            bad[min(sec, n)][0] += b[0]
+            bad[min(sec, n)][1] += b[1]
         # Events between two progress lines, spread evenly over the seconds
         # between them.
+        ingest = {}
         for (t0, c0), (t1, c1) in zip(self.ingest, self.ingest[1:]):
             if t1 <= t0:
                 continue
@@ -605,31 +628,32 @@ class Pass:
                     ingest[sec] = ingest.get(sec, 0) + rate * overlap
         rows = []
         for s in range(n):
+            k = by_sec[s]
             row = {"t": s, "sessions": self.sessions.get(s, self.sessions.get(s - 1, 0)),
                    "queued": self.queued.get(s, 0)}
-            row["reads"] = sum(counts[s].get(k, 0) for k in READS)
-            for k in READS:
-                row[k] = counts[s].get(k, 0)
-            row["writes"] = sum(counts[s].get(WRITE_KIND[w], 0) for w in WRITES)
+            row["reads"] = sum(len(k.get(r, [])) for r in READS)
+            for r in READS:
+                row[r] = len(k.get(r, []))
+            row["writes"] = sum(len(k.get(WRITE_KIND[w], [])) for w in WRITES)
             for w in WRITES:
-                row[WRITE_KIND[w]] = counts[s].get(WRITE_KIND[w], 0)
+                row[WRITE_KIND[w]] = len(k.get(WRITE_KIND[w], []))
             row["ingest_events"] = round(ingest.get(s, 0))
-            row["errors"] = counts[s].get("errors", 0)
-            row["timeouts"] = counts[s].get("timeouts", 0)
-            for k in ["reads"] + READS:
-                v = sorted(lats[s].get(k, []))
-                for q, name in ((0.5, "p50"), (0.99, "p99"), (0.999, "p999")):
-                    row["%s_%s" % (k, name)] = pct(v, q)
+            row["errors"], row["timeouts"] = bad[s]
+            for name, kinds in [("reads", READS)] + [(r, [r]) for r in READS]:
+                v = sorted(x for r in kinds for x in k.get(r, []))
+                for q, qn in ((0.5, "p50"), (0.99, "p99"), (0.999, "p999")):
+                    row["%s_%s" % (name, qn)] = pct(v, q)
             rows.append(row)
         return rows
 
     def windows(self, kinds, width=WINDOW_S):
         """(start_s, mean sessions, p99 ms, requests) per window of `width` s
         in measured phases, by the second requests ended."""
+        measured = set(self.measured_phases())
         by = {}
-        for issued, done, kind, lat, wait, status in self.reqs:
-            if kind in kinds and self.measured(done):
-                by.setdefault(int(done // width), []).append(lat)
+        for (sec, ph, kind), v in self.lat.items():
+            if kind in kinds and ph in measured:
+                by.setdefault(sec // width, []).extend(v)
         out = []
         for w in sorted(by):
             v = sorted(by[w])
@@ -639,34 +663,15 @@ class Pass:
                 out.append((w * width, sum(secs) / len(secs), pct(v, 0.99), len(v)))
         return out
 
-    def summary(self, kinds, t0=None, t1=None):
-        """Requests, per second, p50/p99/p99.9 ms, errors, timeouts of kinds
-        that ended in [t0, t1) (measured phases when no span is given)."""
-        lat, n, err, tmo = [], 0, 0, 0
-        span = 0.0
-        for issued, done, kind, l, wait, status in self.reqs:
-            if kind not in kinds:
-                continue
-            if t0 is None:
-                if not self.measured(done):
-                    continue
-            elif not (t0 <= done < t1):
-                continue
-            n += 1
-            lat.append(l)
-            err += status == 1
-            tmo += status == 2
-        if t0 is None:
-            for i, p in enumerate(self.phases):
-                if p[2]:
-                    end = self.phases[i + 1][0] if i + 1 < len(self.phases) else self.end
-                    span += end - p[0]
-        else:
-            span = t1 - t0
-        lat.sort()
-        return {"n": n, "rate": n / span if span > 0 else 0, "p50": pct(lat, 0.5),
-                "p99": pct(lat, 0.99), "p999": pct(lat, 0.999), "errors": err,
-                "timeouts": tmo}
+    def summary(self, kinds, phase=None):
+        """Requests, per second, p50/p99/p99.9 ms, errors and timeouts of
+        kinds in one phase (an index), or in every measured phase."""
+        phases = self.measured_phases() if phase is None else [phase]
+        lat, err, tmo = self.select(set(kinds), set(phases))
+        span = sum(self.phase_seconds(i) for i in phases)
+        return {"n": len(lat), "rate": len(lat) / span if span > 0 else 0,
+                "p50": pct(lat, 0.5), "p99": pct(lat, 0.99), "p999": pct(lat, 0.999),
+                "errors": err, "timeouts": tmo}
 
 
 def crossing(windows, limit=SATURATION_MS):
@@ -852,8 +857,8 @@ def render(sc, passes, meta, args):
         for kinds, label in [(READS, "all reads")] + [([k], k) for k in READS]:
             cells = []
             for ps in (ix, bl):
-                span = ps.phase_span(p["name"]) if ps else None
-                cells.append(ps.summary(kinds, *span) if span else None)
+                i = ps.phase_index(p["name"]) if ps else None
+                cells.append(ps.summary(kinds, i) if i is not None else None)
             if all(c is None or c["n"] == 0 for c in cells):
                 continue
 
