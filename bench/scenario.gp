@@ -1,11 +1,13 @@
 # The dashboards of bench/scenario (gnuplot 5; run by bench/scenario.py):
 #
 #   gnuplot -c bench/scenario.gp INDEX_TSV BASELINE_TSV INDEX_WINDOWS BASELINE_WINDOWS
-#           OUT_DIR TITLE BASELINE_NAME "PHASE_START_SECONDS..." INGEST(0/1)
+#           OUT_DIR TITLE BASELINE_NAME "PHASE_START_SECONDS..." "FLAGS"
 #
 # The TSVs are the per-second tables of report (a header line, NaN where
 # a second had no request of a kind); the windows are (t, sessions, p99,
-# requests) per 5-second window. Writes OUT_DIR/dashboard.png (sessions,
+# requests) per 5-second window. FLAGS: "ingest" adds the ingest's events
+# per second, "log" draws sessions and reads per second on a log scale (for
+# exponential ramps). (gnuplot -c passes nine arguments at most.) Writes OUT_DIR/dashboard.png (sessions,
 # reads and writes per second, latency of all reads), latency.png
 # (p50/p99/p99.9 by request kind) and saturation.png (p99 against
 # sessions). The index is drawn solid, the baseline dashed, on the same axes.
@@ -17,7 +19,8 @@ out = ARG5
 title = ARG6
 base = ARG7
 marks = ARG8
-ingest = ARG9 + 0
+ingest = strstrt(ARG9, "ingest") > 0
+logscale = strstrt(ARG9, "log") > 0
 
 set datafile separator "\t"
 set datafile columnheaders
@@ -41,18 +44,24 @@ set multiplot layout 4,1 title title . ": the index (solid) against the " . base
 set lmargin 12
 set rmargin 10
 
-set title "active reader sessions"
+# On a log scale, a second with no request is left out rather than drawn at 0.
+pos(x) = (logscale && x <= 0) ? NaN : x
+if (logscale) { set logscale y; set yrange [1:*] } else { set yrange [0:*] }
+set title "active reader sessions" . (logscale ? " (log scale)" : "")
 set ylabel "sessions"
-set yrange [0:*]
-plot ix using "t":"sessions" with lines ls 1 title "index", \
-     bl using "t":"sessions" with lines ls 2 title base
+plot ix using "t":(pos(column("sessions"))) with lines ls 1 title "index", \
+     bl using "t":(pos(column("sessions"))) with lines ls 2 title base
 
-set title "reads per second, by kind"
+set title "reads answered per second, by kind" . (logscale ? " (log scale)" : "") . "; red: requests that timed out"
 set ylabel "requests / s"
-plot ix using "t":"reads" with lines lc rgb "#333333" lw 2 title "all (index)", \
-     bl using "t":"reads" with lines lc rgb "#333333" lw 2 dt 2 title "all (" . base . ")", \
-     for [i=1:4] ix using "t":word(kinds, i) with lines lc rgb kc(i) lw 1.5 title word(kinds, i), \
-     for [i=1:4] bl using "t":word(kinds, i) with lines lc rgb kc(i) lw 1.5 dt 2 notitle
+plot ix using "t":(pos(column("reads"))) with lines lc rgb "#333333" lw 2 title "all (index)", \
+     bl using "t":(pos(column("reads"))) with lines lc rgb "#333333" lw 2 dt 2 title "all (" . base . ")", \
+     for [i=1:4] ix using "t":(pos(column(word(kinds, i)))) with lines lc rgb kc(i) lw 1.5 title word(kinds, i), \
+     for [i=1:4] bl using "t":(pos(column(word(kinds, i)))) with lines lc rgb kc(i) lw 1.5 dt 2 notitle, \
+     ix using "t":(pos(column("timeouts"))) with lines lc rgb "#c0392b" lw 1.5 notitle, \
+     bl using "t":(pos(column("timeouts"))) with lines lc rgb "#c0392b" lw 1.5 dt 2 notitle
+unset logscale y
+set yrange [0:*]
 
 set title ingest ? "writes per second (SQL writes, left; Jetstream events ingested, right)" : "writes per second"
 set ylabel "writes / s"

@@ -528,6 +528,7 @@ class Pass:
         self.ingest_done_s = self.ingest_total = None
         self.end = 0.0
         self.cpu = None       # CPU seconds dpload used
+        self.ingest_cpu = None  # and its ingest command
         starts = []
         with open(path) as f:
             for line in f:
@@ -573,7 +574,7 @@ class Pass:
                 elif t == "e":
                     self.end = int(x[1]) / 1e6
                     if len(x) >= 4:
-                        self.cpu = float(x[2]) + float(x[3])
+                        self.cpu, self.ingest_cpu = float(x[2]), float(x[3])
 
     def phase_index(self, name):
         for i, p in enumerate(self.phases):
@@ -609,12 +610,16 @@ class Pass:
         last, partial second is left out)."""
         n = int(self.end)
         by_sec = [dict() for _ in range(n + 1)]
-        for (sec, ph, kind), v in self.lat.items():
-            by_sec[min(sec, n)].setdefault(kind, []).extend(v)
+        ok = [dict() for _ in range(n + 1)]  # answered without error, by kind
         bad = [[0, 0] for _ in range(n + 1)]
-        for (sec, ph, kind), b in self.bad.items():
-            bad[min(sec, n)][0] += b[0]
-            bad[min(sec, n)][1] += b[1]
+        for key, v in self.lat.items():
+            sec, ph, kind = key
+            sec = min(sec, n)
+            by_sec[sec].setdefault(kind, []).extend(v)
+            b = self.bad.get(key, (0, 0))
+            ok[sec][kind] = ok[sec].get(kind, 0) + len(v) - b[0] - b[1]
+            bad[sec][0] += b[0]
+            bad[sec][1] += b[1]
         # Events between two progress lines, spread evenly over the seconds
         # between them.
         ingest = {}
@@ -631,12 +636,13 @@ class Pass:
             k = by_sec[s]
             row = {"t": s, "sessions": self.sessions.get(s, self.sessions.get(s - 1, 0)),
                    "queued": self.queued.get(s, 0)}
-            row["reads"] = sum(len(k.get(r, [])) for r in READS)
+            o = ok[s]
+            row["reads"] = sum(o.get(r, 0) for r in READS)
             for r in READS:
-                row[r] = len(k.get(r, []))
-            row["writes"] = sum(len(k.get(WRITE_KIND[w], [])) for w in WRITES)
+                row[r] = o.get(r, 0)
+            row["writes"] = sum(o.get(WRITE_KIND[w], 0) for w in WRITES)
             for w in WRITES:
-                row[WRITE_KIND[w]] = len(k.get(WRITE_KIND[w], []))
+                row[WRITE_KIND[w]] = o.get(WRITE_KIND[w], 0)
             row["ingest_events"] = round(ingest.get(s, 0))
             row["errors"], row["timeouts"] = bad[s]
             for name, kinds in [("reads", READS)] + [(r, [r]) for r in READS]:
@@ -664,12 +670,15 @@ class Pass:
         return out
 
     def summary(self, kinds, phase=None):
-        """Requests, per second, p50/p99/p99.9 ms, errors and timeouts of
-        kinds in one phase (an index), or in every measured phase."""
+        """Requests answered (n, and per second), p50/p99/p99.9 ms (of every
+        request, those that failed or timed out included: users waited for
+        them too), errors and timeouts of kinds in one phase (an index), or
+        in every measured phase."""
         phases = self.measured_phases() if phase is None else [phase]
         lat, err, tmo = self.select(set(kinds), set(phases))
         span = sum(self.phase_seconds(i) for i in phases)
-        return {"n": len(lat), "rate": len(lat) / span if span > 0 else 0,
+        ok = len(lat) - err - tmo
+        return {"n": ok, "rate": ok / span if span > 0 else 0,
                 "p50": pct(lat, 0.5), "p99": pct(lat, 0.99), "p999": pct(lat, 0.999),
                 "errors": err, "timeouts": tmo}
 
@@ -762,11 +771,8 @@ def render(sc, passes, meta, args):
       "rebuilt at start-up, every table prewarmed into shared_buffers) and play the same plan; "
       "the baseline pass runs the %s SQL with the index's capture triggers disabled "
       "(what a deployment without the index runs on the same tables)." % base)
-    loads = [("before the index pass", meta.get("load_before_index")),
-             ("before the baseline pass", meta.get("load_before_baseline")),
-             ("at the end", meta.get("load_end"))]
-    a("Load average of the machine (`uptime`: 1, 5, 15 minutes): " +
-      "; ".join("%s %s" % (k, v) for k, v in loads if v) + ".")
+    a("The machine is shared: how busy it was before and during each pass is at the end "
+      "(\"The machine during the passes\").")
     if meta.get("huge_pages"):
         a("Shared memory in huge pages: %s." % meta["huge_pages"])
     a("")
@@ -846,8 +852,9 @@ def render(sc, passes, meta, args):
     a("")
     a("## Reads, by phase")
     a("")
-    a("Requests per second and latency (ms, from the session asking to the last row, the "
-      "wait for a pooled connection included), index / %s." % base)
+    a("Requests answered per second and latency (ms, from the session asking to the last "
+      "row, the wait for a pooled connection included; requests that timed out count with "
+      "the time they waited), index / %s." % base)
     a("")
     a("| phase | request | per second | p50 | p99 | p99.9 | errors, timeouts |")
     a("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
@@ -907,12 +914,29 @@ def render(sc, passes, meta, args):
                 a("Ingest, %s pass: stopped at the end of its phases after %s events." % (
                     name, format(c, ",")))
     a("")
-    cpu = ["%s %.1f s" % (n, ps.cpu) for n, ps in (("index pass", ix), (base + " pass", bl))
-           if ps and ps.cpu is not None]
-    if cpu:
-        a("The load driver (bench/load/dpload, on the same cores as the server) used %s of "
-          "CPU." % ", ".join(cpu))
-        a("")
+    a("## The machine during the passes")
+    a("")
+    a("The load driver runs on the same %s cores as the server, and other people's work may "
+      "too: the share of all cores each took (`/proc/stat`, the server's processes, "
+      "`getrusage`)." % meta.get("cores", "?"))
+    a("")
+    a("| pass | others, 5 s before | load average before | during: the machine | the server "
+      "| the driver | the ingest | the rest (others) |")
+    a("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    cores = int(meta.get("cores", "1") or 1)
+    for name, ps, key in (("index", ix, "index"), (base, bl, "baseline")):
+        if not ps:
+            continue
+        cpu = meta.get("cpu_" + key, "").split()
+        if len(cpu) == 3:
+            busy, server, secs = (float(x) for x in cpu)
+            drv = 100 * (ps.cpu or 0) / (secs * cores)
+            ing = 100 * (ps.ingest_cpu or 0) / (secs * cores)
+            rest = max(0.0, busy - server - drv - ing)
+            a("| %s | %s %% | %s | %.0f %% | %.0f %% | %.1f %% | %s | %.0f %% |" % (
+                name, meta.get("others_before_" + key, "?"), meta.get("load_before_" + key, "?"),
+                busy, server, drv, "%.1f %%" % ing if ps.ingest_cpu else "-", rest))
+    a("")
     if meta.get("status_after"):
         a("## The index after its pass")
         a("")
@@ -1013,10 +1037,13 @@ def plots(sc, passes, out):
         files.append(path)
         temp.append(path)
     ingest = any(p["ingest"] for p in sc["phase"])
+    # An exponential ramp reads best on a log scale (a straight line).
+    log = any(p["ramp"] == "exponential" and p["from"] != p["to"] for p in sc["phase"])
     base = "fan-in" if sc["baseline"] == "fan-in" else "lateral"
     r = subprocess.run(["gnuplot", "-c", os.path.join(HERE, "scenario.gp")] + files +
                        [out, "scenario %s" % sc["name"], base, " ".join(marks),
-                        "1" if ingest else "0"], stderr=subprocess.PIPE, text=True)
+                        " ".join(f for f, on in (("ingest", ingest), ("log", log)) if on)],
+                       stderr=subprocess.PIPE, text=True)
     for path in temp:
         os.unlink(path)
     # gnuplot warns about series without points (a pass left out, a kind
