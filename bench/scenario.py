@@ -933,8 +933,11 @@ def render(sc, passes, meta, args):
             drv = 100 * (ps.cpu or 0) / (secs * cores)
             ing = 100 * (ps.ingest_cpu or 0) / (secs * cores)
             rest = max(0.0, busy - server - drv - ing)
-            a("| %s | %s %% | %s | %.0f %% | %.0f %% | %.1f %% | %s | %.0f %% |" % (
-                name, meta.get("others_before_" + key, "?"), meta.get("load_before_" + key, "?"),
+            waited = meta.get("waited_" + key)
+            a("| %s | %s %%%s | %s | %.0f %% | %.0f %% | %.1f %% | %s | %.0f %% |" % (
+                name, meta.get("others_before_" + key, "?"),
+                " (after waiting %s s for it)" % waited if waited else "",
+                meta.get("load_before_" + key, "?"),
                 busy, server, drv, "%.1f %%" % ing if ps.ingest_cpu else "-", rest))
     a("")
     if meta.get("status_after"):
