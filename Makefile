@@ -36,9 +36,11 @@ OBJS = $(patsubst %.cpp,%.o,$(sort $(wildcard src/core/*.cpp src/ingest/*.cpp sr
 # The install script and the upgrade from 0.1.0 are assembled from the
 # parts in sql/parts/, so that what both must create is written once.
 INSTALL_PARTS = $(addprefix sql/parts/,install_head.sql refs.sql capture_install.sql \
-	functions.sql status.sql v0_2.sql skeletons.sql)
+	functions.sql status.sql v0_2.sql capture_moderation.sql moderation_functions.sql \
+	timeline_functions.sql skeletons.sql)
 UPGRADE_PARTS = $(addprefix sql/parts/,upgrade_0.1.0_head.sql refs.sql capture_upgrade.sql \
-	status_upgrade.sql status.sql v0_2.sql skeletons.sql)
+	status_upgrade.sql status.sql v0_2.sql capture_moderation.sql moderation_functions.sql \
+	timeline_upgrade.sql timeline_functions.sql skeletons.sql upgrade_acl_tail.sql)
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql
 # The first release's install script, kept to test upgrades from it.
 DATA = sql/$(EXTENSION)--0.1.0.sql

@@ -68,12 +68,18 @@ count() {
 }
 
 # pg_regress-style output: "... ok" / "... FAILED" lines.
+# count_regress_output SUITE LOG EXPECTED: tests that did not report
+# (pg_regress stopped part way) count as failed.
 count_regress_output() {
-    local suite="$1" log="$2"
+    local suite="$1" log="$2" expected="$3"
     local ok bad names
     ok=$(grep -cE '\.\.\. ok' "$log" || true)
     bad=$(grep -cE '\.\.\. (FAILED|failed)' "$log" || true)
     mapfile -t names < <(grep -E '\.\.\. (FAILED|failed)' "$log" | sed -E 's/^ *(test +)?([^ ]+).*/\2/')
+    if [ "$((ok + bad))" -lt "$expected" ]; then
+        names+=("$((expected - ok - bad)) tests did not run (see the log above)")
+        bad=$((expected - ok))
+    fi
     count "$suite" "$ok" "$bad" "${names[@]}"
 }
 
@@ -114,7 +120,7 @@ names() {
     if [ "$SUITE" != all ] && [ "${#SELECT[@]}" -gt 0 ]; then
         printf '%s\n' "${SELECT[@]}"
     else
-        (cd "$DP_ROOT/$dir" && ls *."$ext" | grep -v '^dataplane' | sed "s/\.$ext\$//" | sort)
+        (cd "$WORK/$dir" && ls *."$ext" | grep -v '^dataplane' | sed "s/\.$ext\$//" | sort)
     fi
 }
 
@@ -136,7 +142,7 @@ run_regress() {
         --host="$WORK/cluster" --port="$PORT" --use-existing --dbname=contrib_regression \
         $tests > "$WORK/regress.log" 2>&1 || true
     cat "$WORK/regress.log"
-    count_regress_output "regress" "$WORK/regress.log"
+    count_regress_output "regress" "$WORK/regress.log" "$(echo "$tests" | wc -w)"
     [ -f "$WORK/regression.diffs" ] && cat "$WORK/regression.diffs"
     accept "$WORK/results" "$WORK/regress.log"
     return 0
@@ -151,7 +157,7 @@ run_isolation() {
         --outputdir="$WORK/output_iso" --host="$WORK/cluster" --port="$PORT" --use-existing \
         --dbname=contrib_regression $specs > "$WORK/isolation.log" 2>&1 || true
     cat "$WORK/isolation.log"
-    count_regress_output "isolation" "$WORK/isolation.log"
+    count_regress_output "isolation" "$WORK/isolation.log" "$(echo "$specs" | wc -w)"
     [ -f "$WORK/output_iso/regression.diffs" ] && cat "$WORK/output_iso/regression.diffs"
     accept "$WORK/output_iso/results" "$WORK/isolation.log"
     return 0

@@ -161,24 +161,63 @@ sub check_timelines
 	local $Test::Builder::Level = $Test::Builder::Level + 1;
 	my $db = $opts{db} // 'postgres';
 	my $sample = $opts{sample} // sample_sql($opts{actors}, 120);
-	my $ref = q{
-CREATE OR REPLACE FUNCTION pg_temp.ref_page(feed bool, v int, lim int, bts timestamptz, bid bigint)
-RETURNS TABLE (item_id bigint, post_id bigint, author int, reposter int, sort_at timestamptz)
-LANGUAGE sql STABLE AS $r$
-WITH src AS (SELECT followee AS uid FROM dataplane.follow WHERE follower = v AND NOT feed
-             UNION SELECT v)
-SELECT * FROM (
-  SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at
+	# The reference query: DESIGN.md's second part where the schema has the
+	# moderation tables (0.2.0: the timeline without what the viewer must not
+	# see; an author feed without a viewer hides nothing), else the first.
+	my $moderation = $node->safe_psql($db,
+		"SELECT to_regclass('dataplane.block') IS NOT NULL") eq 't';
+	my $items = $moderation
+	  ? q{
+  SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at,
+         p.reply_parent_author AS parent, p.reply_root_author AS root
     FROM dataplane.post p WHERE p.author IN (SELECT uid FROM src)
   UNION ALL
-  SELECT r.id, r.post_id, p.author, r.reposter, r.created_at
+  SELECT r.id, r.post_id, p.author, r.reposter, r.created_at, p.reply_parent_author, p.reply_root_author
     FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id
-   WHERE r.reposter IN (SELECT uid FROM src)
+   WHERE r.reposter IN (SELECT uid FROM src)}
+	  : q{
+  SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at,
+         NULL::int AS parent, NULL::int AS root
+    FROM dataplane.post p WHERE p.author IN (SELECT uid FROM src)
+  UNION ALL
+  SELECT r.id, r.post_id, p.author, r.reposter, r.created_at, NULL, NULL
+    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id
+   WHERE r.reposter IN (SELECT uid FROM src)};
+	my $hidden = $moderation
+	  ? q{,
+blocked AS (
+  SELECT blocked AS uid FROM dataplane.block WHERE blocker = v AND NOT feed
+  UNION SELECT blocker FROM dataplane.block WHERE blocked = v AND NOT feed
+  UNION SELECT i.subject FROM dataplane.list_block b JOIN dataplane.list_item i USING (list_id)
+   WHERE b.actor = v AND NOT feed
+  UNION SELECT b.actor FROM dataplane.list_block b JOIN dataplane.list_item i USING (list_id)
+   WHERE i.subject = v AND NOT feed),
+hidden AS (
+  SELECT uid FROM blocked
+  UNION SELECT muted FROM dataplane.mute WHERE muter = v AND NOT feed
+  UNION SELECT i.subject FROM dataplane.list_mute m JOIN dataplane.list_item i USING (list_id)
+   WHERE m.actor = v AND NOT feed
+  UNION SELECT uid FROM dataplane.actor WHERE NOT active AND NOT feed)}
+	  : q{,
+blocked AS (SELECT NULL::int AS uid WHERE false),
+hidden AS (SELECT NULL::int AS uid WHERE false)};
+	my $ref = qq{
+CREATE OR REPLACE FUNCTION pg_temp.ref_page(feed bool, v int, lim int, bts timestamptz, bid bigint)
+RETURNS TABLE (item_id bigint, post_id bigint, author int, reposter int, sort_at timestamptz)
+LANGUAGE sql STABLE AS \$r\$
+WITH src AS (SELECT followee AS uid FROM dataplane.follow WHERE follower = v AND NOT feed
+             UNION SELECT v)$hidden
+SELECT t.item_id, t.post_id, t.author, t.reposter, t.sort_at FROM ($items
 ) t
-WHERE bts IS NULL OR (t.sort_at, t.item_id) < (bts, bid)
+WHERE t.author NOT IN (SELECT uid FROM hidden)
+  AND (t.reposter IS NULL OR t.reposter NOT IN (SELECT uid FROM hidden))
+  AND (t.parent IS NULL OR (t.parent NOT IN (SELECT uid FROM blocked)
+                            AND t.root NOT IN (SELECT uid FROM blocked)))
+  AND (bts IS NULL OR (t.sort_at, t.item_id) < (bts, bid))
 ORDER BY t.sort_at DESC, t.item_id DESC
 LIMIT lim
-$r$;
+\$r\$;
+} . q{
 CREATE OR REPLACE FUNCTION pg_temp.got_page(feed bool, v int, lim int, bts timestamptz, bid bigint)
 RETURNS SETOF text LANGUAGE sql STABLE AS $g$
 SELECT ROW(t.*)::text FROM dataplane.get_timeline(v, lim, bts, bid) t WHERE NOT feed

@@ -50,28 +50,7 @@ CREATE TYPE dataplane.feed_item AS (
     sort_at timestamptz
 );
 
--- The timeline of viewer: posts and reposts by viewer and by everyone
--- viewer follows, newest first by (sort_at, item_id), strictly below the
--- cursor (before_ts, before_id) when before_ts is given. Exactly the
--- reference query of the design; NULL lim means every item.
-CREATE FUNCTION dataplane.get_timeline(viewer int, lim int DEFAULT 50,
-                                       before_ts timestamptz DEFAULT NULL,
-                                       before_id bigint DEFAULT NULL)
-    RETURNS SETOF dataplane.feed_item
-    AS 'MODULE_PATHNAME', 'dataplane_get_timeline'
-    LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 50;
-COMMENT ON FUNCTION dataplane.get_timeline(int, int, timestamptz, bigint) IS
-    'Timeline of viewer: newest first, below the cursor (before_ts, before_id)';
-
--- The same for one author's own posts and reposts.
-CREATE FUNCTION dataplane.get_author_feed(author int, lim int DEFAULT 50,
-                                          before_ts timestamptz DEFAULT NULL,
-                                          before_id bigint DEFAULT NULL)
-    RETURNS SETOF dataplane.feed_item
-    AS 'MODULE_PATHNAME', 'dataplane_get_author_feed'
-    LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 50;
-COMMENT ON FUNCTION dataplane.get_author_feed(int, int, timestamptz, bigint) IS
-    'Posts and reposts of author: newest first, below the cursor (before_ts, before_id)';
+-- get_timeline and get_author_feed: sql/parts/timeline_functions.sql.
 
 -- ------------------------------------------------------------ operations
 

@@ -5,7 +5,9 @@
 -- get_author_feed underneath (from the index), then the page's rows are
 -- named by their record keys. The bodies are SQL-standard (BEGIN ATOMIC):
 -- every name in them is bound when the function is created, so no
--- search_path of a caller can change what they call.
+-- search_path of a caller can change what they call. They read the tables
+-- with their owner's rights (SECURITY DEFINER, search_path pinned), as the
+-- other read functions do: a caller needs EXECUTE, not SELECT on tables.
 
 -- The cursor: "<sort time>:<item id>", the time in microseconds since
 -- 2000-01-01 UTC (timestamptz's own integer: exact over its whole range).
@@ -32,6 +34,7 @@ CREATE FUNCTION dataplane.timeline_skeleton(viewer_did text, lim int DEFAULT 50,
                                             cursor text DEFAULT NULL)
     RETURNS TABLE (uri text, repost_uri text, cursor text)
     LANGUAGE sql STABLE PARALLEL RESTRICTED
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT 'at://' || pa.did || '/app.bsky.feed.post/' || p.rkey,
            'at://' || ra.did || '/app.bsky.feed.repost/' || r.rkey,
@@ -55,6 +58,7 @@ CREATE FUNCTION dataplane.author_feed_skeleton(actor_did text, lim int DEFAULT 5
                                                cursor text DEFAULT NULL)
     RETURNS TABLE (uri text, repost_uri text, cursor text)
     LANGUAGE sql STABLE PARALLEL RESTRICTED
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT 'at://' || pa.did || '/app.bsky.feed.post/' || p.rkey,
            'at://' || ra.did || '/app.bsky.feed.repost/' || r.rkey,

@@ -51,7 +51,7 @@ bool feed_owner_follows(const IndexEnv &env, DirEntry *e, uint32_t x, TimelineSt
 
 void CommitWork::clear() {
     lsn = 0;
-    truncate_follow = false;
+    truncated = 0;
     edges.clear();
     edge_starts.clear();
     items.changes.clear();
@@ -100,9 +100,9 @@ void CommitApply::begin(const CommitWork *w) {
     fan_starts_.clear();
     follows_.clear();
     celeb_known_ = false;
-    deletes_follows_ = w->truncate_follow;
+    deletes_follows_ = (w->truncated & (1u << kOut)) != 0;
     for (size_t i = 0; i < w->edges.size() && !deletes_follows_; i++)
-        deletes_follows_ = w->edges[i].op == kDelete;
+        deletes_follows_ = w->edges[i].op == kDelete && w->edges[i].side <= kIn;
     unfollow_counted_ = false;
     plan_checked_ = false;
     plan_epoch_ = 0;
@@ -190,7 +190,7 @@ bool CommitApply::advance() {
         switch (phase_) {
             case kEdges:
                 // A truncate visits every stripe; otherwise those with changes.
-                pos_ = next_busy_stripe(w_->edge_starts, pos_, w_->truncate_follow);
+                pos_ = next_busy_stripe(w_->edge_starts, pos_, w_->truncated != 0);
                 if (pos_ < kStripes)
                     return true;
                 phase_ = kItems;
@@ -248,14 +248,17 @@ void CommitApply::step_edges(const IndexEnv &env, uint32_t s) {
         StripeGuard g(env, s, true);
         if (maintained(env.host(), s)) {
             ApplyResult r;
-            if (w_->truncate_follow) {
+            if (w_->truncated != 0) {
                 ApplyResult cleared;
-                clear_stripe(*env.arena, *env.dir, s, &cleared);
-                stats_.feeds_dropped += clear_rings(*env.arena, *env.dir, s, false);
-                env.host().stripe_cleared(s);
+                clear_stripe(*env.arena, *env.dir, env.mod_dir, env.list_dir, s, w_->truncated,
+                             &cleared);
+                if (w_->truncated & (1u << kOut))
+                    stats_.feeds_dropped += clear_rings(*env.arena, *env.dir, s, false);
+                env.host().stripe_counted(s, cleared);
             }
             Observer obs(env, this);
-            StripeApply a{env.arena, env.dir, &env.edge_lww[s], env.views, w_->lsn, &obs};
+            StripeApply a{env.arena, env.dir,    &env.edge_lww[s], env.views, w_->lsn, &obs,
+                          env.mod_dir, env.list_dir};
             size_t from = w_->edge_starts[s], to = w_->edge_starts[s + 1];
             apply_stripe(a, w_->edges.data() + from, to - from, &r);
             env.host().stripe_counted(s, r);

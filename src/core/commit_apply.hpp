@@ -43,7 +43,7 @@ namespace dp {
 // One transaction's netted changes.
 struct CommitWork {
     uint64_t lsn = 0;
-    bool truncate_follow = false;
+    uint32_t truncated = 0;  // sides a TRUNCATE emptied (bits 1 << side)
     std::vector<SideChange> edges;
     std::vector<size_t> edge_starts;  // per stripe, into edges (kStripes + 1)
     NettedItems items;

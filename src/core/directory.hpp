@@ -1,6 +1,7 @@
-// The user directory: per uid, the two follow sets and the two rings, found
-// by uid in two steps (a top table of leaf refs, then a leaf of 4096
-// entries).
+// The user directory: per uid, the follow sets, the moderation sets and the
+// two rings, found by uid in two steps (a top table of leaf refs, then a
+// leaf of 4096 entries). A second directory of the same shape holds the
+// members of each moderation list, by list id.
 //
 // uids are dense positive ints, so a flat table beats any hash: a lookup is
 // two dependent loads. Leaves are created on first write and live until the
@@ -21,14 +22,49 @@ constexpr uint32_t kLeafBits = 12;
 constexpr uint32_t kLeafSize = 1u << kLeafBits;
 constexpr uint32_t kTopSize = (uint32_t(1) << 31) >> kLeafBits;  // leaves for all positive ints
 
-enum Side : uint8_t { kOut = 0, kIn = 1 };  // out: whom u follows; in: u's followers
+// The sets the index keeps. Each is owned by one uid (or one list) and
+// holds uids (or list ids):
+//   kOut        whom u follows               kIn        u's followers
+//   kBlock      whom u blocks                kMute      whom u mutes
+//   kListBlock  the lists u list-blocks      kListMute  the lists u list-mutes
+//   kInactive   {1} when u's account is inactive, else empty
+//   kMembers    the members of list l
+// Only the owner's side of a block, mute or list subscription is kept: a
+// read that asks "does x block v" looks in x's set.
+enum Side : uint8_t {
+    kOut = 0,
+    kIn = 1,
+    kBlock = 2,
+    kMute = 3,
+    kListBlock = 4,
+    kListMute = 5,
+    kInactive = 6,
+    kMembers = 7,
+    kNumSides = 8
+};
 
+// Where they live: the follow sets in the user directory's entries (with
+// the rings), the moderation sets in a second directory of uids whose
+// leaves exist only where some user in them has one (most accounts never
+// block anyone: they pay nothing), and each list's members in a third, by
+// list id.
 struct DirEntry {
-    SetRef set[2];  // indexed by Side
+    SetRef set[2];  // kOut, kIn
     Ref author;     // author ring (author_apply.hpp)
     Ref feed;       // feed ring (feed rings are built for viewers who read)
 };
 static_assert(sizeof(DirEntry) == 24, "DirEntry layout");
+
+constexpr uint32_t kModSlots = 5;  // kBlock .. kInactive; a list's members in slot 0
+struct ModEntry {
+    SetRef set[kModSlots];
+};
+static_assert(sizeof(ModEntry) == 40, "ModEntry layout");
+
+// The slot of a side's set in its entry.
+inline uint8_t slot_of(uint8_t side) {
+    return side <= kIn ? side : side == kMembers ? 0 : uint8_t(side - kBlock);
+}
 
 // Lives in fixed shared memory, zeroed at server start.
 struct DirTop {
@@ -37,18 +73,21 @@ struct DirTop {
     Ref leaf[kTopSize];
 };
 
-class Directory {
+// A directory of entries of type Entry (DirEntry or ModEntry), by uid (or
+// list id).
+template <typename Entry>
+class DirectoryT {
   public:
-    Directory(const Arena &arena, DirTop *top) : arena_(arena), top_(top) {}
+    DirectoryT(const Arena &arena, DirTop *top) : arena_(arena), top_(top) {}
 
     // The entry of uid, or nullptr when no leaf holds it yet (an empty user).
-    DirEntry *find(uint32_t uid) const {
+    Entry *find(uint32_t uid) const {
         if (uid == 0 || uid >= (uint32_t(1) << 31))
             return nullptr;
         Ref leaf = __atomic_load_n(&top_->leaf[uid >> kLeafBits], __ATOMIC_ACQUIRE);
         if (leaf == kNoRef || leaf == kInvalidRef)
             return nullptr;
-        return arena_.at<DirEntry>(leaf) + (uid & (kLeafSize - 1));
+        return arena_.at<Entry>(leaf) + (uid & (kLeafSize - 1));
     }
 
     // Starts loading uid's entry into the cache (a hint; no effect if none).
@@ -57,11 +96,11 @@ class Directory {
             return;
         Ref leaf = __atomic_load_n(&top_->leaf[uid >> kLeafBits], __ATOMIC_RELAXED);
         if (leaf != kNoRef && leaf != kInvalidRef)
-            __builtin_prefetch(arena_.at<DirEntry>(leaf) + (uid & (kLeafSize - 1)));
+            __builtin_prefetch(arena_.at<Entry>(leaf) + (uid & (kLeafSize - 1)));
     }
 
     // The entry of uid, creating its leaf; nullptr when the arena is full.
-    DirEntry *get(uint32_t uid);
+    Entry *get(uint32_t uid);
 
     // A leaf that could not be created loses the changes of its 4096 users:
     // it is marked lost, and their reads go to the tables until a rebuild.
@@ -85,5 +124,8 @@ class Directory {
     const Arena &arena_;
     DirTop *top_;
 };
+
+using Directory = DirectoryT<DirEntry>;
+using ModDirectory = DirectoryT<ModEntry>;
 
 }  // namespace dp

@@ -19,12 +19,29 @@ Keyed make(uint32_t owner, uint8_t side, uint32_t other, uint32_t seq, uint8_t o
 
 }  // namespace
 
-std::vector<SideChange> net_side_changes(const RawEdge *raw, size_t n) {
+std::vector<SideChange> net_side_changes(const RawEdge *raw, size_t n, uint32_t *truncated) {
+    // Where each relation was last truncated: changes before are void.
+    size_t from[kNumRels] = {};
+    uint32_t sides = 0;
+    for (size_t i = 0; i < n; i++)
+        if (raw[i].op == kTruncate && raw[i].rel < kNumRels) {
+            from[raw[i].rel] = i + 1;
+            sides |= truncated_sides(raw[i].rel);
+        }
+    if (truncated != nullptr)
+        *truncated = sides;
     std::vector<Keyed> k;
     k.reserve(2 * n);
     for (size_t i = 0; i < n; i++) {
-        k.push_back(make(raw[i].follower, kOut, raw[i].followee, uint32_t(i), raw[i].op));
-        k.push_back(make(raw[i].followee, kIn, raw[i].follower, uint32_t(i), raw[i].op));
+        const RawEdge &e = raw[i];
+        if (e.op == kTruncate || e.rel >= kNumRels || i < from[e.rel])
+            continue;
+        if (e.rel == kRelFollow) {
+            k.push_back(make(e.follower, kOut, e.followee, uint32_t(i), e.op));
+            k.push_back(make(e.followee, kIn, e.follower, uint32_t(i), e.op));
+        } else {
+            k.push_back(make(e.follower, owner_side(e.rel), e.followee, uint32_t(i), e.op));
+        }
     }
     std::sort(k.begin(), k.end(), [](const Keyed &a, const Keyed &b) {
         if (a.hi != b.hi)

@@ -1,12 +1,15 @@
-// Turning one transaction's follow changes into per-set work.
+// Turning one transaction's changes to the relations the index keeps as
+// sets (follows, blocks, mutes, list subscriptions, list items, inactive
+// accounts) into per-set work.
 //
 // A transaction may insert, delete and re-insert the same edge, and a bulk
 // load may bring millions of edges. At commit the changes are netted (the
 // last change to an edge wins, as the table's final state does) and split
-// into one change per side: (follower, out, followee) and (followee, in,
-// follower). They are sorted by stripe, owner, side and other uid, so the
-// apply takes each stripe lock once and rewrites each set once, however many
-// of its edges changed.
+// into one change per set they touch: a follow into (follower, out,
+// followee) and (followee, in, follower); every other relation into its
+// owner's side only. They are sorted by stripe, owner, side and other, so
+// the apply takes each stripe lock once and rewrites each set once, however
+// many of its edges changed.
 #pragma once
 
 #include "core_only.hpp"  // before the first PostgreSQL header, always
@@ -33,13 +36,41 @@ inline uint32_t bucket_of(uint32_t owner, uint32_t other, uint8_t side) {
     return uint32_t(h >> 58) % kBuckets;
 }
 
-enum Op : uint8_t { kDelete = 0, kInsert = 1 };
+enum Op : uint8_t { kDelete = 0, kInsert = 1, kTruncate = 2 };
 
-// One follow-table change as captured, in statement order.
+// The relations, as captured. Each names its owner and its other end:
+//   kRelFollow     follower -> followee    (sides kOut and kIn)
+//   kRelBlock      blocker -> blocked      (kBlock)
+//   kRelMute       muter -> muted          (kMute)
+//   kRelListBlock  actor -> list id        (kListBlock)
+//   kRelListMute   actor -> list id        (kListMute)
+//   kRelListItem   list id -> subject      (kMembers)
+//   kRelInactive   uid -> 1                (kInactive)
+enum Rel : uint8_t {
+    kRelFollow = 0,
+    kRelBlock,
+    kRelMute,
+    kRelListBlock,
+    kRelListMute,
+    kRelListItem,
+    kRelInactive,
+    kNumRels
+};
+
+// The side of the owner's set a relation lands in.
+inline uint8_t owner_side(uint8_t rel) {
+    static constexpr uint8_t kSide[kNumRels] = {kOut,      kBlock,   kMute,    kListBlock,
+                                                kListMute, kMembers, kInactive};
+    return kSide[rel];
+}
+
+// One change as captured, in statement order. op kTruncate voids every
+// earlier change of its relation and empties it (follower, followee unused).
 struct RawEdge {
-    uint32_t follower;
-    uint32_t followee;
+    uint32_t follower;  // the owner
+    uint32_t followee;  // the other end
     uint8_t op;
+    uint8_t rel = kRelFollow;
 };
 
 // One change to one side of one edge.
@@ -52,9 +83,17 @@ struct SideChange {
     uint32_t bucket() const { return bucket_of(owner, other, side); }
 };
 
-// Nets `raw` (last change per edge wins) and returns the side changes
-// ordered by (stripe, owner, side, other).
-std::vector<SideChange> net_side_changes(const RawEdge *raw, size_t n);
+// Nets `raw` (last change per edge wins; a truncation voids what came
+// before it in its relation) and returns the side changes ordered by
+// (stripe, owner, side, other). *truncated gets a bit (1 << side) for every
+// side a truncation empties.
+std::vector<SideChange> net_side_changes(const RawEdge *raw, size_t n,
+                                         uint32_t *truncated = nullptr);
+
+// The bit of every side a relation's truncation empties.
+inline uint32_t truncated_sides(uint8_t rel) {
+    return rel == kRelFollow ? (1u << kOut | 1u << kIn) : 1u << owner_side(rel);
+}
 
 // Offsets of each stripe's run in a vector of changes ordered by stripe
 // (each has a stripe()): changes of stripe s are [starts[s], starts[s+1]).

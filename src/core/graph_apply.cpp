@@ -5,6 +5,7 @@
 
 #include "index_env.hpp"
 #include "set_write.hpp"
+#include "side_sets.hpp"
 
 namespace dp {
 
@@ -23,8 +24,11 @@ void apply_group(const StripeApply &a, const SideChange *v, size_t n, ApplyResul
                  std::vector<uint32_t> *ins, std::vector<uint32_t> *del) {
     const uint32_t owner = v[0].owner;
     const uint8_t side = v[0].side;
-    if (owner == 0 || owner >= (uint32_t(1) << 31))
-        return;  // not a uid (the tables allow none such): no set to change
+    if (owner == 0 || owner >= (uint32_t(1) << 31) || side >= kNumSides)
+        return;  // not a uid or list id the index keeps: no set to change
+    SideSets sets(a.dir, a.mod_dir, a.list_dir, side);
+    if (!sets.kept())
+        return;
     ins->clear();
     del->clear();
     for (size_t i = 0; i < n; i++) {
@@ -36,15 +40,14 @@ void apply_group(const StripeApply &a, const SideChange *v, size_t n, ApplyResul
     }
     if (ins->empty() && del->empty())
         return;
-    DirEntry *e = a.dir->get(owner);
-    if (e == nullptr) {
-        if (!a.dir->lost(owner)) {
-            a.dir->mark_lost(owner);
+    SetRef *ref = sets.get(owner);
+    if (ref == nullptr) {
+        if (!sets.lost(owner)) {
+            sets.mark_lost(owner);
             r->lost_leaves++;
         }
         return;
     }
-    SetRef *ref = &e->set[side];
     if (ref->invalid())
         return;
     WriteStats st;
@@ -94,40 +97,73 @@ void apply_stripe(const StripeApply &a, const SideChange *v, size_t n, ApplyResu
         // transaction touched in the stripe may now be stale. An owner with
         // no leaf yet has no set to invalidate: its leaf is marked lost.
         for (size_t i = 0; i < n; i++) {
-            DirEntry *e = a.dir->find(v[i].owner);
-            if (e != nullptr) {
-                if (!e->set[v[i].side].invalid())
-                    invalidate(*a.arena, &e->set[v[i].side], r, v[i].side);
-            } else if (!a.dir->lost(v[i].owner) && v[i].owner != 0 &&
+            uint8_t side = v[i].side;
+            if (side >= kNumSides)
+                continue;
+            SideSets sets(a.dir, a.mod_dir, a.list_dir, side);
+            if (!sets.kept())
+                continue;
+            if (SetRef *ref = sets.find(v[i].owner)) {
+                if (!ref->invalid())
+                    invalidate(*a.arena, ref, r, side);
+            } else if (!sets.lost(v[i].owner) && v[i].owner != 0 &&
                        v[i].owner < (uint32_t(1) << 31)) {
-                a.dir->mark_lost(v[i].owner);
+                sets.mark_lost(v[i].owner);
                 r->lost_leaves++;
             }
         }
     }
 }
 
-void clear_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, ApplyResult *r) {
+namespace {
+
+// Frees, in every entry of `stripe` in dir, the sets of the slots whose
+// side is in `sides` (side_of_slot maps a slot to its side).
+template <typename Entry, typename SideOfSlot>
+void clear_dir_stripe(const Arena &arena, const DirectoryT<Entry> &dir, uint32_t stripe,
+                      uint32_t sides, uint32_t n_slots, SideOfSlot side_of_slot, ApplyResult *r) {
     uint32_t end = dir.uid_end();
     for (uint32_t uid = stripe == 0 ? kStripes : stripe; uid < end; uid += kStripes) {
-        DirEntry *e = dir.find(uid);
+        Entry *e = dir.find(uid);
         if (e == nullptr) {
-            // Skip to the next leaf: none of this one's uids have sets.
+            // Skip to the next leaf: none of this one's owners have sets.
             uint32_t next_leaf = ((uid >> kLeafBits) + 1) << kLeafBits;
             uint32_t k = (next_leaf + kStripes - 1 - stripe) / kStripes;
             uid = k * kStripes + stripe - kStripes;
             continue;
         }
-        for (int side = 0; side < 2; side++) {
+        for (uint32_t slot = 0; slot < n_slots; slot++) {
+            uint8_t side = side_of_slot(slot);
+            if (!(sides & (1u << side)))
+                continue;
             WriteStats st;
-            SetRef *ref = &e->set[side];
-            if (ref->invalid())
+            SetRef *ref = &e->set[slot];
+            if (ref->invalid()) {
                 *ref = SetRef{};
-            else
+                r->revalidated++;
+            } else {
                 set_free(arena, ref, &st);
+            }
             r->card[side] += st.card;
         }
     }
+}
+
+}  // namespace
+
+void clear_stripe(const Arena &arena, const Directory &dir, const ModDirectory *mod_dir,
+                  const ModDirectory *list_dir, uint32_t stripe, uint32_t sides, ApplyResult *r) {
+    constexpr uint32_t kFollowSides = 1u << kOut | 1u << kIn;
+    constexpr uint32_t kModSides = (1u << kMembers) - (1u << kBlock);
+    if (sides & kFollowSides)
+        clear_dir_stripe(arena, dir, stripe, sides, 2, [](uint32_t slot) { return uint8_t(slot); },
+                         r);
+    if (mod_dir != nullptr && (sides & kModSides))
+        clear_dir_stripe(arena, *mod_dir, stripe, sides, kModSlots,
+                         [](uint32_t slot) { return uint8_t(kBlock + slot); }, r);
+    if (list_dir != nullptr && (sides & (1u << kMembers)))
+        clear_dir_stripe(arena, *list_dir, stripe, sides, 1,
+                         [](uint32_t) { return uint8_t(kMembers); }, r);
 }
 
 }  // namespace dp

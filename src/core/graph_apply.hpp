@@ -1,4 +1,5 @@
-// Applying one committed transaction's netted follow changes to one stripe.
+// Applying one committed transaction's netted set changes (follows and the
+// moderation relations, edge_batch.hpp) to one stripe.
 //
 // Runs under the stripe's lock (exclusive) in the commit callback: it must not
 // fail. A set that cannot take its change (arena full, or the commit-order
@@ -41,12 +42,15 @@ struct StripeApply {
     RoaringViews *views;
     uint64_t lsn;  // commit LSN of the transaction
     EdgeObserver *observer = nullptr;  // optional
+    ModDirectory *mod_dir = nullptr;   // the moderation sides (none kept where nullptr)
+    ModDirectory *list_dir = nullptr;  // kMembers
 };
 
 struct ApplyResult {
-    int64_t card[2] = {0, 0};  // change in edges per side
+    int64_t card[kNumSides] = {};  // change in set members per side
     uint64_t compactions = 0;
     uint64_t invalidated = 0;  // sets marked invalid
+    uint64_t revalidated = 0;  // invalid sets cleared (emptied: valid again)
     uint64_t stale = 0;        // changes skipped: a newer commit already applied
     uint64_t lost_leaves = 0;  // directory leaves that could not be created
     uint64_t lost_rings = 0;   // author rings a build could not install
@@ -54,7 +58,17 @@ struct ApplyResult {
 
 void apply_stripe(const StripeApply &a, const SideChange *v, size_t n, ApplyResult *r);
 
-// Frees every set of the users in `stripe` (TRUNCATE, or a new build).
-void clear_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, ApplyResult *r);
+// Every side, for clear_stripe.
+constexpr uint32_t kAllSides = (1u << kNumSides) - 1;
+
+// Frees the sets of the sides in `sides` (bits 1 << side) of every owner
+// in `stripe` (TRUNCATE, or a new build).
+// mod_dir and list_dir may be nullptr.
+void clear_stripe(const Arena &arena, const Directory &dir, const ModDirectory *mod_dir,
+                  const ModDirectory *list_dir, uint32_t stripe, uint32_t sides, ApplyResult *r);
+// The follow sets of dir's owners in `stripe`.
+inline void clear_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, ApplyResult *r) {
+    clear_stripe(arena, dir, nullptr, nullptr, stripe, kAllSides, r);
+}
 
 }  // namespace dp

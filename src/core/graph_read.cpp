@@ -9,10 +9,18 @@ namespace dp {
 
 // The set of owner on side; false when the index cannot answer for it.
 bool GraphReader::ref_of(uint32_t owner, Side side, SetRef *ref) const {
-    if (dir_.lost(owner))
+    if (side <= kIn) {
+        if (dir_.lost(owner))
+            return false;
+        const DirEntry *e = dir_.find(owner);
+        *ref = e ? e->set[side] : SetRef{};
+        return !ref->invalid();
+    }
+    const ModDirectory *d = side == kMembers ? lists_ : mod_;
+    if (d == nullptr || d->lost(owner))
         return false;
-    const DirEntry *e = dir_.find(owner);
-    *ref = e ? e->set[side] : SetRef{};
+    const ModEntry *e = d->find(owner);
+    *ref = e ? e->set[slot_of(side)] : SetRef{};
     return !ref->invalid();
 }
 

@@ -1,6 +1,7 @@
 // Read operations on the follow graph, as the SQL functions need them.
 //
-// The caller holds the stripe lock (shared) of every uid it passes. Each call
+// The caller holds the stripe lock (shared) of every uid (or list id) it
+// passes. Each call
 // answers kOk, or kUnknown when the index does not hold that user's set
 // exactly (a set or directory leaf dropped under memory pressure, or a
 // bitmap CRoaring would not view): the caller then asks the tables.
@@ -24,8 +25,11 @@ class SetView;
 
 class GraphReader {
   public:
-    GraphReader(const Arena &arena, const Directory &dir, RoaringViews *views)
-        : arena_(arena), dir_(dir), views_(views) {}
+    // mod and lists: the moderation and list directories, for reads of
+    // those sides (none kept where nullptr).
+    GraphReader(const Arena &arena, const Directory &dir, RoaringViews *views,
+                const ModDirectory *mod = nullptr, const ModDirectory *lists = nullptr)
+        : arena_(arena), dir_(dir), views_(views), mod_(mod), lists_(lists) {}
 
     Read contains(uint32_t owner, Side side, uint32_t x, bool *out) const;
     Read size(uint32_t owner, Side side, uint64_t *out) const;
@@ -47,6 +51,8 @@ class GraphReader {
     const Arena &arena_;
     const Directory &dir_;
     RoaringViews *views_;
+    const ModDirectory *mod_;
+    const ModDirectory *lists_;
 };
 
 }  // namespace dp

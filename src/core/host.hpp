@@ -23,8 +23,9 @@ enum StripeMode : uint32_t {
     kModeReady = 2,
 };
 
-// The install cursors of a build: users below have been installed.
-enum Cursor : uint32_t { kCursorOut = 0, kCursorIn = 1, kCursorAuthor = 2, kNumCursors = 3 };
+// The install cursors of a build: owners below have been installed. One per
+// side of the sets (Cursor(side), directory.hpp), then the author rings.
+enum Cursor : uint32_t { kCursorOut = 0, kCursorIn = 1, kCursorAuthor = 8, kNumCursors = 9 };
 
 // Counts one step of an apply or a build made in a stripe (graph_apply.hpp).
 struct ApplyResult;

@@ -26,13 +26,23 @@ Cursor cursor_of(InstallPass::Kind k) {
 // The entry to install into: created when there are rows; a user with
 // neither rows nor an entry has nothing to install. A leaf that cannot be
 // created is marked lost (its users' reads go to the tables).
-DirEntry *entry_for(const IndexEnv &env, uint32_t uid, bool has_rows, ApplyResult *r) {
-    DirEntry *e = has_rows ? env.dir->get(uid) : env.dir->find(uid);
-    if (e == nullptr && has_rows && !env.dir->lost(uid)) {
-        env.dir->mark_lost(uid);
+DirEntry *entry_for(Directory &dir, uint32_t uid, bool has_rows, ApplyResult *r) {
+    DirEntry *e = has_rows ? dir.get(uid) : dir.find(uid);
+    if (e == nullptr && has_rows && !dir.lost(uid)) {
+        dir.mark_lost(uid);
         r->lost_leaves++;
     }
     return e;
+}
+
+// The same for a set of any side.
+SetRef *set_for(const SideSets &sets, uint32_t uid, bool has_rows, ApplyResult *r) {
+    SetRef *ref = has_rows ? sets.get(uid) : sets.find(uid);
+    if (ref == nullptr && has_rows && !sets.lost(uid)) {
+        sets.mark_lost(uid);
+        r->lost_leaves++;
+    }
+    return ref;
 }
 
 }  // namespace
@@ -47,7 +57,7 @@ void build_reset_stripe(const IndexEnv &env, uint32_t s) {
     h.lock(s, true);
     h.set_mode(s, kModeEmpty);
     ApplyResult r;
-    clear_stripe(*env.arena, *env.dir, s, &r);
+    clear_stripe(*env.arena, *env.dir, env.mod_dir, env.list_dir, s, kAllSides, &r);
     clear_rings(*env.arena, *env.dir, s, true);
     h.stripe_cleared(s);
     h.unlock(s);
@@ -62,6 +72,10 @@ void build_reset_end(const IndexEnv &env) {
     *env.celebs = SetRef{};
     h.unlock_celebs();
     env.dir->free_leaves();
+    if (env.mod_dir != nullptr)
+        env.mod_dir->free_leaves();
+    if (env.list_dir != nullptr)
+        env.list_dir->free_leaves();
     for (uint32_t s = 0; s < kStripes; s++)
         h.set_mode(s, kModeBuilding);
     unlock_all(h);
@@ -84,7 +98,7 @@ bool InstallPass::finish_if_done(uint32_t next_row_uid) {
     Host &h = env_.host();
     uint32_t rows_end = next_row_uid == kNoRows ? 0 : next_row_uid + 1;
     lock_all(h);
-    bool done = uid_ >= std::max(env_.dir->uid_end(), rows_end);
+    bool done = uid_ >= std::max(sets().end(), rows_end);
     if (done)
         h.set_cursor(cursor_of(kind_), UINT32_MAX);
     unlock_all(h);
@@ -94,14 +108,14 @@ bool InstallPass::finish_if_done(uint32_t next_row_uid) {
 // Skips a run of leaves with neither rows nor entries (nor lost marks),
 // under every stripe lock so that no commit creates a journal in the run.
 bool InstallPass::skip_empty_leaves(uint32_t next_row_uid, uint32_t end) {
-    const Directory &dir = *env_.dir;
-    if (dir.find(uid_ | 1) != nullptr || dir.lost(uid_))
+    SideSets sets = this->sets();
+    if (sets.leaf_or_lost(uid_))
         return false;
     Host &h = env_.host();
     lock_all(h);
     uint32_t stop = std::min(next_row_uid, end);
     uint32_t skip_to = uid_;
-    while (skip_to < stop && dir.find(skip_to | 1) == nullptr && !dir.lost(skip_to))
+    while (skip_to < stop && !sets.leaf_or_lost(skip_to))
         skip_to = std::min(stop, ((skip_to >> kLeafBits) + 1) << kLeafBits);
     if (skip_to > uid_)
         h.set_cursor(cursor_of(kind_), skip_to);
@@ -114,7 +128,7 @@ bool InstallPass::skip_empty_leaves(uint32_t next_row_uid, uint32_t end) {
 uint32_t InstallPass::next(uint32_t next_row_uid) {
     for (;;) {
         uint32_t rows_end = next_row_uid == kNoRows ? 0 : next_row_uid + 1;
-        uint32_t end = std::max(env_.dir->uid_end(), rows_end);
+        uint32_t end = std::max(sets().end(), rows_end);
         if (uid_ >= end) {
             if (finish_if_done(next_row_uid))
                 return kDone;
@@ -134,8 +148,7 @@ void InstallPass::install_set(uint32_t uid, const uint32_t *v, size_t n) {
     uint32_t s = stripe_of(uid);
     h.lock(s, true);
     ApplyResult r;
-    if (DirEntry *e = entry_for(env_, uid, n > 0, &r)) {
-        SetRef *ref = &e->set[kind_];
+    if (SetRef *ref = set_for(sets(), uid, n > 0, &r)) {
         WriteStats ws;
         if (set_install(*env_.arena, ref, v, n, &ws) != Status::kOk) {
             set_free(*env_.arena, ref, &ws);
@@ -156,7 +169,7 @@ void InstallPass::install_author(uint32_t uid, const AuthorItem *items, size_t n
     uint32_t s = stripe_of(uid);
     h.lock(s, true);
     ApplyResult r;
-    if (DirEntry *e = entry_for(env_, uid, n > 0, &r)) {
+    if (DirEntry *e = entry_for(*env_.dir, uid, n > 0, &r)) {
         if (!author_ring_install(*env_.arena, &e->author, items, n, horizon, env_.author_cap))
             r.lost_rings++;
     }

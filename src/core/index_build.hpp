@@ -58,7 +58,8 @@ void build_finish(const IndexEnv &env);
 // skipped. Each call is one atomic step under the locks it needs.
 class InstallPass {
   public:
-    enum Kind : uint8_t { kFollowing = kOut, kFollowers = kIn, kAuthors };
+    // A side of the sets (directory.hpp: Kind(side)), or the author rings.
+    enum Kind : uint8_t { kFollowing = kOut, kFollowers = kIn, kAuthors = kNumSides };
     static constexpr uint32_t kNoRows = UINT32_MAX;
     static constexpr uint32_t kDone = UINT32_MAX;
 
@@ -67,7 +68,8 @@ class InstallPass {
     // The uid to install next, or kDone once the pass is over (its cursor
     // then lets every commit apply normally).
     uint32_t next(uint32_t next_row_uid);
-    // Installs `uid`'s follow set: the sorted, duplicate-free uids v[0..n).
+    // Installs `uid`'s set (a list's, for kMembers): the sorted,
+    // duplicate-free v[0..n).
     void install_set(uint32_t uid, const uint32_t *v, size_t n);
     // Installs `uid`'s author ring: its newest items, ascending, at most the
     // capacity, and the key of the newest item that did not fit (kMinKey
@@ -76,6 +78,9 @@ class InstallPass {
 
   private:
     bool finish_if_done(uint32_t next_row_uid);
+    // The sets this pass installs (the author rings' pass: the follow
+    // directory's entries, through kOut).
+    SideSets sets() const { return side_sets(env_, kind_ == kAuthors ? uint8_t(kOut) : uint8_t(kind_)); }
     bool skip_empty_leaves(uint32_t next_row_uid, uint32_t end);
 
     const IndexEnv &env_;

@@ -19,12 +19,15 @@
 #include "lww.hpp"
 #include "roaring_views.hpp"
 #include "set_layout.hpp"
+#include "side_sets.hpp"
 
 namespace dp {
 
 struct IndexEnv {
     const Arena *arena = nullptr;
     Directory *dir = nullptr;
+    ModDirectory *mod_dir = nullptr;   // blocks, mutes, list subscriptions, inactive accounts
+    ModDirectory *list_dir = nullptr;  // members of moderation lists, by list id
     RoaringViews *views = nullptr;
     LwwTable *edge_lww = nullptr;      // one per stripe
     ItemLwwTable *item_lww = nullptr;  // one per stripe
@@ -45,6 +48,13 @@ struct IndexEnv {
     // The locks, the build's state and the pending commits: the arena's host.
     Host &host() const { return *arena->host; }
 };
+
+static_assert(uint32_t(kCursorAuthor) == uint32_t(kNumSides), "one build cursor per side, then the author rings");
+
+// The sets of a side (side_sets.hpp).
+inline SideSets side_sets(const IndexEnv &env, uint8_t side) {
+    return SideSets(env.dir, env.mod_dir, env.list_dir, side);
+}
 
 // Is this set (this author ring) still a build's journal: its stripe is
 // being built and the build has not installed its user yet?

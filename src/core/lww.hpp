@@ -81,10 +81,13 @@ struct LwwTableT {
 // An edge side: owner's set on `side` holds or not `other`.
 struct EdgeKey {
     uint32_t owner;
-    uint32_t other_side;  // other uid | side << 31
-    bool operator==(const EdgeKey &o) const { return owner == o.owner && other_side == o.other_side; }
-    uint32_t other() const { return other_side & 0x7FFFFFFFu; }
-    uint8_t side() const { return uint8_t(other_side >> 31); }
+    uint32_t other_;
+    uint32_t side_;
+    bool operator==(const EdgeKey &o) const {
+        return owner == o.owner && other_ == o.other_ && side_ == o.side_;
+    }
+    uint32_t other() const { return other_; }
+    uint8_t side() const { return uint8_t(side_); }
 };
 
 // A post or repost, by kind and id.
@@ -98,7 +101,7 @@ struct ItemLwwKey {
 // The edge table, with the (owner, other, side) interface its callers use.
 struct LwwTable : LwwTableT<EdgeKey> {
     static EdgeKey key(uint32_t owner, uint32_t other, uint8_t side) {
-        return EdgeKey{owner, other | uint32_t(side) << 31};
+        return EdgeKey{owner, other, side};
     }
     bool newer(uint32_t owner, uint32_t other, uint8_t side, uint64_t lsn) const {
         return LwwTableT<EdgeKey>::newer(key(owner, other, side), lsn);

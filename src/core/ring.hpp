@@ -62,34 +62,52 @@ constexpr ItemKey kMinKey{std::numeric_limits<int64_t>::min(), std::numeric_limi
 constexpr ItemKey kMaxKey{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max(),
                           kRankHigh};
 
-// An author ring's entry: the whole feed item (32 bytes).
+// What a timeline filter needs of a post (schema 0.2.0): whether it embeds
+// a record (a quote), and the media it embeds (AuthorItem.attrs).
+constexpr uint32_t kAttrQuote = 1;
+constexpr uint32_t kAttrMediaShift = 1;
+enum Media : uint32_t { kMediaNone = 0, kMediaImages = 1, kMediaVideo = 2, kMediaExternal = 3 };
+inline uint32_t media_of(uint32_t attrs) { return (attrs >> kAttrMediaShift) & 3; }
+
+// An author ring's entry: the whole feed item (48 bytes). A repost carries
+// its post's author and filter attributes.
 struct AuthorItem {
     int64_t ts;
     int64_t id;        // item id: the post's, or the repost's
     int64_t post_id;   // the post (itself, for a post)
     uint32_t author;   // the post's author
     uint32_t reposter; // 0 for a post
+    uint32_t parent = 0;  // the post's reply parent's author (0: not a reply)
+    uint32_t root = 0;    // its thread root's author (0: not a reply)
+    uint32_t attrs = 0;   // kAttrQuote | media << kAttrMediaShift
+    uint32_t pad = 0;
     ItemKey key() const { return ItemKey{ts, id, reposter ? kRankRepost : kRankPost}; }
 };
-static_assert(sizeof(AuthorItem) == 32, "AuthorItem layout");
+static_assert(sizeof(AuthorItem) == 48, "AuthorItem layout");
 
-// FeedItem.flags: the item is a repost (src is the reposter).
+// FeedItem.flags: the item is a repost (src is the reposter); above that
+// bit, the post's attrs.
 constexpr uint32_t kItemRepost = 1;
+constexpr uint32_t kItemAttrShift = 1;
 
-// A feed ring's entry (24 bytes): a repost's post and the post's author are
+// A feed ring's entry (32 bytes): a repost's post and the post's author are
 // read from the reposter's author ring when a page shows it.
 struct FeedItem {
     int64_t ts;
     int64_t id;
-    uint32_t src;    // the author of a post, the reposter of a repost
-    uint32_t flags;  // kItemRepost
+    uint32_t src;         // the author of a post, the reposter of a repost
+    uint32_t flags;       // kItemRepost | attrs << kItemAttrShift
+    uint32_t parent = 0;  // as AuthorItem
+    uint32_t root = 0;
     ItemKey key() const { return ItemKey{ts, id, (flags & kItemRepost) ? kRankRepost : kRankPost}; }
+    uint32_t attrs() const { return flags >> kItemAttrShift; }
 };
-static_assert(sizeof(FeedItem) == 24, "FeedItem layout");
+static_assert(sizeof(FeedItem) == 32, "FeedItem layout");
 
 
 inline FeedItem feed_item_of(const AuthorItem &a) {
-    return FeedItem{a.ts, a.id, a.reposter ? a.reposter : a.author, a.reposter ? kItemRepost : 0};
+    return FeedItem{a.ts, a.id, a.reposter ? a.reposter : a.author,
+                    (a.reposter ? kItemRepost : 0) | a.attrs << kItemAttrShift, a.parent, a.root};
 }
 
 struct RingHdr {

@@ -56,7 +56,7 @@ struct PageItem {
 inline PageItem page_item_of(const FeedItem &f) {
     if (f.flags & kItemRepost)
         return PageItem{AuthorItem{f.ts, f.id, 0, 0, f.src}, false};
-    return PageItem{AuthorItem{f.ts, f.id, f.id, f.src, 0}, true};
+    return PageItem{AuthorItem{f.ts, f.id, f.id, f.src, 0, f.parent, f.root, f.attrs()}, true};
 }
 
 // Appends to out the newest items with key < before, at most lim, in

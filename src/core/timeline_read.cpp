@@ -12,41 +12,89 @@ namespace dp {
 
 
 ReadResult TimelineReader::timeline(const IndexEnv &env, uint32_t viewer, ItemKey before,
-                                    size_t lim, std::vector<AuthorItem> *out) noexcept {
+                                    size_t lim, const TimelineFilter &filter,
+                                    std::vector<AuthorItem> *out) noexcept {
     try {
-        return timeline_inner(env, viewer, before, lim, out);
+        return timeline_inner(env, viewer, before, lim, filter, out);
     } catch (const std::bad_alloc &) {
         out->clear();
         return ReadResult::kUnknown;
     }
 }
 
+// The candidates to cut next for a page under a filter that still needs
+// `missing` items: most filters drop nothing, so the first cut takes lim
+// (as an unfiltered page does); the next ones twice what is missing, and
+// at least a few.
+size_t next_cap(size_t missing) { return std::max<size_t>(missing * 2, 16); }
+
 ReadResult TimelineReader::timeline_inner(const IndexEnv &env, uint32_t viewer, ItemKey before,
-                                          size_t lim, std::vector<AuthorItem> *out) {
+                                          size_t lim, const TimelineFilter &filter,
+                                          std::vector<AuthorItem> *out) {
     out->clear();
     if (lim == 0)
         return ReadResult::kOk;
-    // Copies hold at most lim items per source: no page needs more.
-    size_t cap = std::min<size_t>(lim, env.feed_cap + env.author_cap + 1);
+    // Each cut goes on below the last candidate of the one before: a read
+    // that a commit's apply overlapped is discarded by the caller, so the
+    // cuts together show one state of the index.
+    for (size_t cap = lim;; cap = next_cap(lim - out->size())) {
+        bool more = false;
+        ReadResult r = timeline_cut(env, viewer, before, lim, cap, filter, out, &more);
+        if (r != ReadResult::kOk || !more)
+            return r;
+        before = page_.back().item.key();
+    }
+}
+
+ReadResult TimelineReader::timeline_cut(const IndexEnv &env, uint32_t viewer, ItemKey before,
+                                        size_t lim, size_t cap, const TimelineFilter &filter,
+                                        std::vector<AuthorItem> *out, bool *more) {
+    *more = false;
+    // Copies hold at most cap items per source: no cut needs more.
+    size_t copy_cap = std::min<size_t>(cap, env.feed_cap + env.author_cap + 1);
     feed_.clear();
-    feed_.reserve(cap);
-    ReadResult r = copy_feed(env, viewer, before, cap);
+    feed_.reserve(copy_cap);
+    ReadResult r = copy_feed(env, viewer, before, copy_cap);
     if (r != ReadResult::kOk)
         return r;
     r = open_celebs(env);
     if (r != ReadResult::kOk)
         return r;
     page_.clear();
-    page_.reserve(std::min<size_t>(lim, feed_.size() + size_t(env.author_cap) * celeb_rings_.size()));
+    page_.reserve(std::min<size_t>(cap, feed_.size() + size_t(env.author_cap) * celeb_rings_.size()));
     Page p = merge_page(Source<FeedItem>{feed_.data(), feed_.size(), feed_horizon_},
-                        celeb_rings_.data(), celeb_rings_.size(), before, lim, &page_);
-    if (p != Page::kExact)
-        return ReadResult::kHorizon;
+                        celeb_rings_.data(), celeb_rings_.size(), before, cap, &page_);
+    if (!filter.active()) {
+        if (p != Page::kExact || !resolve(env))
+            return ReadResult::kHorizon;
+        out->reserve(page_.size());
+        for (const PageItem &pi : page_)
+            out->push_back(pi.item);
+        return ReadResult::kOk;
+    }
+    // page_ holds the newest candidates, exactly, down to where the
+    // sources end or reach a horizon (p == kNeedsTables), or cap of them.
     if (!resolve(env))
         return ReadResult::kHorizon;
-    out->reserve(page_.size());
-    for (const PageItem &pi : page_)
-        out->push_back(pi.item);
+    r = keep_filtered(env, filter, lim, out);
+    if (r != ReadResult::kOk || out->size() == lim)
+        return r;
+    if (p != Page::kExact)
+        return ReadResult::kHorizon;  // the page goes on below a horizon
+    *more = page_.size() == cap;      // else the sources hold nothing more: a short page
+    return ReadResult::kOk;
+}
+
+ReadResult TimelineReader::keep_filtered(const IndexEnv &env, const TimelineFilter &filter,
+                                         size_t lim, std::vector<AuthorItem> *out) {
+    if (filter_.prepare(env, filter, page_.data(), page_.size()) != Read::kOk)
+        return ReadResult::kUnknown;
+    for (const PageItem &pi : page_) {
+        if (out->size() == lim)
+            break;
+        if (filter_.keep(filter, pi.item))
+            out->push_back(pi.item);
+    }
     return ReadResult::kOk;
 }
 
@@ -168,15 +216,29 @@ bool TimelineReader::resolve(const IndexEnv &env) {
 }
 
 ReadResult TimelineReader::author_feed(const IndexEnv &env, uint32_t author, ItemKey before,
-                                       size_t lim, std::vector<AuthorItem> *out) noexcept {
+                                       size_t lim, const TimelineFilter &filter,
+                                       std::vector<AuthorItem> *out) noexcept {
     out->clear();
     if (lim == 0)
         return ReadResult::kOk;
     try {
-        size_t cap = std::min<size_t>(lim, env.author_cap + 1);
-        std::vector<AuthorItem> &celeb_items_ = own_items_;
-        celeb_items_.clear();
-        celeb_items_.reserve(cap);
+        return author_feed_inner(env, author, before, lim, filter, out);
+    } catch (const std::bad_alloc &) {
+        out->clear();
+        return ReadResult::kUnknown;
+    }
+}
+
+ReadResult TimelineReader::author_feed_inner(const IndexEnv &env, uint32_t author,
+                                             ItemKey before, size_t lim,
+                                             const TimelineFilter &filter,
+                                             std::vector<AuthorItem> *out) {
+    out->clear();
+    for (size_t cap = lim;; cap = next_cap(lim - out->size())) {
+        size_t copy_cap = std::min<size_t>(cap, env.author_cap + 1);
+        std::vector<AuthorItem> &items = own_items_;
+        items.clear();
+        items.reserve(copy_cap);
         ItemKey horizon;
         {
             StripeGuard g(env, stripe_of(author), false);
@@ -189,15 +251,28 @@ ReadResult TimelineReader::author_feed(const IndexEnv &env, uint32_t author, Ite
                 return ReadResult::kUnknown;
             AuthorRing ring(env.arena->at<RingHdr>(e->author));
             horizon = ring.horizon();
-            copy_below(ring, before, cap, &celeb_items_);
+            copy_below(ring, before, copy_cap, &items);
         }
-        if (celeb_items_.size() < lim && !(horizon == kMinKey))
-            return ReadResult::kHorizon;
-        out->assign(celeb_items_.rbegin(), celeb_items_.rend());
-        return ReadResult::kOk;
-    } catch (const std::bad_alloc &) {
-        out->clear();
-        return ReadResult::kUnknown;
+        // Newest first: the candidates, exact down to the oldest copied
+        // (or to the horizon when the ring ran out).
+        bool ran_out = items.size() < copy_cap;
+        page_.clear();
+        for (auto it = items.rbegin(); it != items.rend(); ++it)
+            page_.push_back(PageItem{*it, true});
+        if (!filter.active()) {
+            for (const PageItem &pi : page_)
+                if (out->size() < lim)
+                    out->push_back(pi.item);
+        } else {
+            ReadResult r = keep_filtered(env, filter, lim, out);
+            if (r != ReadResult::kOk)
+                return r;
+        }
+        if (out->size() == lim)
+            return ReadResult::kOk;
+        if (ran_out)
+            return horizon == kMinKey ? ReadResult::kOk : ReadResult::kHorizon;
+        before = page_.back().item.key();
     }
 }
 

@@ -26,6 +26,7 @@
 #include "index_env.hpp"
 #include "ring.hpp"
 #include "ring_peek.hpp"
+#include "timeline_filter.hpp"
 #include "timeline_page.hpp"
 
 namespace dp {
@@ -40,19 +41,41 @@ enum class ReadResult {
 class TimelineReader {
   public:
     // The page of v's timeline with key < before, at most lim items,
-    // newest first.
+    // newest first: of the items filter keeps (timeline_filter.hpp). A
+    // filter that drops items makes the read cut more candidates from the
+    // rings until lim are kept, the rings end (the page is then exact, or
+    // reaches below a horizon: kHorizon), never a short page.
     ReadResult timeline(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
-                        std::vector<AuthorItem> *out) noexcept;
+                        const TimelineFilter &filter, std::vector<AuthorItem> *out) noexcept;
+    ReadResult timeline(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
+                        std::vector<AuthorItem> *out) noexcept {
+        return timeline(env, viewer, before, lim, TimelineFilter(), out);
+    }
     // The same for one author's own posts and reposts.
     ReadResult author_feed(const IndexEnv &env, uint32_t author, ItemKey before, size_t lim,
-                           std::vector<AuthorItem> *out) noexcept;
+                           const TimelineFilter &filter, std::vector<AuthorItem> *out) noexcept;
+    ReadResult author_feed(const IndexEnv &env, uint32_t author, ItemKey before, size_t lim,
+                           std::vector<AuthorItem> *out) noexcept {
+        return author_feed(env, author, before, lim, TimelineFilter(), out);
+    }
 
     // Celebrity sources merged by the last timeline read.
     size_t last_celebs() const { return celebs_.size(); }
 
   private:
     ReadResult timeline_inner(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
-                              std::vector<AuthorItem> *out);
+                              const TimelineFilter &filter, std::vector<AuthorItem> *out);
+    // One attempt with `cap` candidates: kOk with *more when the sources
+    // may hold further candidates (the caller tries again with more).
+    ReadResult timeline_cut(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
+                            size_t cap, const TimelineFilter &filter, std::vector<AuthorItem> *out,
+                            bool *more);
+    ReadResult author_feed_inner(const IndexEnv &env, uint32_t author, ItemKey before,
+                                 size_t lim, const TimelineFilter &filter,
+                                 std::vector<AuthorItem> *out);
+    // Appends to out the items of page_ that filter keeps, up to lim.
+    ReadResult keep_filtered(const IndexEnv &env, const TimelineFilter &filter, size_t lim,
+                             std::vector<AuthorItem> *out);
     ReadResult copy_feed(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim);
     ReadResult open_celebs(const IndexEnv &env);
     bool resolve(const IndexEnv &env);
@@ -65,6 +88,7 @@ class TimelineReader {
     std::vector<PageItem> page_;
     std::vector<Ref> resolve_rings_;        // resolve(): each repost's author ring
     std::vector<PeekedRing> resolve_open_;  // ... and the ring opened
+    ItemFilter filter_;
 };
 
 }  // namespace dp

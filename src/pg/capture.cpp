@@ -39,8 +39,8 @@ static RowRun run;
 
 TxnChanges &txn_changes() { return txn; }
 bool txn_has_changes() {
-    return txn.edges.n > 0 || txn.items.n > 0 || txn.overflow || run.edges.n > 0 ||
-           run.items.n > 0;
+    return txn.edges.n > 0 || txn.items.n > 0 || txn.overflow || txn.odd_lists ||
+           run.edges.n > 0 || run.items.n > 0;
 }
 
 void txn_reset() {

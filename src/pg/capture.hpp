@@ -37,7 +37,7 @@ namespace dpg {
 
 // RawEdge.op / RawItem.op for a TRUNCATE of the table: every earlier change
 // to it is void.
-constexpr uint8 kOpTruncate = 2;
+constexpr uint8 kOpTruncate = dp::kTruncate;
 
 // Beyond this many queued changes a transaction stops queueing: its commit
 // marks the index for a rebuild instead (see commit.cpp). Keeps a giant bulk
@@ -56,6 +56,7 @@ struct TxnChanges {
     Queue<dp::RawEdge> edges;  // follows, in statement order
     Queue<dp::RawItem> items;  // posts and reposts, in statement order
     bool overflow = false;     // kMaxQueued exceeded
+    bool odd_lists = false;    // a list id the index cannot keep (capture_moderation.cpp)
     Oid gen = InvalidOid;      // the dataplane.follow these changes belong to
 };
 

@@ -21,6 +21,7 @@
 #include "entry.hpp"
 #include "tables.hpp"
 #include "owner.hpp"
+#include "sql_text.hpp"
 
 #include <algorithm>
 
@@ -31,6 +32,7 @@ extern "C" {
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
@@ -53,22 +55,109 @@ int32 get_int4(TupleTableSlot *slot, AttrNumber a) {
     return isnull ? 0 : DatumGetInt32(d);
 }
 
-dp::RawItem post_item(int64 id, int32 author, int64 ts, uint8 op) {
-    return dp::RawItem{dp::AuthorItem{ts, id, id, uint32(Max(author, 0)), 0}, op, dp::kPost};
+// What a feed item carries of its post for the timeline filters
+// (AuthorItem: parent, root, attrs); zeros in a 0.1.0 schema.
+struct PostAttrs {
+    uint32 parent = 0, root = 0, attrs = 0;
+    bool operator==(const PostAttrs &o) const {
+        return parent == o.parent && root == o.root && attrs == o.attrs;
+    }
+};
+DP_PG_FRAME(PostAttrs);
+
+dp::RawItem post_item(int64 id, int32 author, int64 ts, uint8 op, PostAttrs a = PostAttrs()) {
+    return dp::RawItem{dp::AuthorItem{ts, id, id, uint32(Max(author, 0)), 0, a.parent, a.root,
+                                      a.attrs},
+                       op, dp::kPost};
 }
 
 dp::RawItem repost_item(int64 id, int32 reposter, int64 post_id, int32 author, int64 ts,
-                        uint8 op) {
-    return dp::RawItem{
-        dp::AuthorItem{ts, id, post_id, uint32(Max(author, 0)), uint32(Max(reposter, 0))}, op,
-        dp::kRepost};
+                        uint8 op, PostAttrs a = PostAttrs()) {
+    return dp::RawItem{dp::AuthorItem{ts, id, post_id, uint32(Max(author, 0)),
+                                      uint32(Max(reposter, 0)), a.parent, a.root, a.attrs},
+                       op, dp::kRepost};
 }
 
-// A post's id and author before an UPDATE, sorted so that each new row is
-// looked up by a binary search (a large UPDATE stays n log n, not n^2).
+// The post attribute columns of a post row (InvalidAttrNumber: a 0.1.0
+// schema, where there are none).
+struct AttrColumns {
+    AttrNumber parent = InvalidAttrNumber, root = InvalidAttrNumber, quote = InvalidAttrNumber,
+               media = InvalidAttrNumber;
+};
+DP_PG_FRAME(AttrColumns);
+
+AttrColumns attr_columns(TriggerData *td) {
+    AttrColumns c;
+    TupleDesc desc = RelationGetDescr(td->tg_relation);
+    for (int i = 0; i < desc->natts; i++) {
+        Form_pg_attribute a = TupleDescAttr(desc, i);
+        if (a->attisdropped)
+            continue;
+        const char *n = NameStr(a->attname);
+        AttrNumber num = AttrNumber(i + 1);
+        if (strcmp(n, "reply_parent_author") == 0)
+            c.parent = num;
+        else if (strcmp(n, "reply_root_author") == 0)
+            c.root = num;
+        else if (strcmp(n, "quote") == 0)
+            c.quote = num;
+        else if (strcmp(n, "media") == 0)
+            c.media = num;
+    }
+    return c;
+}
+
+uint32 media_code(const char *m) {
+    if (strcmp(m, "images") == 0)
+        return dp::kMediaImages;
+    if (strcmp(m, "video") == 0)
+        return dp::kMediaVideo;
+    if (strcmp(m, "external") == 0)
+        return dp::kMediaExternal;
+    return dp::kMediaNone;
+}
+
+PostAttrs post_attrs(TupleTableSlot *slot, const AttrColumns &c) {
+    PostAttrs a;
+    bool isnull;
+    if (c.parent != InvalidAttrNumber)
+        a.parent = uint32(Max(get_int4(slot, c.parent), 0));
+    if (c.root != InvalidAttrNumber)
+        a.root = uint32(Max(get_int4(slot, c.root), 0));
+    if (c.quote != InvalidAttrNumber) {
+        Datum d = slot_getattr(slot, c.quote, &isnull);
+        if (!isnull && DatumGetBool(d))
+            a.attrs |= dp::kAttrQuote;
+    }
+    if (c.media != InvalidAttrNumber) {
+        Datum d = slot_getattr(slot, c.media, &isnull);
+        if (!isnull) {
+            char *m = TextDatumGetCString(d);
+            a.attrs |= media_code(m) << dp::kAttrMediaShift;
+            pfree(m);
+        }
+    }
+    return a;
+}
+
+// The attributes selected by a query at columns col.. (parent, root,
+// attrs: sql::post_attr_columns).
+PostAttrs selected_attrs(HeapTuple t, TupleDesc d, int col) {
+    bool n;
+    PostAttrs a;
+    a.parent = uint32(DatumGetInt32(SPI_getbinval(t, d, col, &n)));
+    a.root = uint32(DatumGetInt32(SPI_getbinval(t, d, col + 1, &n)));
+    a.attrs = uint32(DatumGetInt32(SPI_getbinval(t, d, col + 2, &n)));
+    return a;
+}
+
+// A post's id, author and attributes before an UPDATE, sorted so that each
+// new row is looked up by a binary search (a large UPDATE stays n log n,
+// not n^2).
 struct OldAuthor {
     int64 id;
     int32 author;
+    PostAttrs attrs;
     bool operator<(const OldAuthor &o) const {
         return id != o.id ? id < o.id : author < o.author;
     }
@@ -90,8 +179,9 @@ void select_latest(const char *sql, int nargs, Oid *types, Datum *values, const 
 }
 
 // Queues the reposts the last SPI query selected as (id, reposter, post_id,
-// created_at, author): as insertions; with replace, each after a deletion
-// (the item is held with another author); with gone, only the deletion.
+// created_at, author, parent, root, attrs): as insertions; with replace,
+// each after a deletion (the item is held with another author); with gone,
+// only the deletion.
 enum class Requeue { kInsert, kReplace, kGone };
 void queue_selected(Requeue how) {
     for (uint64 i = 0; i < SPI_processed; i++) {
@@ -106,7 +196,8 @@ void queue_selected(Requeue how) {
         if (how != Requeue::kInsert)
             push_item(repost_item(id, reposter, post_id, 0, ts, dp::kDelete));
         if (how != Requeue::kGone)
-            push_item(repost_item(id, reposter, post_id, author, ts, dp::kInsert));
+            push_item(repost_item(id, reposter, post_id, author, ts, dp::kInsert,
+                                  selected_attrs(t, d, 6)));
     }
 }
 
@@ -121,11 +212,13 @@ void requeue_reposts(Datum post_ids, Requeue how) {
     Oid types[1] = {INT8ARRAYOID};
     Datum values[1] = {post_ids};
     select_latest(how == Requeue::kGone
-                      ? "SELECT r.id, r.reposter, r.post_id, r.created_at, 0 "
+                      ? "SELECT r.id, r.reposter, r.post_id, r.created_at, 0, 0, 0, 0 "
                         "FROM dataplane.repost r WHERE r.post_id = ANY ($1)"
-                      : "SELECT r.id, r.reposter, r.post_id, r.created_at, p.author "
-                        "FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id "
-                        "WHERE r.post_id = ANY ($1) FOR SHARE OF r",
+                      : psprintf("SELECT r.id, r.reposter, r.post_id, r.created_at, p.author, %s "
+                                 "FROM dataplane.repost r JOIN dataplane.post p "
+                                 "ON p.id = r.post_id "
+                                 "WHERE r.post_id = ANY ($1) FOR SHARE OF r",
+                                 sql::post_attr_columns("p")),
                   1, types, values, "repost lookup");
     queue_selected(how);
     SPI_finish();
@@ -168,15 +261,16 @@ void capture_repost_row(TriggerData *td, TupleTableSlot *slot, AttrNumber a_id,
         elog(ERROR, "dataplane: SPI_connect failed");
     Oid types[1] = {INT8OID};
     Datum values[1] = {Int64GetDatum(post_id)};
-    select_latest(same_post ? "SELECT p.author FROM dataplane.post p WHERE p.id = $1"
-                            : "SELECT p.author FROM dataplane.post p WHERE p.id = $1 FOR SHARE",
+    select_latest(psprintf("SELECT p.author, %s FROM dataplane.post p WHERE p.id = $1%s",
+                           sql::post_attr_columns("p"), same_post ? "" : " FOR SHARE"),
                   1, types, values, "repost capture");
     if (SPI_processed == 1) {
         bool isnull;
-        int32 author = DatumGetInt32(
-            SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+        HeapTuple t = SPI_tuptable->vals[0];
+        int32 author = DatumGetInt32(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
         push_item(repost_item(get_int8(slot, a_id), get_int4(slot, a_rep), post_id, author,
-                              get_int8(slot, a_ts), dp::kInsert));
+                              get_int8(slot, a_ts), dp::kInsert,
+                              selected_attrs(t, SPI_tuptable->tupdesc, 2)));
     }
     SPI_finish();
 }
@@ -193,8 +287,9 @@ void capture_repost_statement(TriggerData *td) {
     // which is what the author change's re-queue waits for: locking the
     // post too would deadlock against that re-queue, or a cascade.
     const char *cols =
-        "SELECT r.id, r.reposter, r.post_id, r.created_at, p.author "
-        "FROM new_rows r JOIN dataplane.post p ON p.id = r.post_id ";
+        psprintf("SELECT r.id, r.reposter, r.post_id, r.created_at, p.author, %s "
+                 "FROM new_rows r JOIN dataplane.post p ON p.id = r.post_id ",
+                 sql::post_attr_columns("p"));
     const char *same_post =
         "EXISTS (SELECT 1 FROM old_rows o WHERE o.id = r.id AND o.post_id = r.post_id)";
     auto capture = [&](const char *tail) {
@@ -224,10 +319,12 @@ DP_FUNCTION(dataplane_capture_post) {
         return PointerGetDatum(nullptr);
     AttrNumber a_id = column(td, "id"), a_author = column(td, "author"),
                a_ts = column(td, "created_at");
+    AttrColumns ac = attr_columns(td);
     // In replica mode no foreign key cascades or holds: a post's reposts
     // follow it out of (and back into) the timelines by its id.
     bool row = TRIGGER_FIRED_FOR_ROW(td->tg_event);
-    // An UPDATE's old (id, author) pairs, to find posts whose author changed.
+    // An UPDATE's old (id, author, attributes), to find posts whose author
+    // or attributes changed: their reposts carry them too.
     bool update = is_update(td);
     OldAuthor *old = update ? static_cast<OldAuthor *>(
                                   palloc(sizeof(OldAuthor) * (n_rows(td, true) + 1)))
@@ -244,13 +341,14 @@ DP_FUNCTION(dataplane_capture_post) {
             int32 author = get_int4(slot, a_author);
             push_item(post_item(id, author, get_int8(slot, a_ts), dp::kDelete));
             if (old != nullptr)
-                old[n_old++] = OldAuthor{id, author};
+                old[n_old++] = OldAuthor{id, author, post_attrs(slot, ac)};
             gone_id = id;
         },
         [&](TupleTableSlot *slot) {
             int64 id = get_int8(slot, a_id);
             int32 author = get_int4(slot, a_author);
-            push_item(post_item(id, author, get_int8(slot, a_ts), dp::kInsert));
+            PostAttrs attrs = post_attrs(slot, ac);
+            push_item(post_item(id, author, get_int8(slot, a_ts), dp::kInsert, attrs));
             came_id = id;
             if (changed == nullptr || row)
                 return;
@@ -258,7 +356,9 @@ DP_FUNCTION(dataplane_capture_post) {
                 std::sort(old, old + n_old);
                 sorted = true;
             }
-            if (!std::binary_search(old, old + n_old, OldAuthor{id, author}))
+            const OldAuthor key{id, author, attrs};
+            const OldAuthor *o = std::lower_bound(old, old + n_old, key);
+            if (o == old + n_old || o->id != id || o->author != author || !(o->attrs == attrs))
                 changed[n_changed++] = Int64GetDatum(id);
         });
     auto one_id = [](int64 id) {

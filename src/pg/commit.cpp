@@ -49,13 +49,7 @@ bool net_changes(const TxnChanges &t) noexcept {
     try {
         dp::CommitWork &w = prep.work;
         w.clear();
-        size_t from = 0;
-        for (size_t i = 0; i < t.edges.n; i++)
-            if (t.edges.v[i].op == kOpTruncate) {
-                w.truncate_follow = true;
-                from = i + 1;
-            }
-        w.edges = dp::net_side_changes(t.edges.v + from, t.edges.n - from);
+        w.edges = dp::net_side_changes(t.edges.v, t.edges.n, &w.truncated);
         w.items = dp::net_item_changes(t.items.v, t.items.n);
         w.index();
     } catch (...) {
@@ -70,6 +64,11 @@ void prepare_commit() {
     TxnChanges &t = txn_changes();
     if (!txn_has_changes() || !shmem_attach())
         return;
+    // Before the commit becomes visible, so that no read that sees its rows
+    // misses the mark; sticky (an abort leaves it: reads then use the
+    // tables until a build finds no such list id).
+    if (t.odd_lists)
+        pg_atomic_write_u32(&L.sh->odd_lists, 1);
     if (t.overflow)
         return;  // nothing to announce: the commit invalidates the index
     if (!net_changes(t))
@@ -101,6 +100,8 @@ void count(const dp::TimelineStats &st) {
 
 void apply_commit() {
     TxnChanges &t = txn_changes();
+    if (t.odd_lists && L.sh != nullptr)  // again, after a build may have cleared it
+        pg_atomic_write_u32(&L.sh->odd_lists, 1);
     if (t.overflow) {
         if (L.sh != nullptr)
             invalidate_index();

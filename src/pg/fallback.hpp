@@ -43,11 +43,17 @@ struct PageArgs {
     TimestampTz before_ts;
     bool has_id;
     int64 before_id;
+    // Schema 0.2.0: the second part's query, with the timeline's replies,
+    // reposts, quotes or the author feed's filter, viewer (NULLs as given).
+    bool filtered;
+    Datum extra[3];
+    bool extra_null[3];
 };
 DP_PG_FRAME(PageArgs);
 
 // The reference query of DESIGN.md (the timeline of uid, or with
-// author_feed the items of uid alone), run over the tables with a new
+// author_feed the items of uid alone; its second part when a.filtered),
+// run over the tables with a new
 // snapshot; its rows are appended to `store` (item_id, post_id, author,
 // reposter, sort_at).
 void sql_page(bool author_feed, const PageArgs &a, Tuplestorestate *store, TupleDesc desc);

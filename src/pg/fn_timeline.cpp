@@ -14,10 +14,13 @@
 #include "feed_build.hpp"
 #include "gate.hpp"
 #include "index_host.hpp"
+#include "tables.hpp"
 #include "timeline_read.hpp"
 
 extern "C" {
 #include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 }
@@ -32,18 +35,6 @@ dp::FeedBuildScratch build_scratch;
 std::vector<dp::AuthorItem> page;
 
 enum class Outcome { kIndex, kHorizon, kUnknown, kBusy };
-
-// Waits (briefly) until no commit is being applied; returns the count of
-// applies started, or false if one is still running.
-bool quiet_index(uint64 *started) {
-    return spin_until(
-        [&] {
-            *started = pg_atomic_read_u64(&L.sh->applies_started);
-            pg_read_barrier();
-            return pg_atomic_read_u64(&L.sh->applies_finished) == *started;
-        },
-        50);
-}
 
 // Builds uid's feed ring under every stripe lock.
 dp::FeedBuild build_ring(uint32 uid) {
@@ -63,22 +54,22 @@ dp::FeedBuild build_ring(uint32 uid) {
     return b;
 }
 
-Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim) {
+Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim,
+                   const dp::TimelineFilter &filter) {
     const dp::IndexEnv &env = index_env();
     for (int attempt = 0; attempt < 4; attempt++) {
         uint64 started;
         if (!quiet_index(&started))
             continue;
-        dp::ReadResult r = author_feed ? reader.author_feed(env, uid, before, lim, &page)
-                                       : reader.timeline(env, uid, before, lim, &page);
+        dp::ReadResult r = author_feed ? reader.author_feed(env, uid, before, lim, filter, &page)
+                                       : reader.timeline(env, uid, before, lim, filter, &page);
         if (r == dp::ReadResult::kNoRing) {
             dp::FeedBuild b = build_ring(uid);
             if (b == dp::FeedBuild::kNoMem || b == dp::FeedBuild::kUnknown)
                 return Outcome::kUnknown;
             continue;
         }
-        pg_read_barrier();
-        if (pg_atomic_read_u64(&L.sh->applies_started) != started)
+        if (applied_since(started))
             continue;  // a commit was applied meanwhile: read again
         switch (r) {
             case dp::ReadResult::kOk: return Outcome::kIndex;
@@ -99,6 +90,60 @@ void emit(Tuplestorestate *store, TupleDesc desc) {
     }
 }
 
+// A text argument that must be one of `names` (22023 otherwise); its index.
+int one_of(FunctionCallInfo fcinfo, int arg, const char *what, const char *const *names, int n) {
+    char *v = text_to_cstring(PG_GETARG_TEXT_PP(arg));
+    for (int i = 0; i < n; i++)
+        if (strcmp(v, names[i]) == 0)
+            return i;
+    StringInfoData all;
+    initStringInfo(&all);
+    for (int i = 0; i < n; i++)
+        appendStringInfo(&all, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("invalid %s \"%s\"", what, v),
+                    errhint("%s must be %s (or NULL).", what, all.data)));
+    return -1;
+}
+
+// The filter arguments of the 0.2.0 declarations (PG_NARGS() > 4): the
+// timeline's replies, reposts, quotes; the author feed's filter, viewer.
+// NULLs act as the reference query makes them act.
+void filter_args(FunctionCallInfo fcinfo, bool author_feed, PageArgs *a, dp::TimelineFilter *f) {
+    a->filtered = moderation_schema();
+    for (int i = 0; i < 3; i++) {
+        int arg = 4 + i;
+        a->extra_null[i] = arg >= PG_NARGS() || PG_ARGISNULL(arg);
+        a->extra[i] = a->extra_null[i] ? Datum(0) : PG_GETARG_DATUM(arg);
+    }
+    if (!a->filtered)
+        return;  // a 0.1.0 schema: no moderation, no filters
+    if (!author_feed) {
+        static const char *const kReplies[] = {"all", "followed", "none"};
+        static const dp::Replies kModes[] = {dp::Replies::kAll, dp::Replies::kFollowed,
+                                             dp::Replies::kNone};
+        f->moderate = true;
+        f->viewer = a->uid > 0 ? uint32(a->uid) : 0;
+        f->replies = a->extra_null[0] ? dp::Replies::kNone
+                                      : kModes[one_of(fcinfo, 4, "replies", kReplies, 3)];
+        // NULL switches keep none of their items, as in the reference query.
+        f->reposts = !a->extra_null[1] && DatumGetBool(a->extra[1]);
+        f->quotes = !a->extra_null[2] && DatumGetBool(a->extra[2]);
+        return;
+    }
+    static const char *const kFilters[] = {"posts_with_replies", "posts_no_replies",
+                                           "posts_with_media", "posts_with_video",
+                                           "posts_and_author_threads"};
+    if (!a->extra_null[0])
+        f->author = dp::AuthorFilter(one_of(fcinfo, 4, "filter", kFilters, 5));
+    if (!a->extra_null[1]) {
+        int32 v = DatumGetInt32(a->extra[1]);
+        f->moderate = true;
+        f->viewer = v > 0 ? uint32(v) : 0;
+    }
+    a->extra_null[2] = true;  // the author feed has two
+}
+
 Datum page_srf(FunctionCallInfo fcinfo, bool author_feed) {
     InitMaterializedSRF(fcinfo, 0);
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
@@ -112,6 +157,8 @@ Datum page_srf(FunctionCallInfo fcinfo, bool author_feed) {
     a.before_ts = a.has_ts ? PG_GETARG_TIMESTAMPTZ(2) : 0;
     a.has_id = !PG_ARGISNULL(3);
     a.before_id = a.has_id ? PG_GETARG_INT64(3) : 0;
+    dp::TimelineFilter filter;
+    filter_args(fcinfo, author_feed, &a, &filter);
     if (!a.unlimited)
         check_lim(a.lim, true);
     if ((!a.unlimited && a.lim == 0) || a.uid <= 0)
@@ -121,9 +168,14 @@ Datum page_srf(FunctionCallInfo fcinfo, bool author_feed) {
     // where sort_at = before_ts, so only older items qualify.
     dp::ItemKey before = !a.has_ts ? dp::kMaxKey
                                    : dp::ItemKey{a.before_ts, a.has_id ? a.before_id : INT64_MIN};
-    Fallback why;
+    // Lists the index cannot hold (moderation_read.hpp) leave moderated
+    // reads to the tables.
+    bool lists_ok =
+        !filter.moderate || (L.sh != nullptr && pg_atomic_read_u32(&L.sh->odd_lists) == 0);
+    Fallback why = kFbHorizon;  // unlimited: every item there is, beyond what rings hold
     if (!a.unlimited && read_gate(&why)) {
-        Outcome o = read_index(author_feed, uint32(a.uid), before, size_t(a.lim));
+        Outcome o = lists_ok ? read_index(author_feed, uint32(a.uid), before, size_t(a.lim), filter)
+                             : Outcome::kUnknown;
         if (o == Outcome::kIndex) {
             count_index_read();
             count_page(true);
@@ -131,8 +183,6 @@ Datum page_srf(FunctionCallInfo fcinfo, bool author_feed) {
             return Datum(0);
         }
         why = o == Outcome::kHorizon ? kFbHorizon : o == Outcome::kBusy ? kFbInFlight : kFbUnknown;
-    } else if (a.unlimited) {
-        why = kFbHorizon;  // every item there is: beyond what rings hold
     }
     count_fallback(why);
     count_page(false, why);

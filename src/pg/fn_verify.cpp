@@ -11,6 +11,7 @@
 #include "capture.hpp"
 #include "tables.hpp"
 #include "graph_read.hpp"
+#include "index_host.hpp"
 #include "owner.hpp"
 #include "shmem.hpp"
 #include "spi_stream.hpp"
@@ -40,18 +41,42 @@ void report(Report *r, const char *problem, uint32 uid, uint32 other, const char
 
 namespace {
 
+// Each side's rows as (owner, other), and what its differences are called.
+// Rows with a uid <= 0 cannot be in the index (verify_uids reports them),
+// nor list ids outside [1, 2^31) (reads of lists then use the tables); the
+// rest compare in uid order, which is uint32 order here.
+struct SideRows {
+    dp::Side side;
+    const char *what;
+    const char *sql;
+};
+const SideRows kSideRows[] = {
+    {dp::kOut, "following",
+     "SELECT follower, followee FROM dataplane.follow "
+     "WHERE follower > 0 AND followee > 0 ORDER BY 1, 2"},
+    {dp::kIn, "followers",
+     "SELECT followee, follower FROM dataplane.follow "
+     "WHERE follower > 0 AND followee > 0 ORDER BY 1, 2"},
+    {dp::kBlock, "blocks",
+     "SELECT blocker, blocked FROM dataplane.block WHERE blocker > 0 AND blocked > 0 ORDER BY 1, 2"},
+    {dp::kMute, "mutes",
+     "SELECT muter, muted FROM dataplane.mute WHERE muter > 0 AND muted > 0 ORDER BY 1, 2"},
+    {dp::kListBlock, "list blocks",
+     "SELECT actor, list_id::int4 FROM dataplane.list_block "
+     "WHERE actor > 0 AND list_id > 0 AND list_id < 2147483648 ORDER BY 1, 2"},
+    {dp::kListMute, "list mutes",
+     "SELECT actor, list_id::int4 FROM dataplane.list_mute "
+     "WHERE actor > 0 AND list_id > 0 AND list_id < 2147483648 ORDER BY 1, 2"},
+    {dp::kMembers, "list members",
+     "SELECT list_id::int4, subject FROM dataplane.list_item "
+     "WHERE subject > 0 AND list_id > 0 AND list_id < 2147483648 ORDER BY 1, 2"},
+    {dp::kInactive, "inactive", "SELECT uid, 1 FROM dataplane.actor WHERE NOT active ORDER BY 1"},
+};
+
 // Streams (owner, other) rows of one side in owner, other order.
 class RowStream : public SpiStream {
   public:
-    void open(dp::Side side) {
-        // Rows with a uid <= 0 cannot be in the index (verify_uids reports
-        // them); the rest compare in uid order, which is uint32 order here.
-        SpiStream::open(side == dp::kOut ? "SELECT follower, followee FROM dataplane.follow "
-                                           "WHERE follower > 0 AND followee > 0 ORDER BY 1, 2"
-                                         : "SELECT followee, follower FROM dataplane.follow "
-                                           "WHERE follower > 0 AND followee > 0 ORDER BY 1, 2",
-                        true);
-    }
+    void open(const SideRows &s) { SpiStream::open(s.sql, true); }
     uint32 owner() const { return uid(1); }
     uint32 other() const { return uid(2); }
 };
@@ -59,27 +84,29 @@ DP_PG_FRAME(RowStream);
 
 // The next uid >= from with a non-empty set on side (a hint: read unlocked;
 // no writer runs while verify holds its lock).
-uint32 next_indexed(dp::Directory &dir, dp::Side side, uint32 from) {
-    uint32 end = dir.uid_end();
+uint32 next_indexed(const dp::SideSets &sets, uint32 from) {
+    uint32 end = sets.end();
     for (uint32 uid = Max(from, 1u); uid < end; uid++) {
-        dp::DirEntry *e = dir.find(uid);
-        if (e == nullptr) {
-            if (!dir.lost(uid))
+        dp::SetRef *ref = sets.find(uid);
+        if (ref == nullptr) {
+            if (!sets.lost(uid))
                 uid = (((uid >> dp::kLeafBits) + 1) << dp::kLeafBits) - 1;
             continue;
         }
-        if (!e->set[side].empty())
+        if (!ref->empty())
             return uid;
     }
     return UINT32_MAX;
 }
 
 // Compares one user's set with its rows; advances the stream past them.
-void compare_user(Report *r, dp::Directory &dir, dp::Side side, uint32 uid, RowStream *rows) {
-    const char *what = side == dp::kOut ? "following" : "followers";
+void compare_user(Report *r, const SideRows &sr, uint32 uid, RowStream *rows) {
+    const char *what = sr.what;
+    dp::Side side = sr.side;
     uint32 s = dp::stripe_of(uid);
     LWLockAcquire(stripe_lock(s), LW_SHARED);
-    dp::GraphReader reader(L.arena, dir, local_views);
+    const dp::IndexEnv &env = index_env();
+    dp::GraphReader reader(L.arena, *env.dir, local_views, env.mod_dir, env.list_dir);
     uint64 size = 0;
     uint32 *set = nullptr;
     size_t n = 0;
@@ -133,19 +160,19 @@ void verify_uids(Report *r) {
     }
 }
 
-void verify_side(Report *r, dp::Side side) {
-    dp::Directory dir = directory();
+void verify_side(Report *r, const SideRows &sr) {
+    dp::SideSets sets = dp::side_sets(index_env(), sr.side);
     RowStream rows;
-    rows.open(side);
-    uint32 uid = next_indexed(dir, side, 1);
+    rows.open(sr);
+    uint32 uid = next_indexed(sets, 1);
     for (;;) {
         uint32 next_row = rows.valid() ? rows.owner() : UINT32_MAX;
         uint32 cur = Min(uid, next_row);
         if (cur == UINT32_MAX)
             break;
-        compare_user(r, dir, side, cur, &rows);
+        compare_user(r, sr, cur, &rows);
         if (uid == cur)
-            uid = next_indexed(dir, side, cur + 1);
+            uid = next_indexed(sets, cur + 1);
         CHECK_FOR_INTERRUPTS();
     }
     rows.close();
@@ -170,13 +197,13 @@ DP_FUNCTION(dataplane_verify) {
                         errhint("See dataplane.status() and the server log.")));
     // Writers to any of the tables are waited out and kept out (their
     // commit apply ends before they release their locks).
-    LockRelationOid(gen, ShareLock);
-    LockRelationOid(RangeVarGetRelid(makeRangeVar(pstrdup("dataplane"), pstrdup("post"), -1),
-                                     ShareLock, false),
-                    ShareLock);
-    LockRelationOid(RangeVarGetRelid(makeRangeVar(pstrdup("dataplane"), pstrdup("repost"), -1),
-                                     ShareLock, false),
-                    ShareLock);
+    bool moderation = moderation_schema();
+    int n_tables = moderation ? kNumCaptureTables : kFirstModerationTable;
+    for (int t = 0; t < n_tables; t++)
+        LockRelationOid(RangeVarGetRelid(makeRangeVar(pstrdup("dataplane"),
+                                                      pstrdup(kCaptureTableNames[t]), -1),
+                                         ShareLock, false),
+                        ShareLock);
     Report r{rsinfo->setResult, rsinfo->setDesc, 0, 0};
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "dataplane: SPI_connect failed");
@@ -185,8 +212,9 @@ DP_FUNCTION(dataplane_verify) {
     PushActiveSnapshot(GetLatestSnapshot());
     run_as_tables_owner([&]() noexcept {
         verify_uids(&r);
-        verify_side(&r, dp::kOut);
-        verify_side(&r, dp::kIn);
+        for (const SideRows &sr : kSideRows)
+            if (sr.side <= dp::kIn || moderation)
+                verify_side(&r, sr);
         verify_rings(&r);
     });
     PopActiveSnapshot();

@@ -64,4 +64,14 @@ bool read_gate(Fallback *why) {
     return true;
 }
 
+bool quiet_index(uint64 *started) {
+    return spin_until(
+        [&] {
+            *started = pg_atomic_read_u64(&L.sh->applies_started);
+            pg_read_barrier();
+            return pg_atomic_read_u64(&L.sh->applies_finished) == *started;
+        },
+        50);
+}
+
 }  // namespace dpg

@@ -17,6 +17,17 @@ namespace dpg {
 // is launched if none is under way.
 bool read_gate(Fallback *why);
 
+// A read that takes several stripe locks one after another (a timeline
+// page, relationships) is one state of the index only if no commit was
+// applied meanwhile: quiet_index() waits (briefly) until none is being
+// applied and gives the count of applies started; applied_since(started)
+// then says whether the read must be done again.
+bool quiet_index(uint64 *started);
+inline bool applied_since(uint64 started) {
+    pg_read_barrier();
+    return pg_atomic_read_u64(&L.sh->applies_started) != started;
+}
+
 // Errors (22023) for a negative lim; `null_means_all` says whether the
 // function takes NULL for "every row" (the hint says so).
 void check_lim(int32 lim, bool null_means_all);

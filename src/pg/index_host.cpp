@@ -100,6 +100,7 @@ class PgHost final : public dp::Host {
         st.compactions += r.compactions;
         st.stale += r.stale;
         st.invalid_sets += r.invalidated;
+        st.invalid_sets -= Min(st.invalid_sets, r.revalidated);
         if (r.lost_leaves)
             pg_atomic_fetch_add_u64(&L.sh->lost_leaves, r.lost_leaves);
         if (r.lost_rings)
@@ -123,10 +124,14 @@ dp::Host &pg_host() { return host; }
 
 const dp::IndexEnv &index_env() {
     static dp::Directory dir(L.arena, &L.sh->dir);
+    static dp::ModDirectory mod_dir(L.arena, &L.sh->mod_dir);
+    static dp::ModDirectory list_dir(L.arena, &L.sh->list_dir);
     if (!env_ready) {
         env_ready = true;
         env.arena = &L.arena;
         env.dir = &dir;
+        env.mod_dir = &mod_dir;
+        env.list_dir = &list_dir;
         env.views = local_views;
         env.edge_lww = L.sh->edge_lww;
         env.item_lww = L.sh->item_lww;

@@ -77,7 +77,8 @@ static void init_fresh(DpShared *sh) {
     SpinLockInit(&sh->mutex);
     ConditionVariableInit(&sh->build_cv);
     static_assert(kStateEmpty == 0);
-    for (pg_atomic_uint32 *a : {&sh->state, &sh->capture_off, &sh->evicting, &sh->n_pending})
+    for (pg_atomic_uint32 *a :
+         {&sh->state, &sh->capture_off, &sh->evicting, &sh->n_pending, &sh->odd_lists})
         init(*a);
     for (pg_atomic_uint64 *a :
          {&sh->applies_started, &sh->applies_finished, &sh->evict_floor, &sh->bytes_used,

@@ -146,6 +146,10 @@ struct DpShared {
     uint64 unfollows[2];           // dp::IndexEnv::unfollows_started, _finished
     dp::SetRef celebs;             // under the celebrity lock
     pg_atomic_uint32 evicting;     // one eviction sweep at a time
+    // Rows name list ids outside [1, 2^31), which the list directory cannot
+    // hold (capture_moderation.cpp): reads that need lists use the tables.
+    // Set before such a commit is visible; cleared by a build that finds none.
+    pg_atomic_uint32 odd_lists;
     uint32 evict_hand;             // next leaf the sweep visits (under `evicting`)
     pg_atomic_uint64 evict_floor;  // memory use a sweep could not go below
     TimelineCounters tl;
@@ -160,6 +164,8 @@ struct DpShared {
     dp::LwwTable edge_lww[dp::kStripes];      // (s) commit-order registers (lww.hpp)
     dp::ItemLwwTable item_lww[dp::kStripes];  // (s)
     dp::DirTop dir;
+    dp::DirTop mod_dir;   // blocks, mutes, list subscriptions, inactive accounts
+    dp::DirTop list_dir;  // members of moderation lists, by list id
     // Then MaxBackends pending-transaction slots: the top-level xid of a
     // transaction of that backend between PRE_COMMIT and the end of its
     // apply, else InvalidTransactionId.

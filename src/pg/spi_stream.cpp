@@ -38,7 +38,8 @@ int64 SpiStream::i64(int col) const { return DatumGetInt64(value(col)); }
 int32 SpiStream::i32(int col) const { return DatumGetInt32(value(col)); }
 
 dp::AuthorItem SpiStream::item(int col) const {
-    return dp::AuthorItem{i64(col), i64(col + 1), i64(col + 2), uid(col + 3), uid(col + 4)};
+    return dp::AuthorItem{i64(col),     i64(col + 1), i64(col + 2), uid(col + 3), uid(col + 4),
+                          uid(col + 5), uid(col + 6), uid(col + 7)};
 }
 
 void SpiStream::close() {

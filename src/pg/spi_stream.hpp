@@ -35,8 +35,8 @@ class SpiStream {
     int64 i64(int col) const;
     int32 i32(int col) const;
     uint32 uid(int col) const { return uint32(i32(col)); }
-    // A feed item from five columns starting at `col`: sort_at, item_id,
-    // post_id, author, reposter (0 for a post).
+    // A feed item from eight columns starting at `col`: sort_at, item_id,
+    // post_id, author, reposter (0 for a post), parent, root, attrs.
     dp::AuthorItem item(int col) const;
     void close();
 

@@ -14,13 +14,25 @@ namespace dpg::sql {
 const char *timeline_page();
 const char *author_feed_page();
 
+// The same with DESIGN.md's second part (schema 0.2.0): the timeline's
+// hidden and blocked rules, $5 replies, $6 reposts, $7 quotes; the author
+// feed's $5 filter and $6 viewer. Same columns.
+const char *timeline_page_filtered();
+const char *author_feed_page_filtered();
+
 // Every item of every source, by source, as the author rings hold them:
-// src, sort_at, item_id, post_id, author, reposter (0 for a post), in
-// (src, key) order, newest first or oldest first.
+// src, sort_at, item_id, post_id, author, reposter (0 for a post), parent,
+// root, attrs (AuthorItem), in (src, key) order, newest first or oldest
+// first.
 const char *items_by_source(bool newest_first);
 
 // The timeline of $1 above the key ($2, $3, $4) (ItemKey: ts, id, rank),
-// oldest first: sort_at, item_id, src, rank.
+// oldest first: sort_at, item_id, src, rank, parent, root, attrs.
 const char *timeline_above();
+
+// What a feed item carries of its post p (the alias) for the filters:
+// "parent, root, attrs" columns (AuthorItem; 0s in a 0.1.0 schema). In the
+// current memory context.
+const char *post_attr_columns(const char *p);
 
 }  // namespace dpg::sql

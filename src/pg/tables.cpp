@@ -21,12 +21,14 @@ extern "C" {
 
 namespace dpg {
 
-const char *const kCaptureTableNames[kNumCaptureTables] = {"follow", "post", "repost"};
+const char *const kCaptureTableNames[kNumCaptureTables] = {
+    "follow", "post", "repost", "actor", "block", "mute", "list_item", "list_block", "list_mute"};
 
 namespace {
 
 Oid cached_oid[kNumCaptureTables];
 bool oids_valid = false;
+bool moderation = false;  // the moderation tables exist (oids_valid)
 bool capture_valid = false;
 bool capture_ok = false;
 char capture_reason[kReasonLen];
@@ -49,12 +51,16 @@ void load_oids() {
         callback_registered = true;
     }
     Oid nsp = get_namespace_oid("dataplane", true);
-    bool all = OidIsValid(nsp);
+    bool all = OidIsValid(nsp), mod = true;
     for (int t = 0; t < kNumCaptureTables; t++) {
         cached_oid[t] = OidIsValid(nsp) ? get_relname_relid(kCaptureTableNames[t], nsp) : InvalidOid;
-        all = all && OidIsValid(cached_oid[t]);
+        if (t < kFirstModerationTable)
+            all = all && OidIsValid(cached_oid[t]);
+        else if (t > kTblActor)
+            mod = mod && OidIsValid(cached_oid[t]);
     }
     oids_valid = all;
+    moderation = all && mod;
 }
 
 // The mode a capture trigger of the 0.2.0 layout must have.
@@ -163,7 +169,14 @@ Oid current_generation() {
 
 Oid capture_table(CaptureTable t) {
     load_oids();
+    if (t >= kFirstModerationTable && !moderation)
+        return InvalidOid;
     return oids_valid ? cached_oid[t] : InvalidOid;
+}
+
+bool moderation_schema() {
+    load_oids();
+    return moderation;
 }
 
 bool serves_this_database() {
@@ -195,7 +208,8 @@ bool inspect_capture(bool fix_modes, char *reason) {
     }
     bool ok = true;
     char scratch[kReasonLen];
-    for (int t = 0; t < kNumCaptureTables; t++)  // every table: each may need its modes fixed
+    int n = moderation ? kNumCaptureTables : kFirstModerationTable;
+    for (int t = 0; t < n; t++)  // every table: each may need its modes fixed
         ok = inspect_table(t, fix_modes, ok ? reason : scratch) && ok;
     return ok;
 }

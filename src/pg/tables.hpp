@@ -10,9 +10,26 @@
 namespace dpg {
 
 // The tables whose writes the index captures, by their name in schema
-// dataplane.
-enum CaptureTable { kTblFollow, kTblPost, kTblRepost, kNumCaptureTables };
+// dataplane. From kTblActor on, the moderation tables of schema 0.2.0
+// (actor for its accounts' `active`): a 0.1.0 schema, not yet updated
+// with ALTER EXTENSION, has no capture there, and no moderation at all.
+enum CaptureTable {
+    kTblFollow,
+    kTblPost,
+    kTblRepost,
+    kTblActor,
+    kTblBlock,
+    kTblMute,
+    kTblListItem,
+    kTblListBlock,
+    kTblListMute,
+    kNumCaptureTables
+};
+constexpr int kFirstModerationTable = kTblActor;
 extern const char *const kCaptureTableNames[kNumCaptureTables];
+
+// Does this database's schema have the moderation tables (0.2.0 or later)?
+bool moderation_schema();
 
 // OID of dataplane.follow in this database (InvalidOid if absent). It names
 // the incarnation of the tables the index belongs to: DROP and CREATE

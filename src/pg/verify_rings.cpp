@@ -82,7 +82,8 @@ DP_PG_FRAME(ItemStream);
 
 bool same_item(const dp::AuthorItem &a, const dp::AuthorItem &b) {
     return a.ts == b.ts && a.id == b.id && a.post_id == b.post_id && a.author == b.author &&
-           a.reposter == b.reposter;
+           a.reposter == b.reposter && a.parent == b.parent && a.root == b.root &&
+           a.attrs == b.attrs;
 }
 
 // The next uid >= from that has an author ring (or a feed ring), held or not.
@@ -185,10 +186,14 @@ void compare_feed(Report *r, uint32 viewer, SPIPlanPtr plan, const uint32 *celeb
                         DatumGetInt64(SPI_getbinval(t, d, 2, &isnull)),
                         uint32(DatumGetInt32(SPI_getbinval(t, d, 4, &isnull)))};
         uint32 src = uint32(DatumGetInt32(SPI_getbinval(t, d, 3, &isnull)));
+        uint32 parent = uint32(DatumGetInt32(SPI_getbinval(t, d, 5, &isnull)));
+        uint32 root = uint32(DatumGetInt32(SPI_getbinval(t, d, 6, &isnull)));
+        uint32 attrs = uint32(DatumGetInt32(SPI_getbinval(t, d, 7, &isnull)));
         while (k < c.n && c.feed[k].key() < key)
             report_item(r, "extra", viewer, "feed", c.feed[k++].id);
         if (k < c.n && c.feed[k].key() == key) {
-            if (c.feed[k].src != src)
+            const dp::FeedItem &f = c.feed[k];
+            if (f.src != src || f.parent != parent || f.root != root || f.attrs() != attrs)
                 report_item(r, "differs", viewer, "feed", key.id);
             k++;
         } else if (src == viewer || !std::binary_search(celebs, celebs + n_celebs, src)) {

@@ -32,11 +32,15 @@ int64_t now_ms() {
 struct Cat : ing::WsSink {
     ing::WsClient *client = nullptr;
     bool quiet = false;
+    uint64_t limit = 0;  // --count (0: no limit)
     int64_t rewind = 0;
     uint64_t count = 0;
     int64_t last_at = 0;
 
     bool on_message(const char *data, size_t len) noexcept override {
+        // A slice may deliver more messages than --count asked for: drop them.
+        if (limit != 0 && count >= limit)
+            return false;
         if (!quiet) {
             fwrite(data, 1, len, stdout);
             fputc('\n', stdout);
@@ -48,7 +52,7 @@ struct Cat : ing::WsSink {
         const char *p = static_cast<const char *>(memmem(data, len, key, strlen(key)));
         if (p != nullptr)
             client->set_cursor(strtoll(p + strlen(key), nullptr, 10) + 1 - rewind);
-        return true;
+        return limit == 0 || count < limit;
     }
     void on_state(ing::WsState s, const char *reason) noexcept override {
         fprintf(stderr, "ws_cat: %s%s%s\n", ing::ws_state_name(s), reason[0] ? ": " : "", reason);
@@ -66,7 +70,6 @@ int usage() {
 int main(int argc, char **argv) {
     ing::WsOptions o;
     int64_t cursor = -1;
-    uint64_t limit = 0;
     double idle_s = 10;
     Cat cat;
     static const struct option kLong[] = {
@@ -85,7 +88,7 @@ int main(int argc, char **argv) {
             cursor = strtoll(optarg, nullptr, 10);
             break;
         case 'n':
-            limit = strtoull(optarg, nullptr, 10);
+            cat.limit = strtoull(optarg, nullptr, 10);
             break;
         case 'i':
             idle_s = atof(optarg);
@@ -115,7 +118,8 @@ int main(int argc, char **argv) {
     client.start();
     int64_t t0 = now_ms();
     cat.last_at = t0;
-    while ((limit == 0 || cat.count < limit) && now_ms() - cat.last_at < int64_t(idle_s * 1000))
+    while ((cat.limit == 0 || cat.count < cat.limit) &&
+           now_ms() - cat.last_at < int64_t(idle_s * 1000))
         client.service(100);
     double secs = double(std::max<int64_t>(cat.last_at - t0, 1)) / 1000;  // to the last message
     ing::WsStats st = client.stats();

@@ -189,13 +189,7 @@ struct Txn {
     void prepare(uint64_t lsn) {
         work.clear();
         work.lsn = lsn;
-        size_t from = 0;
-        for (size_t i = 0; i < raw_edges.size(); i++)
-            if (raw_edges[i].op == 2) {
-                work.truncate_follow = true;
-                from = i + 1;
-            }
-        work.edges = net_side_changes(raw_edges.data() + from, raw_edges.size() - from);
+        work.edges = net_side_changes(raw_edges.data(), raw_edges.size(), &work.truncated);
         work.items = net_item_changes(raw_items.data(), raw_items.size());
         work.index();
         for (const auto &c : work.edges)

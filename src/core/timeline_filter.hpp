@@ -1,0 +1,70 @@
+// The filters of a timeline or author-feed page (DESIGN.md, "Timeline
+// semantics, second part"), applied to items as they are cut from the
+// rings: blocks and mutes of the viewer (directly or through lists) and
+// inactive accounts, replies under blocked parents or roots, and the
+// replies / reposts / quotes switches; for author feeds, the feed filter.
+//
+// ItemFilter::prepare reads, for one batch of candidate items, the
+// relations of the viewer to every account they name (moderation_read.hpp);
+// keep() then decides each item. Items must be resolved (a repost's post,
+// author and attributes known).
+#pragma once
+
+#include "core_only.hpp"  // before the first PostgreSQL header, always
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "moderation_read.hpp"
+#include "ring.hpp"
+#include "timeline_page.hpp"
+
+namespace dp {
+
+// `replies`: all, followed (a reply shows when its parent's and its root's
+// authors are the viewer, someone the viewer follows, or the replier), or
+// none (also what a NULL asks for).
+enum class Replies : uint8_t { kAll, kFollowed, kNone };
+
+// get_author_feed's `filter`.
+enum class AuthorFilter : uint8_t {
+    kPostsWithReplies,       // everything
+    kPostsNoReplies,         // drops the author's own replies; reposts stay
+    kPostsWithMedia,         // only posts (no reposts) with images
+    kPostsWithVideo,         // only posts (no reposts) with video
+    kPostsAndAuthorThreads,  // drops replies whose root author is not the author
+};
+
+struct TimelineFilter {
+    bool moderate = false;  // apply the viewer's hidden and blocked rules
+    uint32_t viewer = 0;    // whose (0: no account, nothing hidden but inactive accounts)
+    Replies replies = Replies::kAll;
+    bool reposts = true;
+    bool quotes = true;
+    AuthorFilter author = AuthorFilter::kPostsWithReplies;
+
+    // Does the filter drop anything an unfiltered page would show?
+    bool active() const {
+        return moderate || replies != Replies::kAll || !reposts || !quotes ||
+               author != AuthorFilter::kPostsWithReplies;
+    }
+};
+
+class ItemFilter {
+  public:
+    // Reads what keep() needs for these items; kUnknown when the index
+    // does not hold it exactly (the caller asks the tables).
+    Read prepare(const IndexEnv &env, const TimelineFilter &f, const PageItem *items, size_t n);
+    // Whether the page shows item (one of those prepared).
+    bool keep(const TimelineFilter &f, const AuthorItem &item) const;
+
+  private:
+    uint16_t bits_of(uint32_t uid) const;
+
+    ModerationReader reader_;
+    std::vector<uint32_t> uids_;  // sorted, distinct
+    std::vector<uint16_t> bits_;  // per uid
+};
+
+}  // namespace dp

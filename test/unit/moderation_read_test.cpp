@@ -1,0 +1,158 @@
+// ModerationReader (moderation_read.hpp) against a brute-force model: random
+// follows, blocks, mutes, list items, list subscriptions and inactive
+// accounts, applied through the commit path (net_side_changes, then
+// apply_stripe per stripe) in random transactions with inserts and deletes;
+// after each, every viewer's relations to every account (and to uids of no
+// account) must be the model's, bit by bit, for every `want` mask asked.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <tuple>
+#include <vector>
+
+#include "graph_apply.hpp"
+#include "index_env.hpp"
+#include "moderation_read.hpp"
+#include "test_util.hpp"
+
+namespace dp::test {
+namespace {
+
+struct World {
+    TestArena ta;
+    DirTopHolder users, mods, lists;
+    Directory dir{ta.arena, users.top};
+    ModDirectory mod_dir{ta.arena, mods.top};
+    ModDirectory list_dir{ta.arena, lists.top};
+    RoaringViews views;
+    LwwTable lww[kStripes] = {};
+    IndexEnv env;
+    std::set<std::tuple<uint8_t, uint32_t, uint32_t>> rows;  // (rel, owner, other)
+
+    World() {
+        env.arena = &ta.arena;
+        env.dir = &dir;
+        env.mod_dir = &mod_dir;
+        env.list_dir = &list_dir;
+        env.views = &views;
+        env.edge_lww = lww;
+    }
+
+    void commit(const std::vector<RawEdge> &raw, uint64_t lsn) {
+        for (const RawEdge &e : raw) {
+            auto key = std::make_tuple(e.rel, e.follower, e.followee);
+            if (e.op == kInsert)
+                rows.insert(key);
+            else
+                rows.erase(key);
+        }
+        std::vector<SideChange> v = net_side_changes(raw.data(), raw.size());
+        std::vector<size_t> starts = stripe_starts(v);
+        for (uint32_t s = 0; s < kStripes; s++) {
+            StripeApply a{&ta.arena, &dir, &lww[s], &views, lsn, nullptr, &mod_dir, &list_dir};
+            ApplyResult r;
+            apply_stripe(a, v.data() + starts[s], starts[s + 1] - starts[s], &r);
+            ASSERT_EQ(r.invalidated, 0u);
+        }
+    }
+
+    bool has(uint8_t rel, uint32_t owner, uint32_t other) const {
+        return rows.count(std::make_tuple(rel, owner, other)) > 0;
+    }
+
+    // The relations of v to x, as DESIGN.md defines them over the tables.
+    uint16_t model(uint32_t v, uint32_t x, uint32_t n_lists) const {
+        uint16_t b = 0;
+        if (has(kRelFollow, v, x)) b |= kFollowing;
+        if (has(kRelFollow, x, v)) b |= kFollowedBy;
+        if (has(kRelBlock, v, x)) b |= kBlocking;
+        if (has(kRelBlock, x, v)) b |= kBlockedBy;
+        if (has(kRelMute, v, x)) b |= kMuting;
+        if (has(kRelInactive, x, 1)) b |= kInactiveBit;
+        for (uint32_t l = 1; l <= n_lists; l++) {
+            if (has(kRelListBlock, v, l) && has(kRelListItem, l, x)) b |= kBlockingByList;
+            if (has(kRelListBlock, x, l) && has(kRelListItem, l, v)) b |= kBlockedByList;
+            if (has(kRelListMute, v, l) && has(kRelListItem, l, x)) b |= kMutingByList;
+        }
+        return b;
+    }
+};
+
+// A random edge of a random relation over uids 1..n_users, lists 1..n_lists.
+RawEdge random_edge(std::mt19937_64 &rng, uint32_t n_users, uint32_t n_lists) {
+    uint8_t rel = uint8_t(rng() % kNumRels);
+    uint32_t a = 1 + uint32_t(rng() % n_users), b = 1 + uint32_t(rng() % n_users);
+    uint32_t l = 1 + uint32_t(rng() % n_lists);
+    switch (rel) {
+        case kRelListBlock:
+        case kRelListMute: return RawEdge{a, l, kInsert, rel};
+        case kRelListItem: return RawEdge{l, b, kInsert, rel};
+        case kRelInactive: return RawEdge{a, 1, kInsert, rel};
+        default: return RawEdge{a, b, kInsert, rel};
+    }
+}
+
+TEST(ModerationRead, MatchesTheModel) {
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        std::mt19937_64 rng(seed);
+        World w;
+        const uint32_t n_users = 30 + uint32_t(seed * 7), n_lists = 5;
+        ModerationReader reader;
+        std::vector<uint32_t> xs;
+        for (uint32_t x = 0; x <= n_users + 2; x++)  // 0 and uids of no account too
+            xs.push_back(x);
+        std::vector<uint16_t> bits(xs.size());
+        for (int t = 0; t < 40; t++) {
+            std::vector<RawEdge> raw;
+            size_t n = 1 + rng() % 30;
+            for (size_t i = 0; i < n; i++) {
+                RawEdge e = random_edge(rng, n_users, n_lists);
+                if (rng() % 3 == 0 && !w.rows.empty()) {
+                    // Delete an existing row.
+                    auto it = w.rows.begin();
+                    std::advance(it, rng() % w.rows.size());
+                    e = RawEdge{std::get<1>(*it), std::get<2>(*it), kDelete, std::get<0>(*it)};
+                }
+                raw.push_back(e);
+            }
+            w.commit(raw, uint64_t(t + 1));
+            for (uint32_t v = 0; v <= n_users + 1; v++) {
+                uint16_t want = t % 3 == 0 ? kAllRelations : t % 3 == 1 ? kHiddenMask : kBlockedMask;
+                ASSERT_EQ(reader.relations(w.env, v, xs.data(), xs.size(), want, bits.data()),
+                          Read::kOk);
+                for (size_t i = 0; i < xs.size(); i++) {
+                    uint16_t m = v == 0 ? uint16_t(w.model(v, xs[i], n_lists) & kInactiveBit)
+                                        : w.model(v, xs[i], n_lists);
+                    ASSERT_EQ(bits[i] & want, m & want)
+                        << "seed " << seed << " txn " << t << " viewer " << v << " x " << xs[i];
+                }
+            }
+        }
+    }
+}
+
+// Large lists (Roaring bitmaps) and many subscriptions.
+TEST(ModerationRead, LargeLists) {
+    World w;
+    std::vector<RawEdge> raw;
+    for (uint32_t s = 1; s <= 100000; s += 1 + s % 3)
+        raw.push_back(RawEdge{1, s, kInsert, kRelListItem});
+    for (uint32_t s = 5; s <= 20000; s += 7)
+        raw.push_back(RawEdge{2, s, kInsert, kRelListItem});
+    raw.push_back(RawEdge{10, 1, kInsert, kRelListBlock});
+    raw.push_back(RawEdge{10, 2, kInsert, kRelListMute});
+    raw.push_back(RawEdge{77, 1, kInsert, kRelListBlock});
+    w.commit(raw, 1);
+    std::vector<uint32_t> xs = {1, 2, 3, 5, 12, 77, 19999, 99999, 100000};
+    std::vector<uint16_t> bits(xs.size());
+    ModerationReader reader;
+    ASSERT_EQ(reader.relations(w.env, 10, xs.data(), xs.size(), kAllRelations, bits.data()),
+              Read::kOk);
+    for (size_t i = 0; i < xs.size(); i++)
+        EXPECT_EQ(bits[i], w.model(10, xs[i], 2)) << "x " << xs[i];
+}
+
+}  // namespace
+}  // namespace dp::test
