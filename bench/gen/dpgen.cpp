@@ -3,12 +3,14 @@
 //
 //   dpgen actors      USERS
 //   dpgen follows     USERS AVG_FOLLOWS SEED [TOP_SHARE]
-//   dpgen posts       USERS POSTS WEEKS SEED
+//   dpgen posts       USERS POSTS WEEKS SEED [REPLY_SHARE]
 //   dpgen reposts     USERS REPOSTS POSTS WEEKS SEED FIRST_REPOST_ID
 //   dpgen blocks      USERS BLOCKS SEED
 //   dpgen lists       USERS LISTS SEED
 //   dpgen list_items  USERS LISTS ITEMS SEED
 //   dpgen list_blocks USERS LISTS LIST_BLOCKS SEED
+//   dpgen mutes       USERS MUTES SEED
+//   dpgen list_mutes  USERS LISTS LIST_MUTES SEED
 //
 // The shape follows what is known of Bluesky's graph: about 58 follows per
 // user on average with a long tail (out-degree is log-normal); followers per
@@ -23,6 +25,13 @@
 // (modlist), the rest curate lists; their sizes are Zipf-like over lists
 // (a few large ones), members uniform over users; list blocks subscribe
 // users to moderation lists, the large ones most.
+// With REPLY_SHARE, posts have two more columns, the authors of the
+// parent and of the thread's root (post.reply_parent_author,
+// reply_root_author): that share of posts are replies (\N \N for the
+// others), to active posters, the root the parent's own post in half of
+// them. Mutes: muters by activity, the muted Zipf-like (other permutations
+// than blocks'); list mutes subscribe users to moderation lists as list
+// blocks do.
 //
 // Everything depends only on the arguments: the same command gives the same
 // bytes on every run (own PRNG and distributions, not <random>'s, whose
@@ -199,17 +208,33 @@ int64_t post_time(uint64_t seed, uint64_t id, double weeks) {
 }
 
 // Posting activity: Zipf over a permutation independent of popularity.
-int posts(uint32_t n, uint64_t count, double weeks, uint64_t seed) {
+// reply_share < 0: no reply columns (the 0.1.0 table).
+int posts(uint32_t n, uint64_t count, double weeks, uint64_t seed, double reply_share) {
     Zipf activity(n, 0.9, 5.0);
     std::vector<uint32_t> uid = rank_to_uid(n, seed + 1);
-    Rng rng(seed + 2);
+    Rng rng(seed + 2), replies(seed + 13);
     Out o;
     for (uint64_t id = 1; id <= count; id++) {
+        uint32_t author = uid[activity.draw(rng)];
         o.u(id);
         o.c('\t');
-        o.u(uid[activity.draw(rng)]);
+        o.u(author);
         o.c('\t');
         ts(o, post_time(seed, id, weeks));
+        if (reply_share >= 0) {
+            // Drawn from a generator of their own: the columns before are
+            // the same bytes with or without replies.
+            if (replies.uniform() < reply_share) {
+                uint32_t parent = uid[activity.draw(replies)];
+                uint32_t root = replies.uniform() < 0.5 ? parent : uid[activity.draw(replies)];
+                o.c('\t');
+                o.u(parent);
+                o.c('\t');
+                o.u(root);
+            } else {
+                o.s("\t\\N\t\\N");
+            }
+        }
         o.c('\n');
     }
     return 0;
@@ -302,8 +327,10 @@ int list_items(uint32_t n, uint32_t n_lists, uint64_t count, uint64_t seed) {
     return 0;
 }
 
-// (user, moderation list): the large moderation lists draw most subscribers.
-int list_blocks(uint32_t n, uint32_t n_lists, uint64_t count, uint64_t seed) {
+// (user, moderation list): the large moderation lists draw most subscribers;
+// salt tells list blocks (12) from list mutes (17).
+int list_subscriptions(uint32_t n, uint32_t n_lists, uint64_t count, uint64_t seed,
+                       uint64_t salt) {
     std::vector<uint32_t> mod;
     for (uint32_t id : rank_to_uid(n_lists, seed + 10))
         if (is_modlist(id))
@@ -311,9 +338,17 @@ int list_blocks(uint32_t n, uint32_t n_lists, uint64_t count, uint64_t seed) {
     if (mod.empty())
         return 0;
     Zipf pick(uint32_t(mod.size()), 1.0, 2.0);
-    Rng rng(seed + 12);
+    Rng rng(seed + salt);
     pairs(
         count, [&] { return 1 + rng.below(n); }, [&] { return mod[pick.draw(rng)]; }, false);
+    return 0;
+}
+
+int mutes(uint32_t n, uint64_t count, uint64_t seed) {
+    Zipf activity(n, 0.9, 5.0), muted(n, 0.8, 10.0);
+    std::vector<uint32_t> who = rank_to_uid(n, seed + 14), whom = rank_to_uid(n, seed + 15);
+    Rng rng(seed + 16);
+    pairs(count, [&] { return who[activity.draw(rng)]; }, [&] { return whom[muted.draw(rng)]; });
     return 0;
 }
 
@@ -321,12 +356,14 @@ int usage() {
     fprintf(stderr,
             "usage: dpgen actors USERS\n"
             "       dpgen follows USERS AVG_FOLLOWS SEED [TOP_SHARE]\n"
-            "       dpgen posts USERS POSTS WEEKS SEED\n"
+            "       dpgen posts USERS POSTS WEEKS SEED [REPLY_SHARE]\n"
             "       dpgen reposts USERS REPOSTS POSTS WEEKS SEED FIRST_REPOST_ID\n"
             "       dpgen blocks USERS BLOCKS SEED\n"
             "       dpgen lists USERS LISTS SEED\n"
             "       dpgen list_items USERS LISTS ITEMS SEED\n"
-            "       dpgen list_blocks USERS LISTS LIST_BLOCKS SEED\n");
+            "       dpgen list_blocks USERS LISTS LIST_BLOCKS SEED\n"
+            "       dpgen mutes USERS MUTES SEED\n"
+            "       dpgen list_mutes USERS LISTS LIST_MUTES SEED\n");
     return 2;
 }
 
@@ -347,9 +384,13 @@ int main(int argc, char **argv) {
             return usage();
         return follows(n, atof(argv[3]), strtoull(argv[4], nullptr, 10), top_share);
     }
-    if (cmd == "posts" && argc == 6)
+    if (cmd == "posts" && (argc == 6 || argc == 7)) {
+        double reply_share = argc == 7 ? atof(argv[6]) : -1;
+        if (argc == 7 && !(reply_share >= 0 && reply_share <= 1))
+            return usage();
         return posts(n, strtoull(argv[3], nullptr, 10), atof(argv[4]),
-                     strtoull(argv[5], nullptr, 10));
+                     strtoull(argv[5], nullptr, 10), reply_share);
+    }
     if (cmd == "reposts" && argc == 8)
         return reposts(n, strtoull(argv[3], nullptr, 10), strtoull(argv[4], nullptr, 10),
                        atof(argv[5]), strtoull(argv[6], nullptr, 10),
@@ -362,6 +403,10 @@ int main(int argc, char **argv) {
     if (cmd == "list_items" && argc == 6 && arg(3) > 0)
         return list_items(n, uint32_t(arg(3)), arg(4), arg(5));
     if (cmd == "list_blocks" && argc == 6 && arg(3) > 0)
-        return list_blocks(n, uint32_t(arg(3)), arg(4), arg(5));
+        return list_subscriptions(n, uint32_t(arg(3)), arg(4), arg(5), 12);
+    if (cmd == "mutes" && argc == 5)
+        return mutes(n, arg(3), arg(4));
+    if (cmd == "list_mutes" && argc == 6 && arg(3) > 0)
+        return list_subscriptions(n, uint32_t(arg(3)), arg(4), arg(5), 17);
     return usage();
 }
