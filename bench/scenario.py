@@ -39,20 +39,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # a scenario's [data] and [server] keys override them.
 SCALES = {
     "tiny": dict(users=2000, follows=30, posts=20000, reposts=4000, weeks=2, blocks=500,
-                 lists=20, list_items=400, list_blocks=100,
+                 mutes=300, lists=20, list_items=400, list_blocks=100, list_mutes=50,
                  memory_limit="64MB", shared_buffers="128MB"),
     "small": dict(users=10000, follows=58, posts=200000, reposts=40000, weeks=2, blocks=5000,
-                  lists=100, list_items=5000, list_blocks=1000,
+                  mutes=3000, lists=100, list_items=5000, list_blocks=1000, list_mutes=500,
                   memory_limit="512MB", shared_buffers="1GB"),
     "medium": dict(users=100000, follows=50, posts=2000000, reposts=400000, weeks=4,
-                   blocks=50000, lists=1000, list_items=50000, list_blocks=10000,
-                   memory_limit="4GB", shared_buffers="2GB"),
+                   blocks=50000, mutes=30000, lists=1000, list_items=50000, list_blocks=10000,
+                   list_mutes=5000, memory_limit="4GB", shared_buffers="2GB"),
     "large": dict(users=1000000, follows=50, posts=10000000, reposts=2000000, weeks=4,
-                  blocks=500000, lists=10000, list_items=500000, list_blocks=100000,
+                  blocks=500000, mutes=300000, lists=10000, list_items=500000,
+                  list_blocks=100000, list_mutes=50000,
                   memory_limit="12GB", shared_buffers="4GB"),
 }
 READS = ["timeline", "next_page", "author_feed", "profile"]
-WRITES = ["posts", "reposts", "follows", "unfollows", "blocks", "celebrity_posts"]
+WRITES = ["posts", "reposts", "follows", "unfollows", "blocks", "mutes", "celebrity_posts"]
 WRITE_KIND = {w: w[:-1] for w in WRITES}  # posts -> post, the driver's kind names
 SATURATION_MS = 100.0
 WINDOW_S = 5
@@ -236,8 +237,9 @@ def load(path, scale=None, baseline=None):
 
     # [data]
     data_in = c.table((), "data", doc.get("data", {}), {
-        "scale", "users", "follows", "top_share", "posts", "reposts", "weeks", "blocks",
-        "lists", "list_items", "list_blocks", "celebrities", "celebrity_followers"})
+        "scale", "users", "follows", "top_share", "posts", "replies", "reposts", "weeks",
+        "blocks", "mutes", "lists", "list_items", "list_blocks", "list_mutes", "inactive",
+        "celebrities", "celebrity_followers"})
     sc_scale = scale or data_in.get("scale", "small")
     c.choice(("data", "scale"), sc_scale, list(SCALES))
     preset = SCALES[sc_scale]
@@ -253,8 +255,12 @@ def load(path, scale=None, baseline=None):
     d["follows"] = c.number(P + ("follows",), dget("follows"), 1, 10000, lo_open=False)
     d["top_share"] = c.number(P + ("top_share",), dget("top_share", 0.05), 0, 1,
                               lo_open=True, hi_open=True)
-    for k in ("posts", "reposts", "blocks", "lists", "list_items", "list_blocks"):
+    for k in ("posts", "reposts", "blocks", "mutes", "lists", "list_items", "list_blocks",
+              "list_mutes"):
         d[k] = c.number(P + (k,), dget(k), 0, 2 ** 40, whole=True)
+    d["replies"] = c.number(P + ("replies",), data_in.get("replies", 0.2), 0, 1)
+    d["inactive"] = c.number(P + ("inactive",), data_in.get("inactive", 0.01), 0, 1,
+                             hi_open=True)
     d["weeks"] = c.number(P + ("weeks",), dget("weeks"), 0, 520, lo_open=True)
     d["celebrities"] = c.number(P + ("celebrities",), data_in.get("celebrities", 0), 0, 1000,
                                 whole=True)
@@ -263,9 +269,9 @@ def load(path, scale=None, baseline=None):
                                         lo_open=True)
     if d["reposts"] > 0 and d["posts"] == 0:
         raise w.error(P + ("reposts",), "reposts need posts to repost")
-    if (d["list_items"] or d["list_blocks"]) and d["lists"] == 0:
-        raise w.error(P + ("list_items" if d["list_items"] else "list_blocks",),
-                      "list items and list blocks need lists")
+    for k in ("list_items", "list_blocks", "list_mutes"):
+        if d[k] and d["lists"] == 0:
+            raise w.error(P + (k,), "list items, list blocks and list mutes need lists")
     sc["data"] = d
 
     # [server]
@@ -479,7 +485,7 @@ def cmd_plan(args):
            "next_page %s %d" % (fmt(se["next_page"]), se["max_pages"]),
            "targets " + args.targets,
            "celebrities " + args.celebrities]
-    for name in READS + ["post", "repost", "follow", "unfollow", "block"]:
+    for name in READS + ["post", "repost", "follow", "unfollow", "block", "mute"]:
         out.append("stmt %s %s" % (name, os.path.join(args.sql_dir, name + ".sql")))
     if args.ingest_cmd:
         out.append("ingest_cmd " + args.ingest_cmd)
@@ -770,9 +776,18 @@ def render(sc, passes, meta, args):
     a("Both passes start from the same data (a copy of the loaded cluster's files, the index "
       "rebuilt at start-up, every table prewarmed into shared_buffers) and play the same plan; "
       "the baseline pass runs the %s SQL with the index's capture triggers disabled "
-      "(what a deployment without the index runs on the same tables)." % base)
+      "(what a deployment without the index runs on the same tables): DESIGN.md's reference "
+      "queries, which filter blocks, mutes, moderation lists and inactive accounts in the "
+      "statement, as the index does (inactive accounts through a partial index added for "
+      "it), and Bluesky's getRelationships subqueries (`bench/lib.sh`, `bench/scenario`)."
+      % base)
+    if meta.get("answers_checked"):
+        a("Before measuring, both sides were asked the same reads on the loaded data and "
+          "gave the same answers (reads checked: %s)." % meta["answers_checked"])
     a("The machine is shared: how busy it was before and during each pass is at the end "
       "(\"The machine during the passes\").")
+    if meta.get("settings"):
+        a("Server settings: `%s`." % meta["settings"])
     if meta.get("huge_pages"):
         a("Shared memory in huge pages: %s." % meta["huge_pages"])
     a("")
@@ -788,11 +803,14 @@ def render(sc, passes, meta, args):
           if meta.get("top_followers") else "?",
           "; %d celebrities followed by %.0f %% of users each" % (
               d["celebrities"], 100 * d["celebrity_followers"]) if d["celebrities"] else ""))
-    a("| posts / reposts | %s / %s over %s weeks |" % (meta.get("posts", "?"),
-                                                       meta.get("reposts", "?"), fmt(d["weeks"])))
-    a("| blocks | %s |" % meta.get("blocks", "?"))
-    a("| lists / list items / list blocks | %s / %s / %s |" % (
-        meta.get("lists", "?"), meta.get("list_items", "?"), meta.get("list_blocks", "?")))
+    a("| posts (replies) / reposts | %s (%s) / %s over %s weeks |" % (
+        meta.get("posts", "?"), meta.get("replies", "?"), meta.get("reposts", "?"),
+        fmt(d["weeks"])))
+    a("| blocks / mutes | %s / %s |" % (meta.get("blocks", "?"), meta.get("mutes", "?")))
+    a("| lists / list items / list blocks / list mutes | %s / %s / %s / %s |" % (
+        meta.get("lists", "?"), meta.get("list_items", "?"), meta.get("list_blocks", "?"),
+        meta.get("list_mutes", "?")))
+    a("| inactive accounts (deactivated) | %s |" % meta.get("inactive", "?"))
     if meta.get("load_ms"):
         a("| load (COPY through the tables, index maintained) | %.1f s |" % (
             int(meta["load_ms"]) / 1000))
@@ -940,6 +958,9 @@ def render(sc, passes, meta, args):
                 meta.get("load_before_" + key, "?"),
                 busy, server, drv, "%.1f %%" % ing if ps.ingest_cpu else "-", rest))
     a("")
+    if meta.get("load_end"):
+        a("Load average (`/proc/loadavg`: 1, 5, 15 minutes) at the end: %s." % meta["load_end"])
+        a("")
     if meta.get("status_after"):
         a("## The index after its pass")
         a("")

@@ -46,15 +46,16 @@
 //   stmt NAME FILE            SQL of a statement, prepared on every connection:
 //                             timeline($1 viewer, $2 lim), next_page($1, $2, $3
 //                             before_ts, $4 before_id), author_feed($1 author,
-//                             $2 lim), profile($1 viewer, $2 target), post($1
-//                             author), repost($1 reposter, $2 some post id),
-//                             follow($1, $2), unfollow($1 follower, $2 uid from
-//                             which to find a followee), block($1, $2)
+//                             $2 lim, $3 viewer), profile($1 viewer, $2 target),
+//                             post($1 author), repost($1 reposter, $2 some post
+//                             id), follow($1, $2), unfollow($1 follower, $2 uid
+//                             from which to find a followee), block($1, $2),
+//                             mute($1, $2)
 //   ingest_cmd COMMAND        a shell command that ingests (its stderr lines
 //                             are logged with their time)
 //   phase KEY=VALUE...        name, seconds, from, to (sessions), ramp (linear |
 //                             exponential), measure (0/1), posts, reposts,
-//                             follows, unfollows, blocks, celebrity_posts (per
+//                             follows, unfollows, blocks, mutes, celebrity_posts (per
 //                             second), burst_every, burst_seconds, burst_posts,
 //                             burst_celebrity_posts, ingest (0/1: the ingest runs
 //                             during the phase), end_with_ingest (0/1)
@@ -153,13 +154,13 @@ int64_t clock_us() {
 
 // Request kinds: the reads, then the writes.
 enum Kind { kTimeline, kNextPage, kAuthorFeed, kProfile, kPost, kRepost, kFollow, kUnfollow,
-            kBlock, kCelebrityPost, kKinds };
+            kBlock, kMute, kCelebrityPost, kKinds };
 const char *const kKindName[kKinds] = {"timeline", "next_page", "author_feed", "profile",
-                                       "post", "repost", "follow", "unfollow", "block",
+                                       "post", "repost", "follow", "unfollow", "block", "mute",
                                        "celebrity_post"};
 // The statement each kind runs.
 const char *const kStmt[kKinds] = {"timeline", "next_page", "author_feed", "profile", "post",
-                                   "repost", "follow", "unfollow", "block", "post"};
+                                   "repost", "follow", "unfollow", "block", "mute", "post"};
 constexpr int kFirstWrite = kPost;
 constexpr int kWriteKinds = kKinds - kFirstWrite;
 
@@ -607,7 +608,8 @@ void Driver::wake(int64_t sid, int64_t now) {
             r.kind = kAuthorFeed;
             r.p[0] = std::to_string(target);
             r.p[1] = std::to_string(p_.page);
-            r.nparams = 2;
+            r.p[2] = std::to_string(s.viewer);
+            r.nparams = 3;
         } else {
             r.kind = kProfile;
             r.p[0] = std::to_string(s.viewer);
@@ -667,7 +669,8 @@ Request Driver::make_write(int w, int64_t due) {
         r.p[1] = std::to_string(1 + uint64_t(u * p_.users));
         r.nparams = 2;
         break;
-    case kBlock: {
+    case kBlock:
+    case kMute: {
         uint32_t b = uint32_t(1 + uint64_t(u * p_.users));
         r.p[0] = std::to_string(a);
         r.p[1] = std::to_string(b == a ? (a % p_.users) + 1 : b);

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Checks what bench/scenario wrote for test/scenario/tiny.toml: the report
-and its sections, both passes' per-second tables with every kind of read
-and write, no failed request, the ingest done in both passes, verify()
-clean, and three PNG dashboards. Prints what is wrong; exits 1 if anything is.
+and its sections, the check that both sides answer alike, both passes'
+per-second tables with every kind of read and write, no failed request,
+the ingest done in both passes, verify() clean, and three PNG dashboards.
+Prints what is wrong; exits 1 if anything is.
 
     check_results.py RESULTS_DIR
 """
@@ -12,7 +13,7 @@ import os
 import sys
 
 READS = ["timeline", "next_page", "author_feed", "profile"]
-WRITES = ["post", "repost", "follow", "unfollow", "block", "celebrity_post"]
+WRITES = ["post", "repost", "follow", "unfollow", "block", "mute", "celebrity_post"]
 
 
 def main():
@@ -27,6 +28,8 @@ def main():
                     "## Writes", "## Dashboards"):
         if section not in report:
             problems.append("the report has no section %r" % section)
+    if "gave the same answers (reads checked: " not in report:
+        problems.append("the report does not say both sides gave the same answers")
     if "`verify()` found 0 differences" not in report:
         problems.append("the report does not say verify() found 0 differences")
     for name in ("index", "fan-in"):
