@@ -341,8 +341,16 @@ def load(path, scale=None, baseline=None):
         I = ("ingest",)
         if "events" not in i_in:
             raise w.error(I, "missing field: events (Jetstream events to ingest)")
+        events = c.number(I + ("events",), i_in["events"], 1, 2 ** 40, whole=True)
+        if scale:
+            # --scale scales the stream with the users: the same events per
+            # account (6 million for 100,000 users would make 2,000 users'
+            # timelines a hundred times what a real account's are).
+            file_scale = SCALES.get(data_in.get("scale", "small"), preset)
+            file_users = data_in.get("users", file_scale["users"])
+            events = max(1000, round(events * d["users"] / file_users))
         sc["ingest"] = {
-            "events": c.number(I + ("events",), i_in["events"], 1, 2 ** 40, whole=True),
+            "events": events,
             "rate": c.number(I + ("rate",), i_in.get("rate", 1500), 0, 1e9, lo_open=True),
             "batch": c.number(I + ("batch",), i_in.get("batch", 10000), 1, 10 ** 7,
                               whole=True),
