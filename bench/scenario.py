@@ -57,6 +57,7 @@ WRITES = ["posts", "reposts", "follows", "unfollows", "blocks", "mutes", "celebr
 WRITE_KIND = {w: w[:-1] for w in WRITES}  # posts -> post, the driver's kind names
 SATURATION_MS = 100.0
 WINDOW_S = 5
+HOLD_WINDOWS = 6  # a crossing holds 30 s: one slow window is noise, not saturation
 
 
 class ScenarioError(Exception):
@@ -697,11 +698,12 @@ class Pass:
                 "errors": err, "timeouts": tmo}
 
 
-def crossing(windows, limit=SATURATION_MS):
-    """The first window whose p99 is above `limit` and stays above in the
-    next one (or is the last): (start_s, sessions, p99), or None."""
+def crossing(windows, limit=SATURATION_MS, hold=HOLD_WINDOWS):
+    """The first window whose p99 is above `limit` and stays above for
+    `hold` windows (or to the last): (start_s, sessions, p99), or None.
+    With hold=1, the first window above at all."""
     for i, (t, s, p99, n) in enumerate(windows):
-        if p99 > limit and (i + 1 == len(windows) or windows[i + 1][2] > limit):
+        if all(w[2] > limit for w in windows[i:i + hold]):
             return t, s, p99
     return None
 
@@ -1003,18 +1005,41 @@ def asked_writes(p, w):
     return n
 
 
+def peak_throughput(ps, width=WINDOW_S):
+    """The window of the measured phases with the most reads answered:
+    (start_s, mean sessions, reads per second), or None."""
+    measured = set(ps.measured_phases())
+    ok = {}
+    for (sec, ph, kind), v in ps.lat.items():
+        if kind in READS and ph in measured:
+            b = ps.bad.get((sec, ph, kind), (0, 0))
+            ok[sec // width] = ok.get(sec // width, 0) + len(v) - b[0] - b[1]
+    best = None
+    for w, n in ok.items():
+        secs = [ps.sessions[s] for s in range(w * width, (w + 1) * width) if s in ps.sessions]
+        if len(secs) == width and (best is None or n > best[2] * width):
+            best = (w * width, sum(secs) / width, n / width)
+    return best
+
+
 def saturation_text(ix, bl, base):
     out = []
     for kinds, what in ((READS, "all reads"), (["timeline"], "first timeline pages")):
         wb, wi = bl.windows(kinds), ix.windows(kinds)
         cb, ci = crossing(wb), crossing(wi)
+        fb = crossing(wb, hold=1)
         top_i = max(wi, key=lambda w: w[1]) if wi else None
         if cb:
             near = nearest(wi, cb[1])
             line = ("- %s: the %s baseline's p99 crosses %d ms at **%.0f sessions** "
-                    "(p99 %s ms in the %d s from t = %d s)" % (
+                    "(p99 %s ms in the %d s from t = %d s" % (
                         what.capitalize(), base, SATURATION_MS, cb[1], ms(cb[2]), WINDOW_S,
                         cb[0]))
+            if fb and fb[0] < cb[0]:
+                line += ("; it first went over %d ms at %.0f sessions, %s ms, for less "
+                         "than %d s" % (SATURATION_MS, fb[1], ms(fb[2]),
+                                        WINDOW_S * HOLD_WINDOWS))
+            line += ")"
             if near:
                 line += "; the index at the same point (%.0f sessions): p99 **%s ms**" % (
                     near[1], ms(near[2]))
@@ -1033,9 +1058,19 @@ def saturation_text(ix, bl, base):
         else:
             line += "."
         out.append(line)
+    peaks = []
+    for name, ps in (("the index", ix), ("the %s baseline" % base, bl)):
+        best = peak_throughput(ps)
+        if best:
+            peaks.append("%s at most %s reads per second (at %.0f sessions, t = %d s)" % (
+                name, format(round(best[2]), ","), best[1], best[0]))
+    if peaks:
+        out.append("- Throughput (reads answered, over %d-second windows): %s." % (
+            WINDOW_S, "; ".join(peaks)))
     out.append("")
     out.append("(p99 over %d-second windows of the measured phases, by the second requests "
-               "ended; a crossing counts when the next window is above too.)" % WINDOW_S)
+               "ended; a crossing counts when the p99 stays above for %d s, or to the end.)"
+               % (WINDOW_S, WINDOW_S * HOLD_WINDOWS))
     return "\n".join(out)
 
 
