@@ -180,3 +180,199 @@ pick_from() {
     expr+=" else ${uids[0]} end"
     printf '%s' "$expr"
 }
+
+# ------------------------------------------------------ the baselines' SQL
+# What an AppView without the index runs, on the same tables: bench/run
+# measures these one at a time, bench/scenario under load. The arguments
+# name the placeholders: pgbench's variables by default (:v, :ts, :id),
+# $1... for prepared statements.
+
+# fanin_sql LIMIT CURSOR [V TS ID]: Bluesky's fan-in query (the reference
+# query of DESIGN.md); with CURSOR=1, below the cursor (TS, ID).
+fanin_sql() {
+    local v="${3:-:v}" ts="${4:-:ts::timestamptz}" id="${5:-:id::bigint}" cond="true"
+    [ "$2" = 1 ] && cond="(t.sort_at, t.item_id) < ($ts, $id)"
+    cat <<SQL
+WITH src AS (SELECT followee AS uid FROM dataplane.follow WHERE follower = $v UNION SELECT $v)
+SELECT * FROM (
+  SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at
+    FROM dataplane.post p WHERE p.author IN (SELECT uid FROM src)
+  UNION ALL
+  SELECT r.id, r.post_id, p.author, r.reposter, r.created_at
+    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id
+   WHERE r.reposter IN (SELECT uid FROM src)
+) t WHERE $cond
+ORDER BY t.sort_at DESC, t.item_id DESC LIMIT $1
+SQL
+}
+
+# lateral_sql LIMIT CURSOR [V TS ID]: the per-followee rewrite Blacksky
+# runs: the newest LIMIT items of each source through its index, then
+# merged.
+lateral_sql() {
+    local v="${3:-:v}" ts="${4:-:ts::timestamptz}" id="${5:-:id::bigint}" cp="true" cr="true"
+    if [ "$2" = 1 ]; then
+        cp="(p.created_at, p.id) < ($ts, $id)"
+        cr="(r.created_at, r.id) < ($ts, $id)"
+    fi
+    cat <<SQL
+WITH src AS (SELECT followee AS uid FROM dataplane.follow WHERE follower = $v UNION SELECT $v)
+SELECT t.* FROM src, LATERAL (
+  (SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at
+     FROM dataplane.post p WHERE p.author = src.uid AND $cp
+    ORDER BY p.created_at DESC, p.id DESC LIMIT $1)
+  UNION ALL
+  (SELECT r.id, r.post_id, p.author, r.reposter, r.created_at
+     FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id
+    WHERE r.reposter = src.uid AND $cr
+    ORDER BY r.created_at DESC, r.id DESC LIMIT $1)
+) t ORDER BY t.sort_at DESC, t.item_id DESC LIMIT $1
+SQL
+}
+
+# author_feed_sql LIMIT [A]: an author's posts and reposts, newest first.
+author_feed_sql() {
+    local a="${2:-:v}"
+    cat <<SQL
+SELECT * FROM (
+  (SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at
+     FROM dataplane.post p WHERE p.author = $a ORDER BY p.created_at DESC, p.id DESC LIMIT $1)
+  UNION ALL
+  (SELECT r.id, r.post_id, p.author, r.reposter, r.created_at
+     FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id
+    WHERE r.reposter = $a ORDER BY r.created_at DESC, r.id DESC LIMIT $1)
+) t ORDER BY t.sort_at DESC, t.item_id DESC LIMIT $1
+SQL
+}
+
+# proof_sql count|list [A T LIMIT]: social proof as the SQL self-join: the
+# accounts A follows who follow T (their number, or the first LIMIT).
+proof_sql() {
+    local a="${2:-:a}" t="${3:-:t}" lim="${4:-10}"
+    local from="FROM dataplane.follow f JOIN dataplane.follow g ON g.follower = f.followee AND g.followee = $t WHERE f.follower = $a"
+    if [ "$1" = count ]; then
+        printf 'SELECT count(*) %s' "$from"
+    else
+        printf 'SELECT f.followee %s ORDER BY 1 LIMIT %s' "$from" "$lim"
+    fi
+}
+
+# The same reads under the second part of the contract (schema 0.2.0:
+# blocks, mutes, moderation lists, inactive accounts, replies under a
+# blocked parent or root), as DESIGN.md's reference query states them for
+# replies 'all', reposts and quotes shown: what get_timeline(v, lim,
+# ts, id) and get_author_feed(a, lim, NULL, NULL, 'posts_with_replies', v)
+# answer. Bluesky's AppView filters after cutting the page and re-queries
+# to fill it; this SQL cuts a full page in one statement.
+
+# moderation_ctes V: the viewer's blocked (either way, directly or through
+# a list) and hidden (blocked, muted directly or through a list, inactive)
+# accounts, as two CTEs (to follow a WITH list's comma).
+moderation_ctes() {
+    local v="$1"
+    cat <<SQL
+blocked AS (
+  SELECT blocked AS uid FROM dataplane.block WHERE blocker = $v
+  UNION SELECT blocker FROM dataplane.block WHERE blocked = $v
+  UNION SELECT i.subject FROM dataplane.list_block b JOIN dataplane.list_item i USING (list_id) WHERE b.actor = $v
+  UNION SELECT b.actor FROM dataplane.list_block b JOIN dataplane.list_item i USING (list_id) WHERE i.subject = $v),
+hidden AS (
+  SELECT uid FROM blocked
+  UNION SELECT muted FROM dataplane.mute WHERE muter = $v
+  UNION SELECT i.subject FROM dataplane.list_mute m JOIN dataplane.list_item i USING (list_id) WHERE m.actor = $v
+  UNION SELECT uid FROM dataplane.actor WHERE NOT active)
+SQL
+}
+
+# moderation_where P [R]: the filters of an item whose post is P (an alias)
+# and, for a repost, whose reposter is R (a column).
+moderation_where() {
+    local p="$1" r="${2:-}"
+    printf '%s' "$p.author NOT IN (SELECT uid FROM hidden)"
+    [ -n "$r" ] && printf '%s' "
+     AND $r NOT IN (SELECT uid FROM hidden)"
+    printf '%s' "
+     AND ($p.reply_parent_author IS NULL
+          OR ($p.reply_parent_author NOT IN (SELECT uid FROM blocked)
+              AND $p.reply_root_author NOT IN (SELECT uid FROM blocked)))"
+}
+
+# fanin_filtered_sql LIMIT CURSOR [V TS ID]: DESIGN.md's second-part
+# reference query as it is written there: the fan-in query's items, then
+# the filters. (The filters pushed into each branch made the planner read
+# every post through the heap for its reply columns: 3 times slower.)
+fanin_filtered_sql() {
+    local v="${3:-:v}" ts="${4:-:ts::timestamptz}" id="${5:-:id::bigint}" cond="true"
+    [ "$2" = 1 ] && cond="(t.sort_at, t.item_id) < ($ts, $id)"
+    cat <<SQL
+WITH src AS (SELECT followee AS uid FROM dataplane.follow WHERE follower = $v UNION SELECT $v),
+$(moderation_ctes "$v"),
+items AS (
+  SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at,
+         p.reply_parent_author, p.reply_root_author
+    FROM dataplane.post p WHERE p.author IN (SELECT uid FROM src)
+  UNION ALL
+  SELECT r.id, r.post_id, p.author, r.reposter, r.created_at,
+         p.reply_parent_author, p.reply_root_author
+    FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id
+   WHERE r.reposter IN (SELECT uid FROM src))
+SELECT t.item_id, t.post_id, t.author, t.reposter, t.sort_at
+  FROM items t
+ WHERE t.author NOT IN (SELECT uid FROM hidden)
+   AND (t.reposter IS NULL OR t.reposter NOT IN (SELECT uid FROM hidden))
+   AND (t.reply_parent_author IS NULL
+        OR (t.reply_parent_author NOT IN (SELECT uid FROM blocked)
+            AND t.reply_root_author NOT IN (SELECT uid FROM blocked)))
+   AND $cond
+ ORDER BY t.sort_at DESC, t.item_id DESC
+ LIMIT $1
+SQL
+}
+
+# lateral_filtered_sql LIMIT CURSOR [V TS ID]: the per-followee rewrite,
+# filtered inside each source's subquery (so that each still yields its
+# newest LIMIT items that qualify).
+lateral_filtered_sql() {
+    local v="${3:-:v}" ts="${4:-:ts::timestamptz}" id="${5:-:id::bigint}" cp="true" cr="true"
+    if [ "$2" = 1 ]; then
+        cp="(p.created_at, p.id) < ($ts, $id)"
+        cr="(r.created_at, r.id) < ($ts, $id)"
+    fi
+    cat <<SQL
+WITH src AS (SELECT followee AS uid FROM dataplane.follow WHERE follower = $v UNION SELECT $v),
+$(moderation_ctes "$v")
+SELECT t.* FROM src, LATERAL (
+  (SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at
+     FROM dataplane.post p WHERE p.author = src.uid AND $cp
+     AND $(moderation_where p)
+    ORDER BY p.created_at DESC, p.id DESC LIMIT $1)
+  UNION ALL
+  (SELECT r.id, r.post_id, p.author, r.reposter, r.created_at
+     FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id
+    WHERE r.reposter = src.uid AND $cr
+     AND $(moderation_where p r.reposter)
+    ORDER BY r.created_at DESC, r.id DESC LIMIT $1)
+) t ORDER BY t.sort_at DESC, t.item_id DESC LIMIT $1
+SQL
+}
+
+# author_feed_filtered_sql LIMIT [A V]: A's posts and reposts, newest
+# first, without what viewer V must not see.
+author_feed_filtered_sql() {
+    local a="${2:-:a}" v="${3:-:v}"
+    cat <<SQL
+WITH $(moderation_ctes "$v")
+SELECT * FROM (
+  (SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at
+     FROM dataplane.post p WHERE p.author = $a
+     AND $(moderation_where p)
+    ORDER BY p.created_at DESC, p.id DESC LIMIT $1)
+  UNION ALL
+  (SELECT r.id, r.post_id, p.author, r.reposter, r.created_at
+     FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id
+    WHERE r.reposter = $a
+     AND $(moderation_where p r.reposter)
+    ORDER BY r.created_at DESC, r.id DESC LIMIT $1)
+) t ORDER BY t.sort_at DESC, t.item_id DESC LIMIT $1
+SQL
+}

@@ -25,7 +25,7 @@ DP_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libroarin
              g++ make cmake libgtest-dev libbenchmark-dev libipc-run-perl gnuplot-nox
              ca-certificates
              libwebsockets-dev python3-websockets libzstd-dev zstd python3-psycopg python3-psycopg2
-             python3-zstandard openssl)
+             python3-zstandard openssl libpq-dev)
 
 # Installs what is missing (Debian bookworm, as root).
 dp_deps() {

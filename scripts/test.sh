@@ -2,7 +2,9 @@
 # Runs the tests of dataplane and ends with "N passed, N failed":
 #   GoogleTest unit tests of the core (ctest), pg_regress and isolation tests
 #   against a throwaway cluster, and TAP tests (restart, crash, concurrency
-#   stress), each of which starts clusters of its own.
+#   stress), each of which starts clusters of its own; and the load
+#   scenarios' tool (bench/scenario): its parser, and a tiny scenario end
+#   to end (about 30 s).
 # Usage (as root on Debian bookworm):
 #   bash scripts/test.sh                       every test
 #   bash scripts/test.sh unit 'SetFormat.*'    unit tests matching a GoogleTest filter
@@ -11,10 +13,12 @@
 #   bash scripts/test.sh server                the regress and isolation suites,
 #                                              on one cluster
 #   bash scripts/test.sh tap 003 010           TAP tests whose names start so
+#   bash scripts/test.sh scenario              bench/scenario's parser and a tiny scenario
 # Each regression test runs alone too: those that use the dptest helpers
 # load sql/include/dptest.psql first (see that file).
 # Environment: PG_CONFIG (another PostgreSQL 15: scripts/cassert.sh runs
-# the server suite against one built with assertions), DP_TEST_PORT (55432),
+# the server suite against one built with assertions), DP_TEST_PORT (55432;
+# the scenario suite's cluster uses the next port),
 # DP_EXTRA_CXXFLAGS (more flags for the extension's compiler: -Werror in CI),
 # DP_ACCEPT=1 (copy the output of failed regress and isolation tests over
 # their expected files: for reviewing with git diff, never in CI).
@@ -25,8 +29,8 @@ shift || true
 SELECT=("$@")
 PORT="${DP_TEST_PORT:-55432}"
 case "$SUITE" in
-    all|unit|regress|isolation|server|tap) ;;
-    *) echo "unknown suite: $SUITE (all, unit, regress, isolation, server, tap)" >&2; exit 2 ;;
+    all|unit|regress|isolation|server|tap|scenario) ;;
+    *) echo "unknown suite: $SUITE (all, unit, regress, isolation, server, tap, scenario)" >&2; exit 2 ;;
 esac
 
 dp_deps
@@ -35,8 +39,9 @@ dp_deps
 case "$SUITE" in
     unit) dp_build_core ;;
     regress|isolation|server) dp_build_ext ;;
-    # The TAP tests also run tools of the CMake build (jetgen).
-    tap) dp_build ;;
+    # The TAP tests and bench/scenario also run tools of the CMake build
+    # (jetgen, dpgen, dpload).
+    tap|scenario) dp_build ;;
     *) dp_build ;;
 esac
 
@@ -185,6 +190,39 @@ run_tap() {
     done
 }
 
+# Output that ends with "N passed, N failed" (and names failures "not ok - NAME").
+count_summary() {
+    local suite="$1" log="$2" line names
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true)
+    if [ -z "$line" ]; then
+        count "$suite" 0 1 "$(basename "$log"): no summary"
+        return
+    fi
+    mapfile -t names < <(grep -E '^not ok - ' "$log" | sed 's/^not ok - //')
+    count "$suite" "$(echo "$line" | awk '{print $1}')" "$(echo "$line" | awk '{print $3}')" "${names[@]}"
+}
+
+# bench/scenario: the parser accepts every shipped scenario and refuses bad
+# files with their line and field; test/scenario/tiny.toml runs end to end
+# (both passes, report, dashboards) on a cluster of its own.
+run_scenario() {
+    echo "== scenario tests (bench/scenario)"
+    /usr/bin/python3 "$DP_ROOT/test/scenario/test_parse.py" > "$WORK/scenario-parse.log" 2>&1 || true
+    cat "$WORK/scenario-parse.log"
+    count_summary "scenario" "$WORK/scenario-parse.log"
+    local out="$WORK/scenario-tiny" t0=$SECONDS
+    if bash "$DP_ROOT/bench/scenario" "$DP_ROOT/test/scenario/tiny.toml" --port $((PORT + 1)) \
+            --out "$out" > "$WORK/scenario-tiny.log" 2>&1 &&
+        /usr/bin/python3 "$DP_ROOT/test/scenario/check_results.py" "$out" >> "$WORK/scenario-tiny.log" 2>&1; then
+        echo "ok - test/scenario/tiny.toml end to end ($((SECONDS - t0)) s)"
+        count "scenario" 1 0
+    else
+        tail -n 60 "$WORK/scenario-tiny.log"
+        echo "not ok - test/scenario/tiny.toml end to end"
+        count "scenario" 0 1 "tiny.toml end to end"
+    fi
+}
+
 case "$SUITE" in
     all)
         run_unit
@@ -193,13 +231,15 @@ case "$SUITE" in
         run_isolation
         dp_cluster_stop "$WORK/cluster"
         run_tap
+        run_scenario
         ;;
     unit) run_unit ;;
     regress) start_cluster; run_regress; dp_cluster_stop "$WORK/cluster" ;;
     isolation) start_cluster; run_isolation; dp_cluster_stop "$WORK/cluster" ;;
     server) start_cluster; run_regress; run_isolation; dp_cluster_stop "$WORK/cluster" ;;
     tap) run_tap ;;
-    *) echo "unknown suite: $SUITE (all, unit, regress, isolation, server, tap)" >&2; exit 2 ;;
+    scenario) run_scenario ;;
+    *) echo "unknown suite: $SUITE (all, unit, regress, isolation, server, tap, scenario)" >&2; exit 2 ;;
 esac
 
 echo

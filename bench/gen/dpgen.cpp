@@ -1,17 +1,25 @@
 // dpgen: a seeded generator of Bluesky-shaped data for dataplane's tables,
 // written as COPY text to stdout.
 //
-//   dpgen actors  USERS
-//   dpgen follows USERS AVG_FOLLOWS SEED
-//   dpgen posts   USERS POSTS WEEKS SEED
-//   dpgen reposts USERS REPOSTS POSTS WEEKS SEED FIRST_REPOST_ID
-//   dpgen moderation TABLE USERS AVG_FOLLOWS SEED
+//   dpgen actors      USERS
+//   dpgen follows     USERS AVG_FOLLOWS SEED [TOP_SHARE]
+//   dpgen posts       USERS POSTS WEEKS SEED [REPLY_SHARE]
+//   dpgen reposts     USERS REPOSTS POSTS WEEKS SEED FIRST_REPOST_ID
+//   dpgen moderation  TABLE USERS AVG_FOLLOWS SEED
+//   dpgen blocks      USERS BLOCKS SEED
+//   dpgen lists       USERS LISTS SEED
+//   dpgen list_items  USERS LISTS ITEMS SEED
+//   dpgen list_blocks USERS LISTS LIST_BLOCKS SEED
+//   dpgen mutes       USERS MUTES SEED
+//   dpgen list_mutes  USERS LISTS LIST_MUTES SEED
 //
 // posts: id, author, created_at, reply_root_author, reply_parent_author
-// (35 % of posts are replies). moderation: the rows of one table of the
-// moderation data set (see moderation() below), TABLE one of actors,
-// follows, blocks, mutes, lists, list_items, list_blocks, list_mutes,
-// inactive (uids to mark inactive).
+// (REPLY_SHARE of posts are replies, 0.35 unless given; a negative share
+// writes no reply columns, the 0.1.0 table). moderation: the rows of one
+// table of bench/run's moderation data set (see moderation() below), TABLE
+// one of actors, follows, blocks, mutes, lists, list_items, list_blocks,
+// list_mutes, inactive (uids to mark inactive). blocks ... list_mutes: a
+// population's moderation data of the given sizes (bench/scenario).
 //
 // The shape follows what is known of Bluesky's graph: about 58 follows per
 // user on average with a long tail (out-degree is log-normal); followers per
@@ -19,6 +27,20 @@
 // followed by several percent of all users; activity (posts, reposts) is
 // power-law over users. Popular accounts are spread over the uid space by a
 // seeded permutation, as uids interned in arrival order would be.
+// TOP_SHARE is the share of users who follow the most-followed account
+// (0.05 by default, about what Bluesky's largest accounts have).
+// Blocks: blockers by activity, the blocked Zipf-like (a few accounts are
+// blocked by many). Lists: ids 1..LISTS, seven in ten moderation lists
+// (modlist), the rest curate lists; their sizes are Zipf-like over lists
+// (a few large ones), members uniform over users; list blocks subscribe
+// users to moderation lists, the large ones most.
+// With REPLY_SHARE, posts have two more columns, the authors of the
+// parent and of the thread's root (post.reply_parent_author,
+// reply_root_author): that share of posts are replies (\N \N for the
+// others), to active posters, the root the parent's own post in half of
+// them. Mutes: muters by activity, the muted Zipf-like (other permutations
+// than blocks'); list mutes subscribe users to moderation lists as list
+// blocks do.
 //
 // Everything depends only on the arguments: the same command gives the same
 // bytes on every run (own PRNG and distributions, not <random>'s, whose
@@ -142,18 +164,17 @@ int actors(uint32_t n) {
 }
 
 // Popularity: Zipf with s = 1 and an offset q that flattens the head so
-// that the top account is followed by about 5% of all users, whatever the
+// that the top account is followed by top_share of all users, whatever the
 // scale: its share of draws, 1 / (q ln(n / q)), times avg draws per user.
-Zipf follow_popularity(uint32_t n, double avg) {
-    const double top_share = 0.05;
+Zipf follow_popularity(uint32_t n, double avg, double top_share = 0.05) {
     double q = 100;
     for (int i = 0; i < 20; i++)
         q = avg / (top_share * std::log(n / q));
     return Zipf(n, 1.0, std::max(1.0, q));
 }
 
-int follows(uint32_t n, double avg, uint64_t seed) {
-    Zipf pop = follow_popularity(n, avg);
+int follows(uint32_t n, double avg, uint64_t seed, double top_share) {
+    Zipf pop = follow_popularity(n, avg, top_share);
     std::vector<uint32_t> uid = rank_to_uid(n, seed);
     Rng rng(seed);
     Out o;
@@ -196,12 +217,13 @@ int64_t post_time(uint64_t seed, uint64_t id, double weeks) {
 }
 
 // Posting activity: Zipf over a permutation independent of popularity.
-// 35 % of posts are replies (their own draws, so that authors and times
+// reply_share of posts are replies (their own draws, so that authors and times
 // are those of a data set without replies): 15 % of replies continue the
 // author's own thread, the others answer an account drawn by follow
 // popularity (as the follows' mean of 50 makes it), whose thread it is half
 // of the time (else the root is another such account).
-int posts(uint32_t n, uint64_t count, double weeks, uint64_t seed) {
+// reply_share < 0: no reply columns (the 0.1.0 table).
+int posts(uint32_t n, uint64_t count, double weeks, uint64_t seed, double reply_share) {
     Zipf activity(n, 0.9, 5.0);
     std::vector<uint32_t> uid = rank_to_uid(n, seed + 1);
     Zipf pop = follow_popularity(n, 50);
@@ -216,7 +238,9 @@ int posts(uint32_t n, uint64_t count, double weeks, uint64_t seed) {
         o.u(author);
         o.c('\t');
         ts(o, post_time(seed, id, weeks));
-        if (rr.uniform() < 0.35) {
+        if (reply_share < 0) {
+            // no reply columns
+        } else if (rr.uniform() < reply_share) {
             uint32_t parent, root;
             if (rr.uniform() < 0.15) {
                 parent = author;
@@ -467,13 +491,98 @@ int moderation(const std::string &table, uint32_t n, double avg, uint64_t seed) 
     return 0;
 }
 
+// Distinct (a, b) pairs, `count` of them at most (draws that repeat a
+// pair are skipped, and a == b when a and b are both users), written as
+// COPY text.
+template <class DrawA, class DrawB>
+void pairs(uint64_t count, DrawA draw_a, DrawB draw_b, bool same_space = true) {
+    Out o;
+    std::unordered_set<uint64_t> seen;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t a = draw_a(), b = draw_b();
+        if ((same_space && a == b) || !seen.insert(a << 32 | b).second)
+            continue;
+        o.u(a);
+        o.c('\t');
+        o.u(b);
+        o.c('\n');
+    }
+}
+
+int blocks(uint32_t n, uint64_t count, uint64_t seed) {
+    Zipf activity(n, 0.9, 5.0), blocked(n, 0.8, 10.0);
+    std::vector<uint32_t> who = rank_to_uid(n, seed + 5), whom = rank_to_uid(n, seed + 6);
+    Rng rng(seed + 7);
+    pairs(count, [&] { return who[activity.draw(rng)]; }, [&] { return whom[blocked.draw(rng)]; });
+    return 0;
+}
+
+bool is_modlist(uint64_t id) { return id % 10 < 7; }
+
+int lists(uint32_t n, uint64_t count, uint64_t seed) {
+    Zipf activity(n, 0.9, 5.0);
+    std::vector<uint32_t> uid = rank_to_uid(n, seed + 8);
+    Rng rng(seed + 9);
+    Out o;
+    for (uint64_t id = 1; id <= count; id++) {
+        o.u(id);
+        o.c('\t');
+        o.u(uid[activity.draw(rng)]);
+        o.s("\tlist");
+        o.u(id);
+        o.s(is_modlist(id) ? "\tmodlist\n" : "\tcuratelist\n");
+    }
+    return 0;
+}
+
+// (list id, member): list sizes Zipf-like over a permutation of the lists.
+int list_items(uint32_t n, uint32_t n_lists, uint64_t count, uint64_t seed) {
+    Zipf size(n_lists, 1.0, 2.0);
+    std::vector<uint32_t> list = rank_to_uid(n_lists, seed + 10);
+    Rng rng(seed + 11);
+    pairs(
+        count, [&] { return list[size.draw(rng)]; }, [&] { return 1 + rng.below(n); }, false);
+    return 0;
+}
+
+// (user, moderation list): the large moderation lists draw most subscribers;
+// salt tells list blocks (12) from list mutes (17).
+int list_subscriptions(uint32_t n, uint32_t n_lists, uint64_t count, uint64_t seed,
+                       uint64_t salt) {
+    std::vector<uint32_t> mod;
+    for (uint32_t id : rank_to_uid(n_lists, seed + 10))
+        if (is_modlist(id))
+            mod.push_back(id);
+    if (mod.empty())
+        return 0;
+    Zipf pick(uint32_t(mod.size()), 1.0, 2.0);
+    Rng rng(seed + salt);
+    pairs(
+        count, [&] { return 1 + rng.below(n); }, [&] { return mod[pick.draw(rng)]; }, false);
+    return 0;
+}
+
+int mutes(uint32_t n, uint64_t count, uint64_t seed) {
+    Zipf activity(n, 0.9, 5.0), muted(n, 0.8, 10.0);
+    std::vector<uint32_t> who = rank_to_uid(n, seed + 14), whom = rank_to_uid(n, seed + 15);
+    Rng rng(seed + 16);
+    pairs(count, [&] { return who[activity.draw(rng)]; }, [&] { return whom[muted.draw(rng)]; });
+    return 0;
+}
+
 int usage() {
     fprintf(stderr,
             "usage: dpgen actors USERS\n"
-            "       dpgen follows USERS AVG_FOLLOWS SEED\n"
-            "       dpgen posts USERS POSTS WEEKS SEED\n"
+            "       dpgen follows USERS AVG_FOLLOWS SEED [TOP_SHARE]\n"
+            "       dpgen posts USERS POSTS WEEKS SEED [REPLY_SHARE]\n"
             "       dpgen reposts USERS REPOSTS POSTS WEEKS SEED FIRST_REPOST_ID\n"
-            "       dpgen moderation TABLE USERS AVG_FOLLOWS SEED\n");
+            "       dpgen moderation TABLE USERS AVG_FOLLOWS SEED\n"
+            "       dpgen blocks USERS BLOCKS SEED\n"
+            "       dpgen lists USERS LISTS SEED\n"
+            "       dpgen list_items USERS LISTS ITEMS SEED\n"
+            "       dpgen list_blocks USERS LISTS LIST_BLOCKS SEED\n"
+            "       dpgen mutes USERS MUTES SEED\n"
+            "       dpgen list_mutes USERS LISTS LIST_MUTES SEED\n");
     return 2;
 }
 
@@ -494,14 +603,35 @@ int main(int argc, char **argv) {
         return usage();
     if (cmd == "actors")
         return actors(n);
-    if (cmd == "follows" && argc == 5)
-        return follows(n, atof(argv[3]), strtoull(argv[4], nullptr, 10));
-    if (cmd == "posts" && argc == 6)
+    if (cmd == "follows" && (argc == 5 || argc == 6)) {
+        double top_share = argc == 6 ? atof(argv[5]) : 0.05;
+        if (!(top_share > 0 && top_share < 1))
+            return usage();
+        return follows(n, atof(argv[3]), strtoull(argv[4], nullptr, 10), top_share);
+    }
+    if (cmd == "posts" && (argc == 6 || argc == 7)) {
+        double reply_share = argc == 7 ? atof(argv[6]) : 0.35;
+        if (!(reply_share <= 1))
+            return usage();
         return posts(n, strtoull(argv[3], nullptr, 10), atof(argv[4]),
-                     strtoull(argv[5], nullptr, 10));
+                     strtoull(argv[5], nullptr, 10), reply_share);
+    }
     if (cmd == "reposts" && argc == 8)
         return reposts(n, strtoull(argv[3], nullptr, 10), strtoull(argv[4], nullptr, 10),
                        atof(argv[5]), strtoull(argv[6], nullptr, 10),
                        strtoull(argv[7], nullptr, 10));
+    auto arg = [&](int i) { return strtoull(argv[i], nullptr, 10); };
+    if (cmd == "blocks" && argc == 5)
+        return blocks(n, arg(3), arg(4));
+    if (cmd == "lists" && argc == 5)
+        return lists(n, arg(3), arg(4));
+    if (cmd == "list_items" && argc == 6 && arg(3) > 0)
+        return list_items(n, uint32_t(arg(3)), arg(4), arg(5));
+    if (cmd == "list_blocks" && argc == 6 && arg(3) > 0)
+        return list_subscriptions(n, uint32_t(arg(3)), arg(4), arg(5), 12);
+    if (cmd == "mutes" && argc == 5)
+        return mutes(n, arg(3), arg(4));
+    if (cmd == "list_mutes" && argc == 6 && arg(3) > 0)
+        return list_subscriptions(n, uint32_t(arg(3)), arg(4), arg(5), 17);
     return usage();
 }

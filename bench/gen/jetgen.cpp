@@ -16,6 +16,9 @@
 //   --level     the zstd level (1: fast; the text compresses to about a quarter)
 //   --replays   replayed windows per million lines (2): each repeats the
 //               last 100..8,192 lines verbatim
+//   --actors    write no events but the accounts, as COPY text for
+//               dataplane.actor: uid (account number + 1) and DID, so that
+//               base data loaded under these uids is what the stream acts on
 //
 // A summary of what was written (lines per kind) goes to stderr.
 //
@@ -483,6 +486,7 @@ struct Options {
     std::string output;
     int level = 1;
     double replays_per_million = 2;
+    bool actors = false;
 };
 
 // A record some event created: enough to name it again (its repository
@@ -1367,12 +1371,27 @@ bool parse_start(const char *s, int64_t *out) {
     return true;
 }
 
+// --actors: "uid<TAB>did" of every account, the DIDs its events carry.
+bool write_actors(const Options &o, Sink &sink) {
+    const uint64_t salt = mix(o.seed);  // as Generator's did_salt_
+    Line l;
+    for (uint32_t a = 0; a < o.accounts; a++) {
+        l.clear();
+        l.u64(uint64_t(a) + 1);
+        l.lit("\tdid:plc:");
+        l.plc(a, salt);
+        l.ch('\n');
+        sink.write(l.data(), l.size());
+    }
+    return sink.flush(true);
+}
+
 int usage() {
     fprintf(stderr,
             "usage: jetgen [--events N] [--accounts N] [--seed S] [--start UNIX_SECONDS|"
             "YYYY-MM-DDTHH:MM:SSZ]\n"
             "              [--rate EVENTS_PER_SECOND] [--output FILE[.zst]] [--level ZSTD_LEVEL]\n"
-            "              [--replays WINDOWS_PER_MILLION_LINES]\n");
+            "              [--replays WINDOWS_PER_MILLION_LINES] [--actors]\n");
     return 2;
 }
 
@@ -1385,7 +1404,7 @@ int main(int argc, char **argv) {
         {"seed", required_argument, nullptr, 's'},   {"start", required_argument, nullptr, 't'},
         {"rate", required_argument, nullptr, 'r'},   {"output", required_argument, nullptr, 'o'},
         {"level", required_argument, nullptr, 'l'},  {"replays", required_argument, nullptr, 'p'},
-        {"help", no_argument, nullptr, 'h'},
+        {"actors", no_argument, nullptr, 'A'},   {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
     int c;
@@ -1416,6 +1435,9 @@ int main(int argc, char **argv) {
         case 'p':
             o.replays_per_million = atof(optarg);
             break;
+        case 'A':
+            o.actors = true;
+            break;
         default:
             return usage();
         }
@@ -1426,6 +1448,8 @@ int main(int argc, char **argv) {
     Sink sink;
     if (!sink.open(o.output, o.level))
         return 1;
+    if (o.actors)
+        return write_actors(o, sink) ? 0 : 1;
     timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     Generator g(o);
