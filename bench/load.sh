@@ -84,6 +84,20 @@ status_get() { awk -F'\t' -v k="$2" '$1 == k {print $2}' "$1"; }
 # status_has FILE NAME: does status() have that column?
 status_has() { awk -F'\t' -v k="$2" '$1 == k {f = 1} END {exit !f}' "$1"; }
 
+# bench_wait_ready: waits (up to 1 h) while the index is warming (a build
+# under way, for example after a transaction too large for the capture
+# queue invalidated it). Sets WAITED_S.
+bench_wait_ready() {
+    local t0 st
+    t0=$(now_ms)
+    st=$(sql1 "SELECT state FROM dataplane.status()")
+    while [ "$st" = warming ] && [ $(( $(now_ms) - t0 )) -lt 3600000 ]; do
+        sleep 1
+        st=$(sql1 "SELECT state FROM dataplane.status()")
+    done
+    WAITED_S=$(( ($(now_ms) - t0) / 1000 ))
+}
+
 # The rebuilt index, waited for, and its state.
 bench_rebuild() {
     sql1 "SELECT dataplane.rebuild()" >/dev/null
