@@ -130,7 +130,7 @@ void BM_TimelinePage50(benchmark::State &state) {
         ReadResult r = reader.timeline(w->env, w->viewer(i++), kMaxKey, 50, &out);
         if (r != ReadResult::kOk || out.size() != 50)
             state.SkipWithError("page not from memory");
-        merged = reader.last_celebs();
+        merged = reader.last_merged();
         benchmark::DoNotOptimize(out.data());
     }
     state.SetLabel(std::to_string(merged) + " celebrities merged, " + std::to_string(viewers) +

@@ -61,7 +61,15 @@ CREATE FUNCTION dataplane.status(
     OUT jetstream_events bigint,
     OUT jetstream_batches bigint,
     OUT jetstream_events_per_s float8,
-    OUT jetstream_reason text)
+    OUT jetstream_reason text,
+    OUT pages_without_ring bigint,
+    OUT rings_not_admitted bigint,
+    OUT pressure_window_s float8,
+    OUT ring_builds_per_s float8,
+    OUT evictions_per_s float8,
+    OUT pages_without_ring_share float8,
+    OUT active_viewers bigint,
+    OUT memory_needed bigint)
     AS 'MODULE_PATHNAME', 'dataplane_status'
     LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dataplane.status() IS

@@ -9,15 +9,23 @@ namespace dp {
 namespace {
 
 // Normal mode: the ring is the truth above its horizon.
-bool apply_one(const Arena &arena, Ref *ref, const ItemChange &c, uint32_t cap) {
+bool apply_one(const Arena &arena, Ref *ref, const ItemChange &c, uint32_t cap,
+               bool any_version, ItemKey floor) {
     if (c.op == kInsert) {
         Insert res = ring_insert(arena, ref, c.item, cap, 4, true);
-        return !(res == Insert::kBelowHorizon && *ref == kNoRef);  // no ring at all
+        if (res == Insert::kBelowHorizon && *ref == kNoRef)
+            return false;  // no ring at all
+        ring_trim<AuthorItem>(arena, ref, floor);
+        return true;
     }
     if (*ref == kNoRef)
         return true;
     AuthorRing ring(arena.at<RingHdr>(*ref));
-    ring.erase(c.item.key());
+    if (!ring.erase(c.item.key()) && any_version) {
+        uint32_t pos = ring.find_version(c.item.key());
+        if (pos < ring.size())
+            ring.erase_at(pos);
+    }
     if (ring.size() == 0 && ring.horizon() == kMinKey)
         ring_free<AuthorItem>(arena, ref);  // nothing left, nothing missing
     return true;
@@ -78,8 +86,9 @@ bool install(const Arena &arena, Ref *ref, const AuthorItem *scanned, size_t n, 
 }  // namespace
 
 bool author_ring_apply(const Arena &arena, Ref *ref, const ItemChange &c, uint32_t cap,
-                       bool journal) {
-    return journal ? journal_one(arena, ref, c) : apply_one(arena, ref, c, cap);
+                       bool journal, bool any_version, ItemKey floor) {
+    return journal ? journal_one(arena, ref, c)
+                   : apply_one(arena, ref, c, cap, any_version, floor);
 }
 
 void author_ring_give_up(const Arena &arena, Ref *ref) {

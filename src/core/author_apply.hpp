@@ -31,8 +31,17 @@ inline bool is_tombstone(const AuthorItem &it) { return it.author == 0; }
 // Applies one netted change to the ring at *ref (kNoRef or a ring; never
 // kInvalidRef). False if the arena could not hold it: the caller gives the
 // ring up.
+//
+// any_version: a delete whose own version (its created_at) is not in the
+// ring removes another version of the same item. The caller sets it when
+// another commit touching that item is pending: an UPDATE committed just
+// before this delete may not be applied yet, and will be skipped as stale
+// when it is, leaving the version before it in the ring. (Within one
+// commit, deletes are applied before inserts, so the version removed is
+// never one this commit put there.) An insertion then trims the ring to
+// `floor` (ring_trim, dataplane.ring_max_age).
 bool author_ring_apply(const Arena &arena, Ref *ref, const ItemChange &c, uint32_t cap,
-                       bool journal);
+                       bool journal, bool any_version = false, ItemKey floor = kMinKey);
 
 // Frees a ring and marks the author's items as not held.
 void author_ring_give_up(const Arena &arena, Ref *ref);

@@ -13,8 +13,6 @@ namespace dp {
 
 namespace {
 
-bool held(Ref r) { return r != kNoRef && r != kInvalidRef; }
-
 bool valid_uid(uint32_t u) { return u != 0 && u < (uint32_t(1) << 31); }
 
 ItemLwwKey lww_key(const ItemChange &c) { return ItemLwwKey{c.item.id, c.kind, 0}; }
@@ -319,7 +317,8 @@ void CommitApply::apply_item(const IndexEnv &env, uint32_t s, size_t i) {
     if (*ref == kInvalidRef)
         return;  // the author's items are not held; reads of them use the tables
     bool was_none = *ref == kNoRef;
-    if (!author_ring_apply(*env.arena, ref, c, env.author_cap, journal)) {
+    bool racing = c.op != kInsert && host.item_others_pending(item_bucket(c.item.id, c.kind));
+    if (!author_ring_apply(*env.arena, ref, c, env.author_cap, journal, racing, env.ring_floor)) {
         author_ring_give_up(*env.arena, ref);
         stats_.rings_lost++;
         return;
@@ -532,18 +531,24 @@ void CommitApply::fan_one(const IndexEnv &env, uint32_t t, DirEntry *e, uint32_t
         // Replacing: the same item may be there from its old source (an
         // UPDATE gave it another author, whose insertion may come first).
         FeedItem it = feed_item_of(c.item);
-        if (h->n == h->cap && h->cap >= env.feed_cap)
+        uint32_t depth = feed_depth(h, env.feed_cap);
+        if (h->n == h->cap && h->cap >= depth)
             FeedRing(h).upsert(it);  // full size: the common case, no growth
         else
-            ring_insert(*env.arena, &e->feed, it, env.feed_cap, 4, true);
+            ring_insert(*env.arena, &e->feed, it, depth, 4, true);
     } else {
         // Only the deleted version: an UPDATE that gave the item another
         // source may have put the new version here first.
+        // Or another version of it, as in the author ring (author_apply.hpp).
         FeedRing ring(h);
-        const FeedItem *cur = ring.find(c.item.key());
-        if (cur == nullptr || cur->src != c.src)
+        uint32_t pos = ring.lower_bound(c.item.key());
+        if (pos < ring.size() && !(ring.at(pos).key() == c.item.key()))
+            pos = ring.size();
+        if (pos == ring.size() && env.host().item_others_pending(item_bucket(c.item.id, c.kind)))
+            pos = ring.find_version(c.item.key());
+        if (pos == ring.size() || ring.at(pos).src != c.src)
             return;
-        ring.erase(c.item.key());
+        ring.erase_at(pos);
     }
     stats_.fanout++;
 }
@@ -569,7 +574,8 @@ void CommitApply::step_backfill(const IndexEnv &env, size_t i) {
     DirEntry *xe = env.dir->find(x);
     if (xe == nullptr || xe->author == kNoRef)
         return;  // no items
-    if (xe->author == kInvalidRef || !feed_backfill(*env.arena, &ve->feed, xe->author, env.feed_cap)) {
+    uint32_t depth = feed_depth(env.arena->at<RingHdr>(ve->feed), env.feed_cap);
+    if (xe->author == kInvalidRef || !feed_backfill(*env.arena, &ve->feed, xe->author, depth)) {
         drop_feed(*env.arena, ve, &stats_);
         return;
     }

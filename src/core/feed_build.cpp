@@ -106,11 +106,12 @@ FeedBuild build_feed(const IndexEnv &env, uint32_t viewer, FeedBuildScratch *s) 
         FeedBuild r = collect(env, viewer, ve, s);
         if (r != FeedBuild::kBuilt)
             return r;
-        s->items.reserve(std::min<size_t>(env.feed_cap, 1024));
-        ItemKey horizon = merge(s, env.feed_cap);
+        uint32_t depth = feed_first_depth(env.feed_cap);
+        s->items.reserve(depth);
+        ItemKey horizon = merge(s, depth);
         uint32_t n = uint32_t(s->items.size());
         // Room for some fan-out before the first growth.
-        uint32_t cap = ring_cap_for<FeedItem>(n + n / 4 + 4, env.feed_cap);
+        uint32_t cap = ring_cap_for<FeedItem>(std::min(n + n / 4 + 4, depth), depth);
         Ref r2 = env.arena->alloc(FeedRing::bytes(cap));
         if (r2 == kNoRef)
             return FeedBuild::kNoMem;
@@ -121,6 +122,7 @@ FeedBuild build_feed(const IndexEnv &env, uint32_t viewer, FeedBuildScratch *s) 
             ring.at(i) = s->items[n - 1 - i];
         h->n = n;
         h->flags = kRingReferenced;
+        h->depth = depth;
         ve->feed = r2;
         return FeedBuild::kBuilt;
     } catch (const std::bad_alloc &) {

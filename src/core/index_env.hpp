@@ -17,6 +17,7 @@
 #include "edge_batch.hpp"
 #include "host.hpp"
 #include "lww.hpp"
+#include "ring.hpp"
 #include "roaring_views.hpp"
 #include "set_layout.hpp"
 #include "side_sets.hpp"
@@ -36,6 +37,10 @@ struct IndexEnv {
     SetRef *celebs = nullptr;
     uint32_t author_cap = 1000;
     uint32_t feed_cap = 800;
+    // dataplane.ring_max_age: author rings keep no item with a key at or
+    // below this beyond their newest few (ring_trim in ring.hpp); kMinKey:
+    // no bound.
+    ItemKey ring_floor = kMinKey;
     uint64_t fanout_limit = 10000;
 
     // Commits that delete follows, started and finished applying their

@@ -56,9 +56,11 @@ NettedItems net_item_changes(const RawItem *raw, size_t n) {
             return a.stripe() < b.stripe();
         if (a.src != b.src)
             return a.src < b.src;
-        if (!(a.item.key() == b.item.key()))
-            return a.item.key() < b.item.key();
-        return a.op < b.op;  // a deletion before an insertion of the same key
+        // A source's deletions before its insertions (author_apply.hpp:
+        // a delete of another version must not meet this commit's new one).
+        if (a.op != b.op)
+            return a.op < b.op;
+        return a.item.key() < b.item.key();
     });
     return out;
 }

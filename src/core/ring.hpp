@@ -19,12 +19,14 @@
 
 #include "core_only.hpp"  // before the first PostgreSQL header, always
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 
 #include "arena.hpp"
+#include "set_layout.hpp"
 
 namespace dp {
 
@@ -116,7 +118,14 @@ struct RingHdr {
     uint32_t head;         // slot of the oldest item
     uint32_t flags;        // kRingReferenced
     ItemKey horizon;       // complete for keys above
-    int64_t fanned_until;  // author rings: see below
+    union {
+        int64_t fanned_until;  // author rings: see below
+        // Feed rings: the items the ring may grow to (at most
+        // feed_capacity). A ring starts at the few pages most viewers read
+        // and doubles when its viewer pages below it (TimelineReader::
+        // deepen); until then a full ring drops its oldest item.
+        int64_t depth;
+    };
 };
 static_assert(sizeof(RingHdr) == 48, "RingHdr layout");
 
@@ -167,7 +176,7 @@ class Ring {
     const Item &oldest() const { return at(0); }
 
     static void init(RingHdr *h, uint32_t cap, ItemKey horizon) {
-        *h = RingHdr{cap, 0, 0, 0, horizon, kAllFanned};
+        *h = RingHdr{cap, 0, 0, 0, horizon, {kAllFanned}};
     }
 
     // Starts loading the slots an insertion of a new newest item touches:
@@ -250,10 +259,26 @@ class Ring {
         uint32_t pos = lower_bound(k);
         if (pos == h_->n || !(at(pos).key() == k))
             return false;
+        erase_at(pos);
+        return true;
+    }
+
+    // Logical index of an item with the id and rank of k, whatever its
+    // created_at (another version of the same post or repost), or size():
+    // a scan, for the rare delete whose own version is not there.
+    uint32_t find_version(ItemKey k) const {
+        for (uint32_t i = 0; i < h_->n; i++) {
+            ItemKey x = at(i).key();
+            if (x.id == k.id && x.rank == k.rank)
+                return i;
+        }
+        return h_->n;
+    }
+
+    void erase_at(uint32_t pos) {
         for (uint32_t i = pos; i + 1 < h_->n; i++)
             at(i) = at(i + 1);
         h_->n--;
-        return true;
     }
 
     // Removes every item for which drop(item) is true; returns how many.
@@ -327,6 +352,19 @@ uint32_t ring_grown_cap(uint32_t cap, uint32_t max_cap) {
     return ring_cap_for<Item>(cap * 2 > cap ? cap * 2 : max_cap, max_cap);
 }
 
+// Items a new feed ring is built with: the first two pages most viewers
+// read (a 4 kB block at most). RingHdr::depth then grows as its viewer
+// pages deeper; a page below the ring is merged from the author rings.
+constexpr uint32_t kFeedFirstItems = 100;
+inline uint32_t feed_first_depth(uint32_t feed_cap) {
+    return ring_cap_for<FeedItem>(kFeedFirstItems, feed_cap);
+}
+// The items a feed ring may grow to now: its depth, within feed_cap.
+inline uint32_t feed_depth(const RingHdr *h, uint32_t feed_cap) {
+    int64_t d = __atomic_load_n(&h->depth, __ATOMIC_RELAXED);
+    return d >= int64_t(feed_cap) ? feed_cap : d < 1 ? 1 : uint32_t(d);
+}
+
 // Inserts into the ring at *ref (creating it), growing it by doubling up to
 // max_cap. When the arena cannot give a bigger block the ring keeps its
 // size and drops its oldest items instead. Returns kBelowHorizon also when
@@ -380,6 +418,50 @@ bool ring_make_room(const Arena &arena, Ref *ref, uint32_t max_cap) {
     arena.free(*ref, Ring<Item>::bytes(ring.cap()));
     *ref = r;
     return true;
+}
+
+// The key at or below which items are older than `cutoff` (a created_at
+// in microseconds): every item with ts < cutoff has a key <= it.
+inline ItemKey age_floor(int64_t cutoff) {
+    if (cutoff == std::numeric_limits<int64_t>::min())
+        return kMinKey;
+    return ItemKey{cutoff - 1, std::numeric_limits<int64_t>::max(), kRankHigh};
+}
+
+// dataplane.ring_max_age, for author rings: a ring keeps its newest
+// kAgeKeep items whatever their age, and beyond those drops the items with
+// key <= floor (its horizon rises: pages below it are read from the
+// tables); a ring left holding under a quarter of its slots moves to a
+// smaller block. So an author who posts rarely keeps a complete ring (a
+// sparse timeline's pages stay in memory), and only prolific authors' rings
+// are cut by age, where the memory is. Returns the bytes freed. Under the
+// owner's stripe lock, exclusive.
+constexpr uint32_t kAgeKeep = 16;
+
+template <typename Item>
+uint64_t ring_trim(const Arena &arena, Ref *ref, ItemKey floor) {
+    if (!held(*ref) || floor == kMinKey)
+        return 0;
+    Ring<Item> ring(arena.at<RingHdr>(*ref));
+    if (ring.size() <= kAgeKeep || floor < ring.oldest().key())
+        return 0;  // the common case: nothing to drop
+    while (ring.size() > kAgeKeep && ring.oldest().key() <= floor)
+        ring.drop_oldest();
+    uint32_t cap = ring_cap_for<Item>(std::max<uint32_t>(ring.size() * 2, 4), ring.cap());
+    if (cap * 4 > ring.cap() && ring.size() > 0)
+        return 0;
+    if (cap >= ring.cap())
+        return 0;
+    Ref r = arena.alloc(Ring<Item>::bytes(cap));
+    if (r == kNoRef)
+        return 0;  // keeps its block: depth, never exactness
+    RingHdr *h = arena.at<RingHdr>(r);
+    Ring<Item>::init(h, cap, kMinKey);
+    ring.copy_to(h);
+    uint64_t freed = Ring<Item>::bytes(ring.cap()) - Ring<Item>::bytes(cap);
+    arena.free(*ref, Ring<Item>::bytes(ring.cap()));
+    *ref = r;
+    return freed;
 }
 
 template <typename Item>

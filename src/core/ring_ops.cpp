@@ -5,12 +5,6 @@
 
 namespace dp {
 
-namespace {
-
-bool held(Ref r) { return r != kNoRef && r != kInvalidRef; }
-
-}  // namespace
-
 uint64_t clear_rings(const Arena &arena, const Directory &dir, uint32_t stripe, bool authors) {
     uint64_t n = 0;
     for_each_in_stripe(dir, stripe, 0, UINT32_MAX, [&](uint32_t, DirEntry *e) {
@@ -103,6 +97,7 @@ bool feed_backfill(const Arena &arena, Ref *feed, Ref author, uint32_t cap) {
             *feed = r;
             FeedRing::init(arena.at<RingHdr>(r), c, horizon);
             arena.at<RingHdr>(r)->flags = old.flags;
+            arena.at<RingHdr>(r)->depth = old.depth;
         } else {
             // No room to grow: keep the newest that fit.
             horizon = merged[f.cap()].key();
@@ -119,10 +114,21 @@ bool feed_backfill(const Arena &arena, Ref *feed, Ref author, uint32_t cap) {
     return true;
 }
 
-uint64_t sweep_feeds(const Arena &arena, const Directory &dir, uint32_t stripe, uint32_t lo,
-                     uint32_t hi, uint64_t goal, uint64_t *evicted) {
+uint64_t trim_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, ItemKey floor) {
     uint64_t freed = 0;
-    for_each_in_stripe(dir, stripe, lo, hi, [&](uint32_t, DirEntry *e) {
+    if (floor == kMinKey)
+        return 0;
+    for_each_in_stripe(dir, stripe, 0, UINT32_MAX, [&](uint32_t, DirEntry *e) {
+        freed += ring_trim<AuthorItem>(arena, &e->author, floor);
+    });
+    return freed;
+}
+
+uint64_t sweep_feeds(const Arena &arena, const Directory &dir, uint32_t stripe, uint32_t lo,
+                     uint32_t hi, uint64_t goal, uint64_t *evicted, const FreqSketch *sketch,
+                     uint64_t *victim_freq) {
+    uint64_t freed = 0;
+    for_each_in_stripe(dir, stripe, lo, hi, [&](uint32_t uid, DirEntry *e) {
         if (freed >= goal || !held(e->feed))
             return;
         RingHdr *h = arena.at<RingHdr>(e->feed);
@@ -134,6 +140,8 @@ uint64_t sweep_feeds(const Arena &arena, const Directory &dir, uint32_t stripe, 
         freed += FeedRing::bytes(h->cap);
         ring_free<FeedItem>(arena, &e->feed);
         (*evicted)++;
+        if (sketch != nullptr)
+            *victim_freq += sketch->estimate(uid);
     });
     return freed;
 }

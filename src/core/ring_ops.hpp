@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "admission.hpp"
 #include "arena.hpp"
 #include "directory.hpp"
 #include "edge_batch.hpp"
@@ -76,12 +77,19 @@ size_t copy_below(const Ring<Item> &ring, ItemKey before, size_t lim, std::vecto
     return end - begin;
 }
 
+// Trims the author rings of a stripe's users to the age floor
+// (ring_trim in ring.hpp; stripe lock exclusive). Returns bytes freed.
+uint64_t trim_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, ItemKey floor);
+
 // One pass of the CLOCK sweep over the feed rings of a stripe's users with
 // uid in [lo, hi) (stripe lock exclusive): a referenced ring loses its
 // mark, an unreferenced one is freed, until `goal` bytes are freed.
-// Returns the bytes freed (as ring sizes) and counts rings in *evicted.
+// Returns the bytes freed (as ring sizes) and counts rings in *evicted;
+// with a sketch, adds the evicted viewers' read frequencies to
+// *victim_freq (admission.hpp).
 uint64_t sweep_feeds(const Arena &arena, const Directory &dir, uint32_t stripe, uint32_t lo,
-                     uint32_t hi, uint64_t goal, uint64_t *evicted);
+                     uint32_t hi, uint64_t goal, uint64_t *evicted,
+                     const FreqSketch *sketch = nullptr, uint64_t *victim_freq = nullptr);
 
 }  // namespace dp
 

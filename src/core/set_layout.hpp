@@ -44,6 +44,8 @@ inline uint32_t delta_cap_for(uint32_t n) { return n < 65536 ? 64 : 256; }
 // Marks a set that the index failed to keep (memory limit): readers must go
 // to the tables for it, writers leave it alone until the next build.
 constexpr Ref kInvalidRef = 0xFFFFFFFFu;
+// Does a ring reference hold a ring (neither absent nor dropped)?
+inline bool held(Ref r) { return r != kNoRef && r != kInvalidRef; }
 
 struct SetRef {
     Ref base = kNoRef;

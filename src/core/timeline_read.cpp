@@ -13,7 +13,9 @@ namespace dp {
 
 ReadResult TimelineReader::timeline(const IndexEnv &env, uint32_t viewer, ItemKey before,
                                     size_t lim, const TimelineFilter &filter,
-                                    std::vector<AuthorItem> *out) noexcept {
+                                    std::vector<AuthorItem> *out, FeedSource source) noexcept {
+    source_ = source;
+    feed_horizon_hit_ = false;
     try {
         return timeline_inner(env, viewer, before, lim, filter, out);
     } catch (const std::bad_alloc &) {
@@ -64,6 +66,14 @@ ReadResult TimelineReader::timeline_cut(const IndexEnv &env, uint32_t viewer, It
     page_.reserve(std::min<size_t>(cap, feed_.size() + size_t(env.author_cap) * celeb_rings_.size()));
     Page p = merge_page(Source<FeedItem>{feed_.data(), feed_.size(), feed_horizon_},
                         celeb_rings_.data(), celeb_rings_.size(), before, cap, &page_);
+    if (p != Page::kExact && source_ == FeedSource::kRing) {
+        // Did the feed ring's horizon cut it (and not an author ring's)?
+        ItemKey authors = kMinKey;
+        for (const PeekedRing &r : celeb_rings_)
+            if (authors < r.horizon())
+                authors = r.horizon();
+        feed_horizon_hit_ = authors < feed_horizon_;
+    }
     if (!filter.active()) {
         if (p != Page::kExact || !resolve(env))
             return ReadResult::kHorizon;
@@ -110,6 +120,8 @@ ReadResult TimelineReader::copy_feed(const IndexEnv &env, uint32_t viewer, ItemK
     DirEntry *e = env.dir->find(viewer);
     if (e == nullptr)
         return ReadResult::kOk;  // follows no one, has no items: an empty timeline
+    if (source_ == FeedSource::kFanIn)
+        return list_followed(env, viewer, e);
     if (e->set[kOut].invalid() || e->feed == kInvalidRef)
         return ReadResult::kUnknown;
     if (e->feed == kNoRef) {
@@ -143,6 +155,38 @@ ReadResult TimelineReader::copy_feed(const IndexEnv &env, uint32_t viewer, ItemK
     // The viewer's own items are in their own feed ring.
     celebs_.erase(std::remove(celebs_.begin(), celebs_.end(), viewer), celebs_.end());
     return ReadResult::kOk;
+}
+
+// kFanIn (viewer's stripe lock held): the sources are the author rings of
+// the viewer and of everyone they follow, as a feed ring built now would
+// hold them, and the celebrities too.
+ReadResult TimelineReader::list_followed(const IndexEnv &env, uint32_t viewer,
+                                         const DirEntry *e) {
+    if (e->set[kOut].invalid())
+        return ReadResult::kUnknown;
+    SetView out(*env.arena, e->set[kOut], env.views);
+    if (!out.ok())
+        return ReadResult::kUnknown;
+    celebs_.reserve(out.size() + 1);
+    celebs_.push_back(viewer);
+    out.for_each([&](uint32_t x) {
+        if (x != viewer)
+            celebs_.push_back(x);
+        return true;
+    });
+    return ReadResult::kOk;
+}
+
+void TimelineReader::deepen(const IndexEnv &env, uint32_t viewer) noexcept {
+    StripeGuard g(env, stripe_of(viewer), false);
+    DirEntry *e = env.dir->find(viewer);
+    if (e == nullptr || !held(e->feed))
+        return;
+    RingHdr *h = env.arena->at<RingHdr>(e->feed);
+    int64_t d = __atomic_load_n(&h->depth, __ATOMIC_RELAXED);
+    int64_t want = std::min<int64_t>(std::max<int64_t>(d, h->cap) * 2, env.feed_cap);
+    if (want > d)
+        __atomic_store_n(&h->depth, want, __ATOMIC_RELAXED);
 }
 
 // Each celebrity's author ring, viewed in place without its stripe lock

@@ -33,9 +33,18 @@ namespace dp {
 
 enum class ReadResult {
     kOk,       // out holds the exact page
-    kNoRing,   // the viewer has no feed ring yet: build one, then read again
+    kNoRing,   // the viewer has no feed ring yet: build one, or read with kFanIn
     kHorizon,  // the page reaches below what the rings hold
     kUnknown,  // a ring or set it needs is not held (memory limit)
+};
+
+// Where a timeline's fanned-out items come from.
+enum class FeedSource {
+    kRing,   // the viewer's feed ring (kNoRing if there is none)
+    kFanIn,  // no ring: the author rings of the viewer and of every account
+             // they follow, merged at read time as celebrities' are. Exact
+             // above the highest of those rings' horizons; costs a ring
+             // lookup per followee, where a ring read costs one.
 };
 
 class TimelineReader {
@@ -46,11 +55,16 @@ class TimelineReader {
     // rings until lim are kept, the rings end (the page is then exact, or
     // reaches below a horizon: kHorizon), never a short page.
     ReadResult timeline(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
-                        const TimelineFilter &filter, std::vector<AuthorItem> *out) noexcept;
+                        const TimelineFilter &filter, std::vector<AuthorItem> *out,
+                        FeedSource source = FeedSource::kRing) noexcept;
     ReadResult timeline(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
-                        std::vector<AuthorItem> *out) noexcept {
-        return timeline(env, viewer, before, lim, TimelineFilter(), out);
+                        std::vector<AuthorItem> *out,
+                        FeedSource source = FeedSource::kRing) noexcept {
+        return timeline(env, viewer, before, lim, TimelineFilter(), out, source);
     }
+    // Lets v's feed ring grow deeper (twice, up to feed_capacity): a page
+    // below its horizon was read (viewer's stripe lock, shared, inside).
+    void deepen(const IndexEnv &env, uint32_t viewer) noexcept;
     // The same for one author's own posts and reposts.
     ReadResult author_feed(const IndexEnv &env, uint32_t author, ItemKey before, size_t lim,
                            const TimelineFilter &filter, std::vector<AuthorItem> *out) noexcept;
@@ -59,12 +73,18 @@ class TimelineReader {
         return author_feed(env, author, before, lim, TimelineFilter(), out);
     }
 
-    // Celebrity sources merged by the last timeline read.
-    size_t last_celebs() const { return celebs_.size(); }
+    // Author rings merged by the last timeline read: the celebrities the
+    // viewer follows, or (kFanIn) everyone they follow and themselves.
+    size_t last_merged() const { return celebs_.size(); }
+    // Whether the last kRing read that answered kHorizon was cut by the
+    // feed ring's own horizon (the author rings may go deeper: kFanIn).
+    bool feed_horizon_hit() const { return feed_horizon_hit_; }
 
   private:
     ReadResult timeline_inner(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
                               const TimelineFilter &filter, std::vector<AuthorItem> *out);
+    FeedSource source_ = FeedSource::kRing;
+    bool feed_horizon_hit_ = false;
     // One attempt with `cap` candidates: kOk with *more when the sources
     // may hold further candidates (the caller tries again with more).
     ReadResult timeline_cut(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
@@ -77,6 +97,7 @@ class TimelineReader {
     ReadResult keep_filtered(const IndexEnv &env, const TimelineFilter &filter, size_t lim,
                              std::vector<AuthorItem> *out);
     ReadResult copy_feed(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim);
+    ReadResult list_followed(const IndexEnv &env, uint32_t viewer, const DirEntry *e);
     ReadResult open_celebs(const IndexEnv &env);
     bool resolve(const IndexEnv &env);
 

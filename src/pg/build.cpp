@@ -8,6 +8,7 @@
 #include "tables.hpp"
 #include "guc.hpp"
 #include "index_host.hpp"
+#include "pressure.hpp"
 #include "owner.hpp"
 #include "shmem.hpp"
 #include "spi_stream.hpp"
@@ -211,7 +212,7 @@ DP_PG_FRAME(EdgeRows);
 // not fit (its ring's horizon).
 class AuthorRows {
   public:
-    explicit AuthorRows(uint32 cap) : cap_(cap) {
+    explicit AuthorRows(uint32 cap) : cap_(cap), floor_(ring_floor()), now_(GetCurrentTimestamp()) {
         buf_ = static_cast<dp::AuthorItem *>(
             MemoryContextAllocHuge(TopTransactionContext, sizeof(dp::AuthorItem) * (cap + 1)));
         rows_.open(sql::items_by_source(true), false, 65536);
@@ -223,10 +224,16 @@ class AuthorRows {
         horizon_ = dp::kMinKey;
         for (; rows_.valid() && rows_.uid(1) == uid; rows_.next()) {
             dp::AuthorItem it = rows_.item(2);
-            if (n_ < cap_)
+            if (it.ts > newest_)
+                newest_ = std::min(it.ts, now_);
+            // Rows come newest first: the first that does not fit (the
+            // ring is full, or it is older than ring_max_age beyond the
+            // newest few: ring_trim in ring.hpp) is the horizon, and so are
+            // all after it.
+            if (n_ < cap_ && (n_ < dp::kAgeKeep || floor_ < it.key()))
                 buf_[n_++] = it;
-            else if (n_ == cap_ && horizon_ == dp::kMinKey)
-                horizon_ = it.key();  // the newest item that does not fit
+            else if (horizon_ == dp::kMinKey)
+                horizon_ = it.key();
         }
         std::reverse(buf_, buf_ + n_);  // ascending
     }
@@ -234,8 +241,14 @@ class AuthorRows {
         pass.install_author(uid, buf_, n_, horizon_);
     }
 
+    // The newest created_at read (not later than the build's start).
+    int64 newest() const { return newest_; }
+
   private:
     uint32 cap_;
+    dp::ItemKey floor_;
+    TimestampTz now_;
+    int64 newest_ = PG_INT64_MIN;
     dp::AuthorItem *buf_;
     size_t n_ = 0;
     dp::ItemKey horizon_ = dp::kMinKey;
@@ -270,6 +283,8 @@ void finish(uint64 seq, TimestampTz started) {
     }
     SpinLockRelease(&L.sh->mutex);
     run.finished = true;
+    // Rings installed before this build knew the newest item's time.
+    trim_all_rings();
 }
 
 // The moderation relations (schema 0.2.0), one set per owner: the side
@@ -337,6 +352,8 @@ void read_and_install(uint64 seq) {
     AuthorRows rows{uint32(guc_author_capacity)};
     install(dp::InstallPass::kAuthors, rows, seq);
     rows.close();
+    if (rows.newest() != PG_INT64_MIN)
+        note_newest_item(rows.newest());
     if (moderation_schema()) {
         install_relations(seq);
     } else {

@@ -8,6 +8,7 @@
 #include "evict.hpp"
 #include "guc.hpp"
 #include "index_host.hpp"
+#include "pressure.hpp"
 #include "alloc_fault.hpp"
 
 extern "C" {
@@ -114,6 +115,13 @@ void apply_commit() {
     // Changes to another incarnation of the tables (the extension was
     // dropped and created again) are not ours to apply.
     if (t.gen == L.sh->gen_relid && MyDatabaseId == L.sh->dbid) {
+        // The newest created_at among the new items: ring_max_age counts from it.
+        int64 newest = PG_INT64_MIN;
+        for (const dp::ItemChange &c : prep.work.items.changes)
+            if (c.op == dp::kInsert && c.item.ts > newest)
+                newest = c.item.ts;
+        if (newest != PG_INT64_MIN)
+            note_newest_item(newest);
         const dp::IndexEnv &env = index_env();
         prep.work.lsn = XactLastCommitEnd;
         // Timeline reads retry when an apply overlapped them.

@@ -17,4 +17,14 @@ void evict_if_needed();
 // Sweeps until `bytes` more are free (or every ring has been visited twice).
 void evict_bytes(uint64 bytes);
 
+// Can `bytes` more be held freely? Below the low mark (where a sweep
+// stops), unless memory was found full lately: then only once use falls
+// a fifth below where it was (what a sweep frees goes to admitted viewers,
+// not to whoever reads next; and the allocator's own overhead can fill a
+// small area before the marks count it full).
+bool memory_has_room(uint64 bytes);
+
+// A feed ring could not be allocated: memory is full.
+void note_memory_full();
+
 }  // namespace dpg

@@ -8,6 +8,7 @@
 #include "jetstream_worker.hpp"
 #include "index_host.hpp"
 #include "owner.hpp"
+#include "pressure.hpp"
 #include "ring_ops.hpp"
 #include "set_read.hpp"
 
@@ -85,6 +86,41 @@ void jetstream_columns(StatusRow &row, DpShared *sh) {
     row.set("jetstream_events_per_s", Float8GetDatum(rate));
     if (reason[0] != '\0')
         row.text("jetstream_reason", reason);
+}
+
+// Memory pressure over the last window (pressure.hpp): rates, the share
+// of timeline pages merged without a feed ring, and the memory_limit that
+// would hold the working set when the current one is short.
+void pressure_columns(StatusRow &row, DpShared *sh) {
+    pressure_tick();
+    uint64 ringless = 0, denied = 0;
+    const ReadCounters *rc = read_counters(sh);
+    for (int b = 0; b < MaxBackends; b++) {
+        ringless += rc[b].pages_ringless;
+        denied += rc[b].rings_denied;
+    }
+    row.i64("pages_without_ring", ringless);
+    row.i64("rings_not_admitted", denied);
+    // A copy of the last window, taken while no one rolls it (nothing here
+    // may raise an error while the flag is held).
+    PressureShared &p = sh->pressure;
+    uint32 expected = 0;
+    if (pg_atomic_read_u64(&p.window) < 2 ||
+        !pg_atomic_compare_exchange_u32(&p.rolling, &expected, 1))
+        return;  // no window complete yet (or one is being rolled: NULLs)
+    double secs = p.last_seconds, builds = p.builds_per_s, evictions = p.evictions_per_s,
+           share = p.ringless_share, viewers = p.viewers_estimate;
+    uint64 pages = p.last_pages;
+    int64 needed = p.memory_needed;
+    pg_atomic_write_u32(&p.rolling, 0);
+    row.set("pressure_window_s", Float8GetDatum(secs));
+    row.set("ring_builds_per_s", Float8GetDatum(builds));
+    row.set("evictions_per_s", Float8GetDatum(evictions));
+    if (pages > 0)
+        row.set("pages_without_ring_share", Float8GetDatum(share));
+    row.i64("active_viewers", uint64(viewers + 0.5));
+    if (needed > 0)
+        row.i64("memory_needed", uint64(needed));
 }
 
 // Reads as they were answered, summed over the backends.
@@ -272,6 +308,7 @@ DP_FUNCTION(dataplane_status) {
     if (pg_atomic_read_u64(&in.batches) > 0)
         row.i64("ingest_last_time_us", pg_atomic_read_u64(&in.last_time_us));
     jetstream_columns(row, sh);
+    pressure_columns(row, sh);
     PG_RETURN_DATUM(row.datum());
 }
 

@@ -14,6 +14,7 @@
 #include "feed_build.hpp"
 #include "gate.hpp"
 #include "index_host.hpp"
+#include "pressure.hpp"
 #include "tables.hpp"
 #include "timeline_read.hpp"
 
@@ -36,43 +37,78 @@ std::vector<dp::AuthorItem> page;
 
 enum class Outcome { kIndex, kHorizon, kUnknown, kBusy };
 
-// Builds uid's feed ring under every stripe lock.
-dp::FeedBuild build_ring(uint32 uid) {
-    evict_if_needed();
+// Builds uid's feed ring under every stripe lock. A viewer admitted under
+// pressure (may_evict) may cost others their rings; a build that only
+// found room below the low mark gives up when the room was not there.
+dp::FeedBuild build_ring(uint32 uid, bool may_evict) {
+    if (may_evict)
+        evict_if_needed();
     const dp::IndexEnv &env = index_env();
     lock_everything_for(dp::stripe_of(uid));
     dp::FeedBuild b = dp::build_feed(env, uid, &build_scratch);
     unlock_everything();
     if (b == dp::FeedBuild::kNoMem) {
-        // Make room (a few rings' worth) and try once more.
-        evict_bytes(uint64(dp::FeedRing::bytes(env.feed_cap)) * 4);
-        lock_everything_for(dp::stripe_of(uid));
-        b = dp::build_feed(env, uid, &build_scratch);
-        unlock_everything();
+        note_memory_full();
+        if (may_evict) {
+            // Make room (a few rings' worth) and try once more.
+            evict_bytes(dsa_rounded_size(dp::FeedRing::bytes(dp::feed_first_depth(env.feed_cap))) *
+                        4);
+            lock_everything_for(dp::stripe_of(uid));
+            b = dp::build_feed(env, uid, &build_scratch);
+            unlock_everything();
+        }
     }
     pg_atomic_fetch_add_u64(&L.sh->tl.feed_builds, 1);
     return b;
 }
 
+// A timeline page: from the viewer's feed ring; without one, a ring is
+// built if memory has room or admission lets it in (pressure.hpp), else the
+// page is merged from the author rings (kFanIn), as it is when it reaches
+// below the ring's own horizon.
 Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim,
                    const dp::TimelineFilter &filter) {
     const dp::IndexEnv &env = index_env();
+    if (!author_feed)
+        pressure_note_read(uid);
+    dp::FeedSource source = dp::FeedSource::kRing;
+    bool denied = false;
     for (int attempt = 0; attempt < 4; attempt++) {
         uint64 started;
         if (!quiet_index(&started))
             continue;
-        dp::ReadResult r = author_feed ? reader.author_feed(env, uid, before, lim, filter, &page)
-                                       : reader.timeline(env, uid, before, lim, filter, &page);
+        dp::ReadResult r = author_feed
+                               ? reader.author_feed(env, uid, before, lim, filter, &page)
+                               : reader.timeline(env, uid, before, lim, filter, &page, source);
         if (r == dp::ReadResult::kNoRing) {
-            dp::FeedBuild b = build_ring(uid);
-            if (b == dp::FeedBuild::kNoMem || b == dp::FeedBuild::kUnknown)
-                return Outcome::kUnknown;
+            bool room = false;
+            if (pressure_admit_ring(uid, &room)) {
+                dp::FeedBuild b = build_ring(uid, !room);
+                if (b == dp::FeedBuild::kBuilt || b == dp::FeedBuild::kNone)
+                    continue;  // read it from the ring
+            } else {
+                denied = true;
+            }
+            source = dp::FeedSource::kFanIn;
             continue;
         }
         if (applied_since(started))
             continue;  // a commit was applied meanwhile: read again
+        if (r == dp::ReadResult::kHorizon && source == dp::FeedSource::kRing &&
+            reader.feed_horizon_hit()) {
+            // Deeper than the ring: the author rings may hold it, and the
+            // ring grows for this viewer's next pages.
+            reader.deepen(env, uid);
+            source = dp::FeedSource::kFanIn;
+            continue;
+        }
         switch (r) {
-            case dp::ReadResult::kOk: return Outcome::kIndex;
+            case dp::ReadResult::kOk:
+                if (source == dp::FeedSource::kFanIn && L.counters != nullptr) {
+                    L.counters->pages_ringless++;
+                    L.counters->rings_denied += denied;
+                }
+                return Outcome::kIndex;
             case dp::ReadResult::kHorizon: return Outcome::kHorizon;
             default: return Outcome::kUnknown;
         }

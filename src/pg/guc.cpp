@@ -10,6 +10,8 @@ namespace dpg {
 
 int guc_memory_limit_mb = 256;
 int guc_feed_capacity = 800;
+int guc_pressure_window_s = 60;
+int guc_ring_max_age_s = 7 * 86400;
 int guc_author_capacity = 1000;
 int guc_fanout_limit = 10000;
 char *guc_database = nullptr;
@@ -32,6 +34,20 @@ void guc_init() {
                             "Items a viewer's feed ring keeps in memory.", nullptr,
                             &guc_feed_capacity, 800, 1, 100000, PGC_POSTMASTER, 0, nullptr,
                             nullptr, nullptr);
+    DefineCustomIntVariable(
+        "dataplane.ring_max_age",
+        "Age beyond which an author ring keeps only its newest 16 items.",
+        "Counted back from the newest created_at the index has seen (never later than now). "
+        "Pages that reach below what the rings keep are read from the tables, exactly. 0 keeps "
+        "items of any age (author rings are then bounded by author_capacity only).",
+        &guc_ring_max_age_s, 7 * 86400, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+        nullptr);
+    DefineCustomIntVariable(
+        "dataplane.pressure_window",
+        "Period over which status() reports ring builds, evictions and pages without a ring.",
+        "Once per period the index also checks whether memory_limit holds the timelines being "
+        "read, and logs a hint with the limit that would.",
+        &guc_pressure_window_s, 60, 1, 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("dataplane.author_capacity",
                             "Items an author ring keeps in memory.", nullptr,
                             &guc_author_capacity, 1000, 1, 100000, PGC_POSTMASTER, 0, nullptr,

@@ -1,4 +1,5 @@
 #include "index_host.hpp"
+#include "pressure.hpp"
 
 #include <bitset>
 
@@ -142,6 +143,7 @@ const dp::IndexEnv &index_env() {
     env.author_cap = uint32_t(guc_author_capacity);
     env.feed_cap = uint32_t(guc_feed_capacity);
     env.fanout_limit = uint64_t(guc_fanout_limit);
+    env.ring_floor = ring_floor();
     return env;
 }
 

@@ -81,7 +81,7 @@ static void init_fresh(DpShared *sh) {
          {&sh->state, &sh->capture_off, &sh->evicting, &sh->n_pending, &sh->odd_lists})
         init(*a);
     for (pg_atomic_uint64 *a :
-         {&sh->applies_started, &sh->applies_finished, &sh->evict_floor, &sh->bytes_used,
+         {&sh->applies_started, &sh->applies_finished, &sh->evict_floor, &sh->bytes_used, &sh->full_at,
           &sh->reads_index, &sh->commits_applied, &sh->changes_applied, &sh->lost_leaves})
         init(*a);
     init(sh->cursor);
@@ -96,6 +96,7 @@ static void init_fresh(DpShared *sh) {
     for (pg_atomic_uint64 *c : {&sh->jetstream.events, &sh->jetstream.batches,
                                 &sh->jetstream.last_time_us})
         init(*c);
+    pressure_init(&sh->pressure);
     for (auto &st : sh->stripes) {
         st.mode = dp::kModeEmpty;
         init(st.pending);

@@ -23,6 +23,7 @@
 #include "edge_batch.hpp"
 #include "item_batch.hpp"
 #include "lww.hpp"
+#include "pressure.hpp"
 #include "roaring_views.hpp"
 
 extern "C" {
@@ -152,7 +153,9 @@ struct DpShared {
     pg_atomic_uint32 odd_lists;
     uint32 evict_hand;             // next leaf the sweep visits (under `evicting`)
     pg_atomic_uint64 evict_floor;  // memory use a sweep could not go below
+    pg_atomic_uint64 full_at;      // memory use when a sweep ran or a ring found no room; 0: not full (evict.cpp)
     TimelineCounters tl;
+    PressureShared pressure;       // ring admission and the pressure window (pressure.hpp)
     IngestCounters ingest;
     JetstreamShared jetstream;
 
@@ -180,6 +183,8 @@ struct alignas(128) ReadCounters {
     uint64 sql[kFbCount];
     uint64 pages_index;             // timeline and author-feed pages from memory
     uint64 pages_sql[kFbCount];     // ... and from the tables, by reason
+    uint64 pages_ringless;          // timeline pages from memory without a feed ring
+    uint64 rings_denied;            // ... of viewers whose ring was not built (admission)
 };
 
 // This backend's handles on the shared index.

@@ -74,6 +74,36 @@ TEST(ItemBatch, OrderedByStripeSourceKey) {
             ASSERT_EQ(n.changes[i].stripe(), s);
 }
 
+TEST(ItemBatch, DeletionsBeforeInsertionsOfASource) {
+    // An UPDATE to an earlier created_at: its deletion still comes first,
+    // so that a deletion of another version never meets the new one.
+    std::vector<RawItem> raw = {post(30, 1, 5, kDelete), post(20, 1, 5, kInsert),
+                                post(25, 2, 5, kInsert)};
+    NettedItems n = net_item_changes(raw.data(), raw.size());
+    ASSERT_EQ(n.changes.size(), 3u);
+    EXPECT_EQ(n.changes[0].op, kDelete);
+    EXPECT_EQ(n.changes[1].item.ts, 20);  // then the insertions in key order
+    EXPECT_EQ(n.changes[2].item.ts, 25);
+}
+
+TEST(AuthorApply, DeleteOvertakingAnUpdateRemovesTheOlderVersion) {
+    // Commit 1 inserts post 11 at t=12 (applied); commit 2 moves it to t=15
+    // (committed, not applied yet); commit 3 deletes it at t=15 and is
+    // applied first. Commit 2 will be skipped as stale: commit 3's delete
+    // must take the t=12 version out, or it stays forever.
+    test::TestArena ta;
+    Ref ref = kNoRef;
+    auto change = [](int64_t ts, uint8_t op) {
+        return ItemChange{AuthorItem{ts, 11, 11, 5, 0}, 5, op, kPost};
+    };
+    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, change(12, kInsert), 1000, false));
+    // Without a pending commit on the item, only the exact version goes.
+    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, change(15, kDelete), 1000, false, false));
+    EXPECT_EQ(AuthorRing(ta.arena.at<RingHdr>(ref)).size(), 1u);
+    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, change(15, kDelete), 1000, false, true));
+    EXPECT_EQ(ref, kNoRef);  // the t=12 version is gone, and the ring with it
+}
+
 TEST(AuthorInstall, JournalReplaysOverTheScan) {
     test::TestArena ta;
     Ref ref = kNoRef;

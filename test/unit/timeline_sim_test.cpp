@@ -285,16 +285,17 @@ class Sim {
         check_all();
     }
 
-    uint64_t fallbacks = 0, exact = 0, builds = 0, nomem_builds = 0;
+    uint64_t fallbacks = 0, exact = 0, builds = 0, nomem_builds = 0, fanin_reads = 0;
     TimelineStats totals;
     void report() const {
         printf("  exact %llu, fallbacks %llu, builds %llu, fan-out %llu, backfills %llu, "
-               "promotions %llu, stale %llu, feeds dropped %llu, rings lost %llu, no-mem builds %llu\n",
+               "promotions %llu, stale %llu, feeds dropped %llu, rings lost %llu, no-mem builds %llu, fan-in reads %llu\n",
                (unsigned long long) exact, (unsigned long long) fallbacks,
                (unsigned long long) builds, (unsigned long long) totals.fanout,
                (unsigned long long) totals.backfills, (unsigned long long) totals.promotions,
                (unsigned long long) totals.items_stale, (unsigned long long) totals.feeds_dropped,
-               (unsigned long long) totals.rings_lost, (unsigned long long) nomem_builds);
+               (unsigned long long) totals.rings_lost, (unsigned long long) nomem_builds,
+               (unsigned long long) fanin_reads);
     }
 
   private:
@@ -512,16 +513,29 @@ class Sim {
 
     void check_page(uint32_t v, ItemKey before, size_t lim, bool first_page) {
         std::vector<AuthorItem> got;
-        ReadResult r = reader_.timeline(host_.env, v, before, lim, &got);
+        // As src/pg reads: from the feed ring; without one (not admitted),
+        // merged from the author rings; below the ring's horizon, the same.
+        // A quarter of the reads go straight to the author rings.
+        FeedSource src = rng_() % 4 == 0 ? FeedSource::kFanIn : FeedSource::kRing;
+        ReadResult r = reader_.timeline(host_.env, v, before, lim, &got, src);
         ASSERT_TRUE(host_.quiet());
         bool limited = p_.arena_limit != SIZE_MAX;
-        if (r == ReadResult::kNoRing) {
+        if (r == ReadResult::kNoRing && rng_() % 2 == 0) {
+            fanin_reads++;
+            r = reader_.timeline(host_.env, v, before, lim, &got, FeedSource::kFanIn);
+            ASSERT_NE(int(r), int(ReadResult::kNoRing));
+        } else if (r == ReadResult::kNoRing) {
             FeedBuild b = build(v);
             if (limited && (b == FeedBuild::kNoMem || b == FeedBuild::kUnknown))
                 return;
             ASSERT_TRUE(b == FeedBuild::kBuilt) << int(b);
             r = reader_.timeline(host_.env, v, before, lim, &got);
             ASSERT_NE(int(r), int(ReadResult::kNoRing));
+        }
+        if (r == ReadResult::kHorizon && src == FeedSource::kRing && reader_.feed_horizon_hit()) {
+            reader_.deepen(host_.env, v);
+            fanin_reads++;
+            r = reader_.timeline(host_.env, v, before, lim, &got, FeedSource::kFanIn);
         }
         if (r == ReadResult::kOk) {
             exact++;
