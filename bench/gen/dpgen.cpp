@@ -21,6 +21,8 @@
 // list_mutes, inactive (uids to mark inactive). blocks ... list_mutes: a
 // population's moderation data of the given sizes (bench/scenario).
 //
+// Item times end at 2026-11-01 UTC, or at DPGEN_END (epoch seconds).
+//
 // The shape follows what is known of Bluesky's graph: about 58 follows per
 // user on average with a long tail (out-degree is log-normal); followers per
 // account are Zipf-like over a popularity rank, the largest accounts being
@@ -140,8 +142,16 @@ struct Out {
     ~Out() { flush(); }
 };
 
-// 2026-11-01 00:00:00 UTC, the end of the generated period.
-constexpr int64_t kEpochEnd = 1793491200;
+// The end of the generated period: 2026-11-01 00:00:00 UTC, or the epoch
+// seconds in the environment variable DPGEN_END (for data that ends now,
+// as a recency bound on rings measured against the clock wants).
+int64_t epoch_end() {
+    static const int64_t end = [] {
+        const char *e = getenv("DPGEN_END");
+        return e && *e ? int64_t(strtoll(e, nullptr, 10)) : int64_t(1793491200);
+    }();
+    return end;
+}
 
 void ts(Out &o, int64_t t) {
     time_t tt = time_t(t);
@@ -206,7 +216,7 @@ int64_t item_time(Rng &rng, double weeks) {
     double age = span * std::pow(rng.uniform(), 1.5);
     if (rng.uniform() < 0.05)
         age += span * rng.uniform();
-    return kEpochEnd - int64_t(age);
+    return epoch_end() - int64_t(age);
 }
 
 // The time of post `id`: a function of the seed and the id alone, so that
@@ -281,7 +291,7 @@ int reposts(uint32_t n, uint64_t count, uint64_t n_posts, double weeks, uint64_t
         if (!seen.insert(uint64_t(who) << 40 | post).second)
             continue;
         int64_t t0 = post_time(seed, post, weeks);
-        int64_t t = t0 + int64_t(double(kEpochEnd - t0) * std::pow(rng.uniform(), 2.0));
+        int64_t t = t0 + int64_t(double(epoch_end() - t0) * std::pow(rng.uniform(), 2.0));
         o.u(id++);
         o.c('\t');
         o.u(who);
