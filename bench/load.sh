@@ -48,7 +48,7 @@ bench_load() {
     EDGES=$(sql1 "SELECT count(*) FROM dataplane.follow")
     echo "   $EDGES follows in $FOLLOW_LOAD_MS ms"
     t0=$(now_ms)
-    _copy_in origin post "id, author, created_at" posts "$USERS" "$POSTS" "$WEEKS" "$SEED"
+    _copy_in origin post "id, author, created_at" posts "$USERS" "$POSTS" "$WEEKS" "$SEED" -1
     t1=$(now_ms)
     _copy_in origin repost "id, reposter, post_id, created_at" reposts "$USERS" "$REPOSTS" "$POSTS" \
         "$WEEKS" "$SEED" $((POSTS + 1))
