@@ -90,14 +90,11 @@ ItemKey merge(FeedBuildScratch *s, uint32_t cap) {
 
 }  // namespace
 
-FeedBuild build_feed(const IndexEnv &env, uint32_t viewer, FeedBuildScratch *s) {
-    if (env.dir->lost(viewer))
-        return FeedBuild::kUnknown;
-    DirEntry *ve = env.dir->find(viewer);
-    if (ve == nullptr)
-        return FeedBuild::kNone;
-    if (ve->feed != kNoRef)
-        return ve->feed == kInvalidRef ? FeedBuild::kUnknown : FeedBuild::kBuilt;
+namespace {
+
+// A new feed ring for ve, `depth` items deep, in place of none.
+FeedBuild build_at(const IndexEnv &env, uint32_t viewer, DirEntry *ve, uint32_t depth,
+                   FeedBuildScratch *s) {
     if (ve->set[kOut].empty() && ve->author == kNoRef)
         return FeedBuild::kNone;
     try {
@@ -106,7 +103,6 @@ FeedBuild build_feed(const IndexEnv &env, uint32_t viewer, FeedBuildScratch *s) 
         FeedBuild r = collect(env, viewer, ve, s);
         if (r != FeedBuild::kBuilt)
             return r;
-        uint32_t depth = feed_first_depth(env.feed_cap);
         s->items.reserve(depth);
         ItemKey horizon = merge(s, depth);
         uint32_t n = uint32_t(s->items.size());
@@ -128,6 +124,55 @@ FeedBuild build_feed(const IndexEnv &env, uint32_t viewer, FeedBuildScratch *s) 
     } catch (const std::bad_alloc &) {
         return FeedBuild::kNoMem;
     }
+}
+
+}  // namespace
+
+FeedBuild build_feed(const IndexEnv &env, uint32_t viewer, FeedBuildScratch *s) {
+    if (env.dir->lost(viewer))
+        return FeedBuild::kUnknown;
+    DirEntry *ve = env.dir->find(viewer);
+    if (ve == nullptr)
+        return FeedBuild::kNone;
+    if (ve->feed != kNoRef)
+        return ve->feed == kInvalidRef ? FeedBuild::kUnknown : FeedBuild::kBuilt;
+    return build_at(env, viewer, ve, feed_first_depth(env.feed_cap), s);
+}
+
+uint32_t feed_regrow_depth(const RingHdr *h, uint32_t feed_cap) {
+    if (h->horizon == kMinKey)
+        return 0;  // complete: nothing older exists
+    // What deepen() already allowed, else twice what the ring holds.
+    uint64_t want = std::max<uint64_t>(feed_depth(h, feed_cap), uint64_t(h->n) * 2);
+    uint32_t depth = uint32_t(std::min<uint64_t>(want, feed_cap));
+    return depth > h->n ? depth : 0;
+}
+
+FeedBuild regrow_feed(const IndexEnv &env, uint32_t viewer, FeedBuildScratch *s) {
+    if (env.dir->lost(viewer))
+        return FeedBuild::kUnknown;
+    DirEntry *ve = env.dir->find(viewer);
+    if (ve == nullptr)
+        return FeedBuild::kNone;
+    if (ve->feed == kInvalidRef)
+        return FeedBuild::kUnknown;
+    if (ve->feed == kNoRef)
+        return build_at(env, viewer, ve, feed_first_depth(env.feed_cap), s);
+    uint32_t depth = feed_regrow_depth(env.arena->at<RingHdr>(ve->feed), env.feed_cap);
+    if (depth == 0)
+        return FeedBuild::kNone;
+    // The new ring is merged from the same sources as the old one was, as
+    // they are now (every stripe lock is held): it replaces the old ring
+    // whole, and the old one goes only once the new one exists.
+    Ref old = ve->feed;
+    ve->feed = kNoRef;
+    FeedBuild r = build_at(env, viewer, ve, depth, s);
+    if (r != FeedBuild::kBuilt) {
+        ve->feed = old;
+        return r;
+    }
+    ring_free<FeedItem>(*env.arena, &old);
+    return FeedBuild::kBuilt;
 }
 
 }  // namespace dp

@@ -36,6 +36,20 @@ struct FeedBuildScratch {
     std::vector<FeedItem> items;  // newest first
 };
 
+// A first ring: feed_first_depth items deep (it grows deeper when the
+// viewer pages below it: regrow_feed). kBuilt also if the viewer has one.
 FeedBuild build_feed(const IndexEnv &env, uint32_t viewer, FeedBuildScratch *scratch);
+
+// How deep a regrown ring would be: twice the items it holds, or the
+// depth deepen() allowed if more, within feed_cap; 0 if it cannot go
+// deeper (it is complete, or holds feed_cap items).
+uint32_t feed_regrow_depth(const RingHdr *h, uint32_t feed_cap);
+
+// A viewer who pages below their ring (a page that reaches its horizon):
+// the ring is built again, feed_regrow_depth items deep, from the author
+// rings, so that the next deep pages read it rather than merging the
+// author rings every time. kNone when it cannot go deeper; on any other
+// result but kBuilt the old ring stays. Same locks as build_feed.
+FeedBuild regrow_feed(const IndexEnv &env, uint32_t viewer, FeedBuildScratch *scratch);
 
 }  // namespace dp

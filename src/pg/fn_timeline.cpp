@@ -62,6 +62,28 @@ dp::FeedBuild build_ring(uint32 uid, bool may_evict) {
     return b;
 }
 
+// A viewer paged below their feed ring: the ring is built again twice as
+// deep (regrow_feed), if memory has room for it without evicting anyone.
+// False if it was not (no room, nothing deeper, a source not held).
+bool regrow_ring(uint32 uid) {
+    const dp::IndexEnv &env = index_env();
+    lock_everything_for(dp::stripe_of(uid));
+    dp::FeedBuild b = dp::FeedBuild::kNone;
+    dp::DirEntry *e = env.dir->find(uid);
+    if (e != nullptr && dp::held(e->feed)) {
+        uint32 depth = dp::feed_regrow_depth(env.arena->at<dp::RingHdr>(e->feed), env.feed_cap);
+        if (depth != 0 && memory_has_room(dsa_rounded_size(dp::FeedRing::bytes(depth))))
+            b = dp::regrow_feed(env, uid, &build_scratch);
+    }
+    unlock_everything();
+    if (b == dp::FeedBuild::kNoMem)
+        note_memory_full();
+    if (b != dp::FeedBuild::kBuilt)
+        return false;
+    pg_atomic_fetch_add_u64(&L.sh->tl.feed_builds, 1);
+    return true;
+}
+
 // A timeline page: from the viewer's feed ring; without one, a ring is
 // built if memory has room or admission lets it in (pressure.hpp), else the
 // page is merged from the author rings (kFanIn), as it is when it reaches
@@ -72,7 +94,7 @@ Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim,
     if (!author_feed)
         pressure_note_read(uid);
     dp::FeedSource source = dp::FeedSource::kRing;
-    bool denied = false;
+    bool denied = false, regrown = false;
     for (int attempt = 0; attempt < 4; attempt++) {
         uint64 started;
         if (!quiet_index(&started))
@@ -96,8 +118,16 @@ Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim,
             continue;  // a commit was applied meanwhile: read again
         if (r == dp::ReadResult::kHorizon && source == dp::FeedSource::kRing &&
             reader.feed_horizon_hit()) {
-            // Deeper than the ring: the author rings may hold it, and the
-            // ring grows for this viewer's next pages.
+            // Deeper than the ring: once, the ring is built again deeper
+            // and read again (this viewer reads deep pages: the next ones
+            // come from it too). Without room for that, or if the deeper
+            // ring still ends above the page, the page is merged from the
+            // author rings, which may go deeper, and the ring may grow
+            // with new items.
+            bool again = !regrown && regrow_ring(uid);
+            regrown = true;
+            if (again)
+                continue;
             reader.deepen(env, uid);
             source = dp::FeedSource::kFanIn;
             continue;

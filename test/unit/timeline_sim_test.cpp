@@ -285,17 +285,17 @@ class Sim {
         check_all();
     }
 
-    uint64_t fallbacks = 0, exact = 0, builds = 0, nomem_builds = 0, fanin_reads = 0;
+    uint64_t fallbacks = 0, exact = 0, builds = 0, nomem_builds = 0, fanin_reads = 0, regrows = 0;
     TimelineStats totals;
     void report() const {
         printf("  exact %llu, fallbacks %llu, builds %llu, fan-out %llu, backfills %llu, "
-               "promotions %llu, stale %llu, feeds dropped %llu, rings lost %llu, no-mem builds %llu, fan-in reads %llu\n",
+               "promotions %llu, stale %llu, feeds dropped %llu, rings lost %llu, no-mem builds %llu, fan-in reads %llu, regrown rings %llu\n",
                (unsigned long long) exact, (unsigned long long) fallbacks,
                (unsigned long long) builds, (unsigned long long) totals.fanout,
                (unsigned long long) totals.backfills, (unsigned long long) totals.promotions,
                (unsigned long long) totals.items_stale, (unsigned long long) totals.feeds_dropped,
                (unsigned long long) totals.rings_lost, (unsigned long long) nomem_builds,
-               (unsigned long long) fanin_reads);
+               (unsigned long long) fanin_reads, (unsigned long long) regrows);
     }
 
   private:
@@ -532,6 +532,20 @@ class Sim {
             r = reader_.timeline(host_.env, v, before, lim, &got);
             ASSERT_NE(int(r), int(ReadResult::kNoRing));
         }
+        if (r == ReadResult::kHorizon && src == FeedSource::kRing && reader_.feed_horizon_hit() &&
+            rng_() % 2 == 0) {
+            // As src/pg does when memory has room: the ring built again
+            // deeper, then read again.
+            host_.all_held = host_.celeb_held = true;
+            FeedBuild b = regrow_feed(host_.env, v, &scratch_);
+            host_.all_held = host_.celeb_held = false;
+            if (b == FeedBuild::kBuilt) {
+                regrows++;
+                r = reader_.timeline(host_.env, v, before, lim, &got);
+            } else if (!limited) {
+                ASSERT_EQ(int(b), int(FeedBuild::kNone));
+            }
+        }
         if (r == ReadResult::kHorizon && src == FeedSource::kRing && reader_.feed_horizon_hit()) {
             reader_.deepen(host_.env, v);
             fanin_reads++;
@@ -666,6 +680,63 @@ TEST(TimelineFanout, UpdateToAnAuthorInALowerStripe) {
     ASSERT_EQ(page.size(), 1u);
     EXPECT_EQ(page[0].id, 10);
     EXPECT_EQ(page[0].author, 2u);
+}
+
+// A viewer who pages below their first ring (feed_first_depth items): the
+// ring is built again twice as deep, holds the newest items of the same
+// sources, and answers the deep page that reached its horizon; at
+// feed_capacity it cannot go deeper.
+TEST(TimelineFanout, RegrowAFeedRingDeeper) {
+    SimHost h(1000, 800, 1000);
+    Txn t;
+    t.h = &h;
+    for (uint32_t a = 2; a <= 4; a++)
+        t.raw_edges.push_back(RawEdge{1, a, kInsert});
+    for (int64_t i = 1; i <= 600; i++)
+        t.raw_items.push_back(
+            RawItem{AuthorItem{1000 + i, i, i, uint32_t(2 + i % 3), 0}, kInsert, kPost});
+    t.prepare(1);
+    while (!t.step()) {
+    }
+    FeedBuildScratch scratch;
+    h.all_held = h.celeb_held = true;
+    ASSERT_EQ(int(build_feed(h.env, 1, &scratch)), int(FeedBuild::kBuilt));
+    h.all_held = h.celeb_held = false;
+    uint32_t first = feed_first_depth(800);
+    const RingHdr *ring = h.arena.at<RingHdr>(h.dir.find(1)->feed);
+    ASSERT_EQ(ring->n, first);
+    TimelineReader r;
+    std::vector<AuthorItem> page;
+    // The third page of 50: items 101..150 from the newest, below the ring.
+    ItemKey cursor{1000 + 600 - 99, 600 - 99};
+    ASSERT_EQ(int(r.timeline(h.env, 1, cursor, 50, &page)), int(ReadResult::kHorizon));
+    ASSERT_TRUE(r.feed_horizon_hit());
+    EXPECT_EQ(feed_regrow_depth(ring, 800), 2 * first);
+    h.all_held = h.celeb_held = true;
+    ASSERT_EQ(int(regrow_feed(h.env, 1, &scratch)), int(FeedBuild::kBuilt));
+    h.all_held = h.celeb_held = false;
+    ring = h.arena.at<RingHdr>(h.dir.find(1)->feed);
+    EXPECT_EQ(ring->n, 2 * first);
+    ASSERT_EQ(int(r.timeline(h.env, 1, cursor, 50, &page)), int(ReadResult::kOk));
+    ASSERT_EQ(page.size(), 50u);
+    for (size_t i = 0; i < page.size(); i++)
+        EXPECT_EQ(page[i].id, 600 - 100 - int64_t(i));
+    // Regrown up to feed_capacity (800 > the 600 items: then complete).
+    for (int k = 0; k < 4; k++) {
+        h.all_held = h.celeb_held = true;
+        FeedBuild b = regrow_feed(h.env, 1, &scratch);
+        h.all_held = h.celeb_held = false;
+        if (b == FeedBuild::kNone)
+            break;
+        ASSERT_EQ(int(b), int(FeedBuild::kBuilt));
+    }
+    ring = h.arena.at<RingHdr>(h.dir.find(1)->feed);
+    EXPECT_EQ(ring->n, 600u);
+    EXPECT_TRUE(ring->horizon == kMinKey);
+    EXPECT_EQ(feed_regrow_depth(ring, 800), 0u);
+    // The oldest page: items 20 down to 1.
+    ASSERT_EQ(int(r.timeline(h.env, 1, ItemKey{1021, 0}, 50, &page)), int(ReadResult::kOk));
+    EXPECT_EQ(page.size(), 20u);
 }
 
 // A whole commit (follows, unfollows, posts, reposts, deletions, fan-out
