@@ -98,6 +98,12 @@ Media media_of(std::string_view type) {
 
 struct JetstreamParser::Impl {
     od::parser parser{kMaxLineBytes};
+    // Checks a line to be applied whole (On-Demand checks what it reads),
+    // nesting up to kWholeDepth deep (a record nested deeper than that is
+    // unreadable; simdjson's default of 1,024 would refuse valid records
+    // the On-Demand reader passes over).
+    static constexpr size_t kWholeDepth = 65536;
+    simdjson::dom::parser whole{kMaxLineBytes};
     std::vector<char> scratch;       // a copy of a line without padding
     std::deque<std::string> text;    // unescaped strings (stable addresses)
     JetstreamEvent *ev = nullptr;
@@ -113,11 +119,14 @@ struct JetstreamParser::Impl {
             cap *= 2;
         if (cap > kMaxLineBytes)
             cap = kMaxLineBytes;
-        void *probe = std::malloc(2 * cap + 2 * simdjson::SIMDJSON_PADDING);
+        // Both parsers: string buffers (5/3 of the line each), structural
+        // indexes (4 bytes a byte at worst) and the DOM's tape (8).
+        void *probe = std::malloc(16 * cap + 4 * simdjson::SIMDJSON_PADDING);
         if (probe == nullptr)
             throw std::bad_alloc();
         std::free(probe);
-        if (parser.allocate(cap, parser.max_depth()) != simdjson::SUCCESS)
+        if (parser.allocate(cap, parser.max_depth()) != simdjson::SUCCESS ||
+            whole.allocate(cap, kWholeDepth) != simdjson::SUCCESS)
             throw std::bad_alloc();
     }
 
@@ -466,6 +475,19 @@ void JetstreamParser::parse(const char *data, size_t len, size_t readable, Jetst
     // missed one from passing as readable.
     if (!m.event(doc) && out->verdict == Verdict::kApply)
         m.fail("unreadable");
+    if (out->verdict != Verdict::kApply)
+        return;
+    // On-Demand checked only the fields it read: a line cut short after
+    // them, a syntax error in a field it skipped, or text after the closing
+    // brace would pass. An event to be applied is checked whole (about a
+    // microsecond for a line of a few hundred bytes; skipped events, most
+    // of a stream, are not).
+    simdjson::dom::element root;
+    simdjson::error_code ve = m.whole.parse(data, len, false).get(root);
+    if (ve == simdjson::MEMALLOC)
+        throw std::bad_alloc();
+    if (ve)
+        m.fail("bad JSON");
 }
 
 void JetstreamParser::clear_text() { impl_->text.clear(); }

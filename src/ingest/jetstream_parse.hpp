@@ -9,10 +9,12 @@
 // Speed: about 70 % of a real stream is likes, which are skipped. The
 // parser reads the envelope and the commit's collection, and stops there
 // for a collection the index does not keep; simdjson's On-Demand API reads
-// nothing it is not asked for. A consequence: only what is read is checked.
-// simdjson's first pass checks the whole line's UTF-8 and its strings, but a
-// syntax error elsewhere (in a record field never read, in a skipped
-// event's record, after the object's closing brace) goes unnoticed.
+// nothing it is not asked for. So an event to be applied is then checked
+// whole (simdjson's DOM parser over the same bytes): a truncated line, a
+// syntax error in a record field never read or text after the object's
+// closing brace makes it unreadable. A skipped event is checked only as far
+// as it was read (a like with a syntax error in its record stays skipped,
+// counted as skipped rather than unreadable).
 //
 // Outcomes: kApply (readable, to be applied), kSkip (readable, but of a kind
 // or collection the index does not keep: identity events, likes, ...; their

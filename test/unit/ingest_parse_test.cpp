@@ -382,14 +382,30 @@ TEST(IngestParse, Envelope) {
 
 TEST(IngestParse, MalformedJson) {
     std::string good = commit(A, "create", "app.bsky.graph.follow", "r", "{\"subject\":\"" + B + "\"}");
-    // Truncated at every position: never a crash, never a wrong kApply.
+    // Truncated at every position: unreadable, never applied (DESIGN.md:
+    // an event that cannot be read is skipped and counted).
     for (size_t n = 0; n < good.size(); n++) {
         Parsed p(good.substr(0, n));
-        if (p.ev.verdict == Verdict::kApply) {
-            EXPECT_EQ(p.ev.subject, B) << n;
-            EXPECT_EQ(p.ev.rkey, "r") << n;
-        }
+        EXPECT_EQ(p.ev.verdict, Verdict::kUnreadable) << n << ": " << good.substr(0, n);
     }
+    // The same for a post, whose record has fields the parser never reads.
+    std::string post = commit(A, "create", "app.bsky.feed.post", "p1",
+                              "{\"text\":\"hello\",\"langs\":[\"en\"],\"createdAt\":"
+                              "\"2026-12-01T00:00:00Z\",\"facets\":[{\"index\":{\"byteStart\":0}}]}");
+    ASSERT_EQ(Parsed(post).ev.verdict, Verdict::kApply);
+    for (size_t n = 0; n < post.size(); n++)
+        EXPECT_EQ(Parsed(post.substr(0, n)).ev.verdict, Verdict::kUnreadable) << n;
+    // Text after the closing brace, and a syntax error in a field never read.
+    expect_unreadable(good + "}");
+    expect_unreadable(good + " x");
+    expect_unreadable(good + "{}");
+    EXPECT_EQ(Parsed(good + "  ").ev.verdict, Verdict::kApply);
+    expect_unreadable(commit(A, "create", "app.bsky.feed.post", "p1",
+                             "{\"text\":\"hi\",\"langs\":[\"en\"}"));
+    expect_unreadable(commit(A, "create", "app.bsky.feed.post", "p1",
+                             "{\"text\":\"hi\",\"labels\":tru}"));
+    expect_unreadable(commit(A, "create", "app.bsky.graph.follow", "r",
+                             "{\"subject\":\"" + B + "\",\"via\":{\"uri\":1,}}"));
     expect_unreadable("{\"did\":\"" + A + "\",\"time_us\":7,\"kind\":\"identity\"");
     expect_unreadable("{\"did\":\"" + A + "\",\"time_us\":7,,\"kind\":\"identity\"}");
     expect_unreadable("{\"did\":\"" + A + "\" \"time_us\":7,\"kind\":\"identity\"}");
@@ -454,6 +470,11 @@ TEST(IngestParse, LongLines) {
                               "{\"createdAt\":\"x\",\"facets\":" + std::string(5000, '[') + std::string(5000, ']') + "}");
     p.parse(deep);
     EXPECT_EQ(p.ev.verdict, Verdict::kApply);  // deep, but never read: passed over
+    // Nested deeper than the whole-line check goes: unreadable.
+    p.parse(commit(A, "create", "app.bsky.feed.post", "p",
+                   "{\"createdAt\":\"x\",\"facets\":" + std::string(70000, '[') +
+                       std::string(70000, ']') + "}"));
+    EXPECT_EQ(p.ev.verdict, Verdict::kUnreadable);
     p.parse(commit(A, "create", "app.bsky.feed.post", "p",
                    "{\"reply\":{\"parent\":" + std::string(5000, '[') + std::string(5000, ']') + "}}"));
     EXPECT_EQ(p.ev.verdict, Verdict::kUnreadable);
