@@ -23,6 +23,10 @@
 # Writes: block + unblock, list-item add + remove on each list, with the
 # index and with its capture triggers disabled.
 
+# BENCH_MODERATION=0 leaves all of this out (no moderation data, workloads
+# or report section): the data and workloads of bench/run before issue 17,
+# for comparing with a commit from before it.
+MODERATION=${BENCH_MODERATION:-1}
 MOD_VIEWERS=8
 MOD_LISTED=100000    # dpgen's listed-only accounts, after the users
 MOD_PAGE=50
@@ -30,6 +34,7 @@ MOD_PAGE=50
 # moderation_load: the moderation data set through the tables, after the
 # posts (one COPY per table, as bench/run loads the others).
 moderation_load() {
+    [ "$MODERATION" = 1 ] || return 0
     local t0 t1
     MOD_V0=$((USERS + MOD_LISTED + 1))
     t0=$(now_ms)
@@ -241,6 +246,7 @@ SQL
 # moderated viewers' feed rings, the relationships scripts, and checks that
 # every variant answers the same pages (written in the report).
 moderation_setup() {
+    [ "$MODERATION" = 1 ] || return 0
     local k v others
     mod_functions
     sql1 "SELECT count(*) FROM generate_series($MOD_V0, $MOD_V0 + $MOD_VIEWERS - 1) v,
@@ -350,6 +356,7 @@ mod_check() {
 # The read workloads (registered in bench/run's read phase, beside
 # ceiling_page50).
 moderation_workloads() {
+    [ "$MODERATION" = 1 ] || return 0
     local mv
     mv=$(MOD_V)
     workload ceiling_rel50 "$(script ceiling_rel50 \
@@ -372,6 +379,7 @@ moderation_workloads() {
 # them). Random users block and unblock random users; odd uids (never a
 # list's members: dpgen lists even ones) are added to a list and removed.
 moderation_write_workloads() {
+    [ "$MODERATION" = 1 ] || return 0
     local wb wl1 wl2 odd
     wb=$(script write_block "$R" \
         'INSERT INTO dataplane.block (blocker, blocked) VALUES (:a, :b) ON CONFLICT DO NOTHING;' \
@@ -396,6 +404,7 @@ moderation_write_workloads() {
 
 # Rows of the throughput table.
 moderation_rows() {
+    [ "$MODERATION" = 1 ] || return 0
     local p50 rel
     p50=$(tps_of ceiling_page50)
     rel=$(tps_of ceiling_rel50)
@@ -411,6 +420,7 @@ moderation_rows() {
 }
 
 moderation_write_rows() {
+    [ "$MODERATION" = 1 ] || return 0
     local w
     for w in block_unblock list_item_10k list_item_100k; do
         row "write_${w}_index" "write_${w}_no_triggers" ""
@@ -420,6 +430,7 @@ moderation_write_rows() {
 
 # Rows of the targets table.
 moderation_targets() {
+    [ "$MODERATION" = 1 ] || return 0
     local p50 rel ix r v
     p50=$(tps_of ceiling_page50)
     rel=$(tps_of ceiling_rel50)
@@ -447,6 +458,7 @@ moderation_targets() {
 
 # The section on the data and the checks.
 moderation_section() {
+    [ "$MODERATION" = 1 ] || return 0
     echo "## Moderation"
     echo
     echo "$MOD_VIEWERS moderated viewers (uids $MOD_V0–$((MOD_V0 + MOD_VIEWERS - 1)), drawn uniformly by the"
