@@ -4,33 +4,69 @@
 
 namespace dp {
 
+namespace {
+
+// Fibonacci hashing: the product's high bits.
+inline uint32_t slot_of(uint32_t uid, uint32_t shift) { return (uid * 0x9E3779B1u) >> shift; }
+
+}  // namespace
+
+void ItemFilter::add(uint32_t uid) {
+    if (uid == 0)
+        return;  // no account (no reposter, not a reply)
+    for (uint32_t i = slot_of(uid, shift_);; i = (i + 1) & mask_) {
+        uint32_t k = slots_[i];
+        if (k == 0) {
+            uids_.push_back(uid);
+            slots_[i] = uint32_t(uids_.size());
+            return;
+        }
+        if (uids_[k - 1] == uid)
+            return;
+    }
+}
+
 Read ItemFilter::prepare(const IndexEnv &env, const TimelineFilter &f, const PageItem *items,
                          size_t n) {
     uids_.clear();
     bits_.clear();
+    mask_ = 0;
     bool followed = f.replies == Replies::kFollowed;
     if (!f.moderate && !followed)
         return Read::kOk;  // the switches need no relations
+    // At most four accounts an item, and always a free slot; an item's
+    // accounts repeat (a page names a few dozen authors), so the table is
+    // mostly far from full.
+    uint32_t log2 = 6;
+    while ((size_t(1) << log2) <= 4 * n)
+        log2++;
+    slots_.assign(size_t(1) << log2, 0);
+    mask_ = (uint32_t(1) << log2) - 1;
+    shift_ = 32 - log2;
     for (size_t i = 0; i < n; i++) {
         const AuthorItem &it = items[i].item;
-        uids_.push_back(it.author);
-        if (it.reposter != 0)
-            uids_.push_back(it.reposter);
+        add(it.author);
+        add(it.reposter);
         if (it.parent != 0) {
-            uids_.push_back(it.parent);
-            uids_.push_back(it.root);
+            add(it.parent);
+            add(it.root);
         }
     }
-    std::sort(uids_.begin(), uids_.end());
-    uids_.erase(std::unique(uids_.begin(), uids_.end()), uids_.end());
     bits_.resize(uids_.size());
-    uint16_t want = (f.moderate ? kHiddenMask : 0) | (followed ? kFollowing : 0);
-    return reader_.relations(env, f.viewer, uids_.data(), uids_.size(), want, bits_.data());
+    uint16_t bits = (f.moderate ? kHiddenMask : 0) | (followed ? kFollowing : 0);
+    return reader_.relations(env, f.viewer, uids_.data(), uids_.size(), bits, bits_.data());
 }
 
 uint16_t ItemFilter::bits_of(uint32_t uid) const {
-    auto it = std::lower_bound(uids_.begin(), uids_.end(), uid);
-    return it != uids_.end() && *it == uid ? bits_[size_t(it - uids_.begin())] : 0;
+    if (uid == 0 || mask_ == 0)
+        return 0;
+    for (uint32_t i = slot_of(uid, shift_);; i = (i + 1) & mask_) {
+        uint32_t k = slots_[i];
+        if (k == 0)
+            return 0;
+        if (uids_[k - 1] == uid)
+            return bits_[k - 1];
+    }
 }
 
 bool ItemFilter::keep(const TimelineFilter &f, const AuthorItem &t) const {

@@ -15,6 +15,7 @@
 #include "graph_apply.hpp"
 #include "index_env.hpp"
 #include "moderation_read.hpp"
+#include "timeline_filter.hpp"
 #include "test_util.hpp"
 
 namespace dp::test {
@@ -128,6 +129,72 @@ TEST(ModerationRead, MatchesTheModel) {
                     ASSERT_EQ(bits[i] & want, m & want)
                         << "seed " << seed << " txn " << t << " viewer " << v << " x " << xs[i];
                 }
+            }
+        }
+    }
+}
+
+// ItemFilter (what a timeline page keeps) against DESIGN.md's rules over
+// the model's relations: random items naming random authors, reposters,
+// parents and roots (repeated, as on a page), every switch combination.
+TEST(ModerationRead, ItemFilterMatchesTheRules) {
+    for (uint64_t seed = 11; seed <= 14; seed++) {
+        std::mt19937_64 rng(seed);
+        World w;
+        const uint32_t n_users = 40, n_lists = 4;
+        std::vector<RawEdge> raw;
+        for (int i = 0; i < 400; i++)
+            raw.push_back(random_edge(rng, n_users, n_lists));
+        w.commit(raw, 1);
+        ItemFilter filter;
+        for (int round = 0; round < 200; round++) {
+            uint32_t v = uint32_t(rng() % (n_users + 1));  // 0: no viewer
+            std::vector<PageItem> items(1 + rng() % 300);
+            for (PageItem &pi : items) {
+                AuthorItem &it = pi.item;
+                it = AuthorItem{};
+                it.author = 1 + uint32_t(rng() % (n_users + 2));  // and uids of no account
+                it.reposter = rng() % 3 == 0 ? 1 + uint32_t(rng() % n_users) : 0;
+                if (rng() % 2 == 0) {
+                    it.parent = 1 + uint32_t(rng() % n_users);
+                    it.root = rng() % 2 ? it.parent : 1 + uint32_t(rng() % n_users);
+                }
+                it.attrs = rng() % 4 == 0 ? kAttrQuote : 0;
+            }
+            TimelineFilter f;
+            f.viewer = v;
+            f.moderate = rng() % 4 != 0;
+            f.replies = Replies(rng() % 3);
+            f.reposts = rng() % 3 != 0;
+            f.quotes = rng() % 3 != 0;
+            ASSERT_EQ(filter.prepare(w.env, f, items.data(), items.size()), Read::kOk);
+            auto rel = [&](uint32_t x) {
+                uint16_t m = w.model(v, x, n_lists);
+                return v == 0 ? uint16_t(m & kInactiveBit) : m;
+            };
+            for (const PageItem &pi : items) {
+                const AuthorItem &t = pi.item;
+                bool repost = t.reposter != 0, reply = t.parent != 0;
+                bool keep = true;
+                if (f.moderate && ((rel(t.author) & kHiddenMask) ||
+                                   (repost && (rel(t.reposter) & kHiddenMask)) ||
+                                   (reply && ((rel(t.parent) & kBlockedMask) ||
+                                              (rel(t.root) & kBlockedMask)))))
+                    keep = false;
+                if (!f.reposts && repost)
+                    keep = false;
+                if (!f.quotes && (t.attrs & kAttrQuote))
+                    keep = false;
+                if (f.replies != Replies::kAll && reply && !repost) {
+                    auto in_src = [&](uint32_t x) {
+                        return x == t.author || x == v || (rel(x) & kFollowing);
+                    };
+                    if (f.replies == Replies::kNone || !in_src(t.parent) || !in_src(t.root))
+                        keep = false;
+                }
+                ASSERT_EQ(filter.keep(f, t), keep)
+                    << "seed " << seed << " round " << round << " viewer " << v << " author "
+                    << t.author << " reposter " << t.reposter << " parent " << t.parent;
             }
         }
     }
