@@ -240,3 +240,13 @@ SELECT pg_temp.clean() AS verify_rows;
 -- The index follows: timelines from the ingested rows equal the tables'.
 SELECT count(*) AS timeline_items FROM dataplane.get_timeline((SELECT uid FROM dataplane.actor WHERE did = pg_temp.did('alice')), 100);
 SELECT pg_temp.clean() AS verify_rows;
+
+-- createdAt with a fraction as long as PostgreSQL's date parser reads (128
+-- digits before Z: the post keeps its createdAt, a second before its
+-- event), and one digit longer (unreadable: the event's time).
+SELECT pg_temp.ingest(
+  replace(pg_temp.post('frank', 40, 'f1'), '.000Z', '.' || repeat('0', 128) || 'Z'),
+  replace(pg_temp.post('frank', 41, 'f2'), '.000Z', '.' || repeat('0', 129) || 'Z'));
+SELECT rkey, created_at - to_timestamp(1700000000) AS after_epoch_plus_1700000000
+  FROM dataplane.post WHERE rkey IN ('f1', 'f2') ORDER BY rkey;
+SELECT pg_temp.clean() AS verify_rows;

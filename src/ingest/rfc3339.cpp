@@ -55,7 +55,7 @@ bool parse_rfc3339(std::string_view s, DateTimeFields *out) {
         size_t start = ++i;
         while (i < s.size() && s[i] >= '0' && s[i] <= '9')
             i++;
-        if (i == start || i - start > kMaxFractionDigits)
+        if (i == start)
             return false;
         f.fraction = s.substr(start, i - start);
     }
@@ -75,7 +75,7 @@ bool parse_rfc3339(std::string_view s, DateTimeFields *out) {
     } else {
         return false;
     }
-    if (i != s.size() || !in_range(f))
+    if (i != s.size() || s.size() > kMaxDateTimeLength || !in_range(f))
         return false;
     if (out != nullptr)
         *out = f;

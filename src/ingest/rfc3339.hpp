@@ -7,17 +7,21 @@
 // PostgreSQL makes of it. This check therefore also refuses what that
 // parser would reject with an error (measured on PostgreSQL 15): year 0000,
 // a day the month lacks, 24:00:00 with anything but zeros after it, second
-// 60 with a nonzero fraction, an offset beyond ±15:59, and fractions longer
-// than kMaxFractionDigits (PostgreSQL refuses fields over about 150
-// characters). Everything accepted here is accepted by PostgreSQL.
+// 60 with a nonzero fraction, an offset beyond ±15:59, and text longer than
+// kMaxDateTimeLength (PostgreSQL's date parser copies the text and a NUL
+// after each of its three fields into a buffer of MAXDATELEN +
+// MAXDATEFIELDS = 153 bytes: measured, it reads a fraction of 128 digits
+// before Z and of 123 before ±HH:MM, and refuses one more). Everything
+// accepted here is accepted by PostgreSQL, and the reverse.
 #pragma once
 
 #include <string_view>
 
 namespace ing {
 
-// Most fraction digits accepted (PostgreSQL rounds to microseconds anyway).
-constexpr size_t kMaxFractionDigits = 32;
+// The longest date-time PostgreSQL reads (any fraction length within it;
+// it rounds to microseconds).
+constexpr size_t kMaxDateTimeLength = 149;
 
 // The fields of a readable date-time, as written.
 struct DateTimeFields {

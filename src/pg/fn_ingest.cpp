@@ -126,11 +126,13 @@ int64 event_time(int64 time_us) {
 }
 
 // createdAt as PostgreSQL reads it (no error: its parser reports codes);
-// false when it is not a readable date-time.
+// false when it is not a readable date-time. The same calls and buffer as
+// timestamptz_in, which parses its argument in place: up to
+// kMaxDateTimeLength characters, more than MAXDATELEN.
 bool read_created_at(std::string_view s, int64 *out) {
-    if (s.empty() || s.size() >= MAXDATELEN || !ing::parse_rfc3339(s, nullptr))
+    if (s.empty() || s.size() > ing::kMaxDateTimeLength || !ing::parse_rfc3339(s, nullptr))
         return false;
-    char text[MAXDATELEN], workbuf[MAXDATELEN + MAXDATEFIELDS];
+    char text[ing::kMaxDateTimeLength + 1], workbuf[MAXDATELEN + MAXDATEFIELDS];
     memcpy(text, s.data(), s.size());
     text[s.size()] = '\0';
     char *field[MAXDATEFIELDS];
