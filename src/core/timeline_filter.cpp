@@ -11,18 +11,22 @@ inline uint32_t slot_of(uint32_t uid, uint32_t shift) { return (uid * 0x9E3779B1
 
 }  // namespace
 
+size_t ItemFilter::probe(uint32_t uid) const {
+    size_t mask = slots_.size() - 1;
+    for (size_t i = slot_of(uid, shift_);; i = (i + 1) & mask) {
+        uint32_t k = slots_[i];
+        if (k == 0 || uids_[k - 1] == uid)
+            return i;
+    }
+}
+
 void ItemFilter::add(uint32_t uid) {
     if (uid == 0)
         return;  // no account (no reposter, not a reply)
-    for (uint32_t i = slot_of(uid, shift_);; i = (i + 1) & mask_) {
-        uint32_t k = slots_[i];
-        if (k == 0) {
-            uids_.push_back(uid);
-            slots_[i] = uint32_t(uids_.size());
-            return;
-        }
-        if (uids_[k - 1] == uid)
-            return;
+    size_t i = probe(uid);
+    if (slots_[i] == 0) {
+        uids_.push_back(uid);
+        slots_[i] = uint32_t(uids_.size());
     }
 }
 
@@ -30,7 +34,7 @@ Read ItemFilter::prepare(const IndexEnv &env, const TimelineFilter &f, const Pag
                          size_t n) {
     uids_.clear();
     bits_.clear();
-    mask_ = 0;
+    slots_.clear();
     bool followed = f.replies == Replies::kFollowed;
     if (!f.moderate && !followed)
         return Read::kOk;  // the switches need no relations
@@ -41,7 +45,6 @@ Read ItemFilter::prepare(const IndexEnv &env, const TimelineFilter &f, const Pag
     while ((size_t(1) << log2) <= 4 * n)
         log2++;
     slots_.assign(size_t(1) << log2, 0);
-    mask_ = (uint32_t(1) << log2) - 1;
     shift_ = 32 - log2;
     for (size_t i = 0; i < n; i++) {
         const AuthorItem &it = items[i].item;
@@ -58,15 +61,10 @@ Read ItemFilter::prepare(const IndexEnv &env, const TimelineFilter &f, const Pag
 }
 
 uint16_t ItemFilter::bits_of(uint32_t uid) const {
-    if (uid == 0 || mask_ == 0)
-        return 0;
-    for (uint32_t i = slot_of(uid, shift_);; i = (i + 1) & mask_) {
-        uint32_t k = slots_[i];
-        if (k == 0)
-            return 0;
-        if (uids_[k - 1] == uid)
-            return bits_[k - 1];
-    }
+    if (uid == 0 || slots_.empty())
+        return 0;  // no account, or no relations were read (prepare)
+    uint32_t k = slots_[probe(uid)];
+    return k != 0 ? bits_[k - 1] : 0;
 }
 
 bool ItemFilter::keep(const TimelineFilter &f, const AuthorItem &t) const {

@@ -60,20 +60,24 @@ class ItemFilter {
     bool keep(const TimelineFilter &f, const AuthorItem &item) const;
 
   private:
+    // The slot holding uid's index + 1, or the free slot where it goes.
+    size_t probe(uint32_t uid) const;
     void add(uint32_t uid);
     uint16_t bits_of(uint32_t uid) const;
 
     ModerationReader reader_;
     // The accounts the items name, distinct, in the order first named, and
     // their relations; slots_ finds a uid's index (open addressing, linear
-    // probing, more slots than four a candidate; a slot holds index + 1, 0
-    // when free).
+    // probing, a power of two more than four slots a candidate; a slot holds
+    // index + 1, 0 when free; empty when prepare read no relations).
     // Lookups are four per item: a hash beats sorting and a binary search.
+    // (ing::FlatMap, flat_table.hpp, is the project's general table; this
+    // one is sized for each page and dropped with it, where FlatMap keeps
+    // and clears slot by slot the capacity of the largest page ever seen.)
     std::vector<uint32_t> uids_;
     std::vector<uint16_t> bits_;
     std::vector<uint32_t> slots_;
-    uint32_t mask_ = 0;
-    uint32_t shift_ = 32;
+    uint32_t shift_ = 32;  // 32 - log2(slots_.size())
 };
 
 }  // namespace dp
