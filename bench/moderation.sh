@@ -79,16 +79,7 @@ mod_ref_sql() {
     cat <<SQL
 WITH src AS (SELECT followee AS uid FROM dataplane.follow WHERE follower = :v
              UNION SELECT :v),
-blocked AS (
-  SELECT blocked AS uid FROM dataplane.block WHERE blocker = :v
-  UNION SELECT blocker FROM dataplane.block WHERE blocked = :v
-  UNION SELECT i.subject FROM dataplane.list_block b JOIN dataplane.list_item i USING (list_id) WHERE b.actor = :v
-  UNION SELECT b.actor FROM dataplane.list_block b JOIN dataplane.list_item i USING (list_id) WHERE i.subject = :v),
-hidden AS (
-  SELECT uid FROM blocked
-  UNION SELECT muted FROM dataplane.mute WHERE muter = :v
-  UNION SELECT i.subject FROM dataplane.list_mute m JOIN dataplane.list_item i USING (list_id) WHERE m.actor = :v
-  UNION SELECT uid FROM dataplane.actor WHERE NOT active),
+$(moderation_ctes :v),
 items AS (
   SELECT p.id AS item_id, p.id AS post_id, p.author, NULL::int AS reposter, p.created_at AS sort_at,
          p.reply_parent_author, p.reply_root_author, p.quote
