@@ -50,6 +50,9 @@ FAILED=0
 FAILURES=()
 WORK=$(mktemp -d /tmp/dataplane-test.XXXXXX)
 chown postgres:postgres "$WORK"
+# The clusters, logs and diffs of a run (up to ~1 GB): kept only when a
+# test failed, for its diffs and server logs.
+DP_AT_EXIT+=('if [ "$FAILED" = 0 ]; then rm -rf "$WORK"; else echo "test files kept in $WORK"; fi')
 for d in sql expected specs t; do
     if [ -d "$DP_ROOT/$d" ]; then cp -r "$DP_ROOT/$d" "$WORK/"; fi
 done
