@@ -25,12 +25,18 @@ constexpr uint32_t kTopSize = (uint32_t(1) << 31) >> kLeafBits;  // leaves for a
 // The sets the index keeps. Each is owned by one uid (or one list) and
 // holds uids (or list ids):
 //   kOut        whom u follows               kIn        u's followers
-//   kBlock      whom u blocks                kMute      whom u mutes
+//   kBlock      whom u blocks                kBlockers  who blocks u
+//   kMute       whom u mutes
 //   kListBlock  the lists u list-blocks      kListMute  the lists u list-mutes
 //   kInactive   {1} when u's account is inactive, else empty
-//   kMembers    the members of list l
-// Only the owner's side of a block, mute or list subscription is kept: a
-// read that asks "does x block v" looks in x's set.
+//   kMemberOf   the lists u is on
+//   kInactives  every inactive account (owned by kInactivesOwner only)
+//   kMembers    the members of list l        kListBlockers who list-blocks l
+// A relation a read looks up from the viewer's side is kept both ways
+// (follows, blocks, list items, list blocks, inactive accounts), so that a
+// page's accounts are probed in a few of the viewer's sets instead of each
+// account's own entry being looked up; mutes and list mutes are only ever
+// read from the muter's side.
 enum Side : uint8_t {
     kOut = 0,
     kIn = 1,
@@ -39,14 +45,22 @@ enum Side : uint8_t {
     kListBlock = 4,
     kListMute = 5,
     kInactive = 6,
-    kMembers = 7,
-    kNumSides = 8
+    kBlockers = 7,
+    kMemberOf = 8,
+    kInactives = 9,
+    kMembers = 10,
+    kListBlockers = 11,
+    kNumSides = 12
 };
+
+// The owner of the one kInactives set (an inactive account u is the edge
+// u -> 1 of kInactive, so its reverse is 1 -> u).
+constexpr uint32_t kInactivesOwner = 1;
 
 // Where they live: the follow sets in the user directory's entries (with
 // the rings), the moderation sets in a second directory of uids whose
 // leaves exist only where some user in them has one (most accounts never
-// block anyone: they pay nothing), and each list's members in a third, by
+// block anyone: they pay nothing), and each list's sets in a third, by
 // list id.
 struct DirEntry {
     SetRef set[2];  // kOut, kIn
@@ -55,16 +69,20 @@ struct DirEntry {
 };
 static_assert(sizeof(DirEntry) == 24, "DirEntry layout");
 
-constexpr uint32_t kModSlots = 5;  // kBlock .. kInactive; a list's members in slot 0
+constexpr uint32_t kModSlots = kMembers - kBlock;  // kBlock .. kInactives (64 bytes)
+constexpr uint32_t kListSlots = kNumSides - kMembers;  // kMembers, kListBlockers
 struct ModEntry {
     SetRef set[kModSlots];
 };
-static_assert(sizeof(ModEntry) == 40, "ModEntry layout");
+static_assert(sizeof(ModEntry) == 64, "ModEntry layout");
 
 // The slot of a side's set in its entry.
 inline uint8_t slot_of(uint8_t side) {
-    return side <= kIn ? side : side == kMembers ? 0 : uint8_t(side - kBlock);
+    return side <= kIn ? side : side < kMembers ? uint8_t(side - kBlock) : uint8_t(side - kMembers);
 }
+
+// Is a side's set in the list directory (owned by a list id)?
+inline bool list_side(uint8_t side) { return side >= kMembers; }
 
 // Lives in fixed shared memory, zeroed at server start.
 struct DirTop {

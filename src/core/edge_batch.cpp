@@ -36,12 +36,10 @@ std::vector<SideChange> net_side_changes(const RawEdge *raw, size_t n, uint32_t 
         const RawEdge &e = raw[i];
         if (e.op == kTruncate || e.rel >= kNumRels || i < from[e.rel])
             continue;
-        if (e.rel == kRelFollow) {
-            k.push_back(make(e.follower, kOut, e.followee, uint32_t(i), e.op));
-            k.push_back(make(e.followee, kIn, e.follower, uint32_t(i), e.op));
-        } else {
-            k.push_back(make(e.follower, owner_side(e.rel), e.followee, uint32_t(i), e.op));
-        }
+        k.push_back(make(e.follower, owner_side(e.rel), e.followee, uint32_t(i), e.op));
+        uint8_t rev = reverse_side(e.rel);
+        if (rev < kNumSides)
+            k.push_back(make(e.followee, rev, e.follower, uint32_t(i), e.op));
     }
     std::sort(k.begin(), k.end(), [](const Keyed &a, const Keyed &b) {
         if (a.hi != b.hi)

@@ -38,14 +38,16 @@ inline uint32_t bucket_of(uint32_t owner, uint32_t other, uint8_t side) {
 
 enum Op : uint8_t { kDelete = 0, kInsert = 1, kTruncate = 2 };
 
-// The relations, as captured. Each names its owner and its other end:
-//   kRelFollow     follower -> followee    (sides kOut and kIn)
-//   kRelBlock      blocker -> blocked      (kBlock)
+// The relations, as captured. Each names its owner and its other end, and
+// lands in the owner's set and, for those read from the other end too, in
+// the other end's set of the reverse side:
+//   kRelFollow     follower -> followee    (kOut; kIn)
+//   kRelBlock      blocker -> blocked      (kBlock; kBlockers)
 //   kRelMute       muter -> muted          (kMute)
-//   kRelListBlock  actor -> list id        (kListBlock)
+//   kRelListBlock  actor -> list id        (kListBlock; kListBlockers)
 //   kRelListMute   actor -> list id        (kListMute)
-//   kRelListItem   list id -> subject      (kMembers)
-//   kRelInactive   uid -> 1                (kInactive)
+//   kRelListItem   list id -> subject      (kMembers; kMemberOf)
+//   kRelInactive   uid -> 1                (kInactive; kInactives)
 enum Rel : uint8_t {
     kRelFollow = 0,
     kRelBlock,
@@ -61,6 +63,13 @@ enum Rel : uint8_t {
 inline uint8_t owner_side(uint8_t rel) {
     static constexpr uint8_t kSide[kNumRels] = {kOut,      kBlock,   kMute,    kListBlock,
                                                 kListMute, kMembers, kInactive};
+    return kSide[rel];
+}
+
+// The side of the other end's set it lands in too, or kNumSides for none.
+inline uint8_t reverse_side(uint8_t rel) {
+    static constexpr uint8_t kSide[kNumRels] = {kIn,       kBlockers,  kNumSides, kListBlockers,
+                                                kNumSides, kMemberOf,  kInactives};
     return kSide[rel];
 }
 
@@ -92,7 +101,8 @@ std::vector<SideChange> net_side_changes(const RawEdge *raw, size_t n,
 
 // The bit of every side a relation's truncation empties.
 inline uint32_t truncated_sides(uint8_t rel) {
-    return rel == kRelFollow ? (1u << kOut | 1u << kIn) : 1u << owner_side(rel);
+    uint8_t rev = reverse_side(rel);
+    return 1u << owner_side(rel) | (rev < kNumSides ? 1u << rev : 0u);
 }
 
 // Offsets of each stripe's run in a vector of changes ordered by stripe

@@ -155,15 +155,16 @@ void clear_stripe(const Arena &arena, const Directory &dir, const ModDirectory *
                   const ModDirectory *list_dir, uint32_t stripe, uint32_t sides, ApplyResult *r) {
     constexpr uint32_t kFollowSides = 1u << kOut | 1u << kIn;
     constexpr uint32_t kModSides = (1u << kMembers) - (1u << kBlock);
+    constexpr uint32_t kListSides = (1u << kNumSides) - (1u << kMembers);
     if (sides & kFollowSides)
         clear_dir_stripe(arena, dir, stripe, sides, 2, [](uint32_t slot) { return uint8_t(slot); },
                          r);
     if (mod_dir != nullptr && (sides & kModSides))
         clear_dir_stripe(arena, *mod_dir, stripe, sides, kModSlots,
                          [](uint32_t slot) { return uint8_t(kBlock + slot); }, r);
-    if (list_dir != nullptr && (sides & (1u << kMembers)))
-        clear_dir_stripe(arena, *list_dir, stripe, sides, 1,
-                         [](uint32_t) { return uint8_t(kMembers); }, r);
+    if (list_dir != nullptr && (sides & kListSides))
+        clear_dir_stripe(arena, *list_dir, stripe, sides, kListSlots,
+                         [](uint32_t slot) { return uint8_t(kMembers + slot); }, r);
 }
 
 }  // namespace dp

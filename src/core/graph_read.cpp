@@ -16,7 +16,7 @@ bool GraphReader::ref_of(uint32_t owner, Side side, SetRef *ref) const {
         *ref = e ? e->set[side] : SetRef{};
         return !ref->invalid();
     }
-    const ModDirectory *d = side == kMembers ? lists_ : mod_;
+    const ModDirectory *d = list_side(side) ? lists_ : mod_;
     if (d == nullptr || d->lost(owner))
         return false;
     const ModEntry *e = d->find(owner);

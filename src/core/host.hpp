@@ -25,7 +25,7 @@ enum StripeMode : uint32_t {
 
 // The install cursors of a build: owners below have been installed. One per
 // side of the sets (Cursor(side), directory.hpp), then the author rings.
-enum Cursor : uint32_t { kCursorOut = 0, kCursorIn = 1, kCursorAuthor = 8, kNumCursors = 9 };
+enum Cursor : uint32_t { kCursorOut = 0, kCursorIn = 1, kCursorAuthor = 12, kNumCursors = 13 };
 
 // Counts one step of an apply or a build made in a stripe (graph_apply.hpp).
 struct ApplyResult;

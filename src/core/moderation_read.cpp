@@ -21,7 +21,7 @@ bool set_of(const IndexEnv &env, uint32_t owner, uint8_t side, SetRef *ref) {
         *ref = e != nullptr ? e->set[side] : SetRef{};
         return !ref->invalid();
     }
-    const ModDirectory *d = side == kMembers ? env.list_dir : env.mod_dir;
+    const ModDirectory *d = list_side(side) ? env.list_dir : env.mod_dir;
     if (d == nullptr || d->lost(owner))
         return false;
     const ModEntry *e = d->find(owner);
@@ -45,6 +45,29 @@ bool copy_set(const IndexEnv &env, const SetRef &ref, std::vector<uint32_t> *out
 
 }  // namespace
 
+// Sets bit for each x in the set v. A set not much larger than the page's
+// accounts is merged with them (both ascending: a walk without searches);
+// a larger one is probed for each x in ascending order, each probe going
+// on from where the one before stopped (SetProbe).
+void ModerationReader::probe_all(const SetView &v, uint16_t bit, uint16_t *bits) const {
+    const size_t n = sorted_.size();
+    if (v.size() <= 4 * n) {
+        size_t k = 0;
+        v.for_each([&](uint32_t x) {
+            while (k < n && sorted_[k].uid < x)
+                k++;
+            for (; k < n && sorted_[k].uid == x; k++)
+                bits[sorted_[k].index] |= bit;
+            return k < n;
+        });
+        return;
+    }
+    SetProbe p(v);
+    for (const Probe &q : sorted_)
+        if (!(bits[q.index] & bit) && p.contains(q.uid))
+            bits[q.index] |= bit;
+}
+
 Read ModerationReader::relations(const IndexEnv &env, uint32_t viewer, const uint32_t *xs,
                                  size_t n, uint16_t want, uint16_t *bits) noexcept {
     try {
@@ -61,35 +84,41 @@ Read ModerationReader::relations_inner(const IndexEnv &env, uint32_t viewer, con
         return Read::kOk;
     list_block_.clear();
     list_mute_.clear();
+    member_of_.clear();
+    sorted_.clear();
+    for (size_t i = 0; i < n; i++)
+        if (valid_id(xs[i]))
+            sorted_.push_back(Probe{xs[i], uint32_t(i)});
+    std::sort(sorted_.begin(), sorted_.end(),
+              [](const Probe &a, const Probe &b) { return a.uid < b.uid; });
     if (valid_id(viewer)) {
-        if (viewer_sets(env, viewer, xs, n, want, bits) != Read::kOk)
+        if (viewer_sets(env, viewer, want, bits) != Read::kOk)
             return Read::kUnknown;
         if ((want & kBlockingByList) &&
-            lists_hold(env, list_block_, kBlockingByList, xs, n, bits) != Read::kOk)
+            lists_hold(env, list_block_, kMembers, kBlockingByList, bits) != Read::kOk)
             return Read::kUnknown;
         if ((want & kMutingByList) &&
-            lists_hold(env, list_mute_, kMutingByList, xs, n, bits) != Read::kOk)
+            lists_hold(env, list_mute_, kMembers, kMutingByList, bits) != Read::kOk)
+            return Read::kUnknown;
+        if ((want & kBlockedByList) && blocked_by_lists(env, viewer, xs, n, bits) != Read::kOk)
             return Read::kUnknown;
     }
-    if (want & (kBlockedBy | kBlockedByList | kInactiveBit)) {
-        if (others_sets(env, viewer, xs, n, want, bits) != Read::kOk)
-            return Read::kUnknown;
-        if ((want & kBlockedByList) && others_lists(env, viewer, bits) != Read::kOk)
-            return Read::kUnknown;
-    }
+    if ((want & kInactiveBit) && inactive(env, bits) != Read::kOk)
+        return Read::kUnknown;
     return Read::kOk;
 }
 
-// Under the viewer's stripe lock: its follows both ways, blocks and mutes
-// of each x, and a copy of the lists it subscribes to.
-Read ModerationReader::viewer_sets(const IndexEnv &env, uint32_t viewer, const uint32_t *xs,
-                                   size_t n, uint16_t want, uint16_t *bits) {
+// Under the viewer's stripe lock: its follows both ways, blocks both ways
+// and mutes of each x, and copies of the lists it subscribes to and of the
+// lists it is on.
+Read ModerationReader::viewer_sets(const IndexEnv &env, uint32_t viewer, uint16_t want,
+                                   uint16_t *bits) {
     struct Own {
         uint8_t side;
         uint16_t bit;
     };
-    static constexpr Own kOwn[] = {{kOut, kFollowing}, {kIn, kFollowedBy}, {kBlock, kBlocking},
-                                   {kMute, kMuting}};
+    static constexpr Own kOwn[] = {{kOut, kFollowing},  {kIn, kFollowedBy}, {kBlock, kBlocking},
+                                   {kBlockers, kBlockedBy}, {kMute, kMuting}};
     StripeGuard g(env, stripe_of(viewer), false);
     for (const Own &o : kOwn) {
         if (!(want & o.bit))
@@ -102,64 +131,97 @@ Read ModerationReader::viewer_sets(const IndexEnv &env, uint32_t viewer, const u
         SetView v(*env.arena, ref, env.views);
         if (!v.ok())
             return Read::kUnknown;
-        for (size_t i = 0; i < n; i++)
-            if (valid_id(xs[i]) && v.contains(xs[i]))
-                bits[i] |= o.bit;
+        probe_all(v, o.bit, bits);
     }
-    SetRef lb, lm;
-    if ((want & kBlockingByList) &&
-        (!set_of(env, viewer, kListBlock, &lb) || !copy_set(env, lb, &list_block_)))
-        return Read::kUnknown;
-    if ((want & kMutingByList) &&
-        (!set_of(env, viewer, kListMute, &lm) || !copy_set(env, lm, &list_mute_)))
-        return Read::kUnknown;
+    struct Lists {
+        uint8_t side;
+        uint16_t bit;
+        std::vector<uint32_t> *out;
+    };
+    const Lists kLists[] = {{kListBlock, kBlockingByList, &list_block_},
+                            {kListMute, kMutingByList, &list_mute_},
+                            {kMemberOf, kBlockedByList, &member_of_}};
+    for (const Lists &l : kLists) {
+        SetRef ref;
+        if ((want & l.bit) && (!set_of(env, viewer, l.side, &ref) || !copy_set(env, ref, l.out)))
+            return Read::kUnknown;
+    }
     return Read::kOk;
 }
 
-// For each list (under its stripe lock): which x are members.
+// For each list (under its stripe lock): which x are in the list's set on
+// side (its members, or who list-blocks it).
 Read ModerationReader::lists_hold(const IndexEnv &env, const std::vector<uint32_t> &lists,
-                                  uint16_t bit, const uint32_t *xs, size_t n, uint16_t *bits) {
+                                  uint8_t side, uint16_t bit, uint16_t *bits) {
     for (uint32_t l : lists) {
         StripeGuard g(env, stripe_of(l), false);
         SetRef ref;
-        if (!set_of(env, l, kMembers, &ref))
+        if (!set_of(env, l, side, &ref))
             return Read::kUnknown;
         if (ref.empty())
             continue;
         SetView v(*env.arena, ref, env.views);
         if (!v.ok())
             return Read::kUnknown;
-        for (size_t i = 0; i < n; i++)
-            if (!(bits[i] & bit) && valid_id(xs[i]) && v.contains(xs[i]))
-                bits[i] |= bit;
+        probe_all(v, bit, bits);
     }
     return Read::kOk;
 }
 
-// Is the set present, read without its lock (a hint: see others_sets)?
+// Which x are inactive: one set, under its owner's stripe lock.
+Read ModerationReader::inactive(const IndexEnv &env, uint16_t *bits) {
+    if (env.mod_dir == nullptr)
+        return Read::kOk;  // no moderation sets kept
+    StripeGuard g(env, stripe_of(kInactivesOwner), false);
+    SetRef ref;
+    if (!set_of(env, kInactivesOwner, kInactives, &ref))
+        return Read::kUnknown;
+    if (ref.empty())
+        return Read::kOk;
+    SetView v(*env.arena, ref, env.views);
+    if (!v.ok())
+        return Read::kUnknown;
+    probe_all(v, kInactiveBit, bits);
+    return Read::kOk;
+}
+
+// Does x list-block a list the viewer is on. Most viewers are on no list,
+// or on a few: then each of those lists' blockers is probed for the x. A
+// viewer on many lists (an account many curate) is answered from the x's
+// side instead: the lists each x list-blocks, each checked for the viewer.
+Read ModerationReader::blocked_by_lists(const IndexEnv &env, uint32_t viewer, const uint32_t *xs,
+                                        size_t n, uint16_t *bits) {
+    constexpr size_t kFewLists = 32;
+    if (member_of_.empty())
+        return Read::kOk;
+    if (member_of_.size() <= kFewLists)
+        return lists_hold(env, member_of_, kListBlockers, kBlockedByList, bits);
+    if (others_list_blocks(env, xs, n) != Read::kOk)
+        return Read::kUnknown;
+    return others_lists(env, viewer, bits);
+}
+
+// Is the set present, read without its lock (a hint: see others_list_blocks)?
 bool peek_nonempty(const SetRef &r) {
     return __atomic_load_n(&r.base, __ATOMIC_RELAXED) != kNoRef ||
            __atomic_load_n(&r.delta, __ATOMIC_RELAXED) != kNoRef;
 }
 
-// Each x's own sets: is x inactive, does x block the viewer, and (noted for
-// others_lists) the lists x list-blocks.
+// The lists each x list-blocks, noted (pending_) for others_lists.
 //
-// Most accounts have none of these sets, and a page names a hundred of
-// them in as many stripes: so a first pass looks at each x's entry without
-// its stripe lock, only to see which sets exist (an inactive account's set
-// is {1}: that it exists says all). Reading the set refs unlocked is sound
-// because the whole read is discarded when a commit's apply overlapped it
-// (the caller's contract, at the top of moderation_read.hpp): with no apply
-// running, nothing changes them. Only the x with a block or list-block set
-// to look into are read again under their stripe lock, one lock per stripe.
-Read ModerationReader::others_sets(const IndexEnv &env, uint32_t viewer, const uint32_t *xs,
-                                   size_t n, uint16_t want, uint16_t *bits) {
+// Most accounts list-block nothing, and a page names a hundred of them in
+// as many stripes: so a first pass looks at each x's entry without its
+// stripe lock, only to see which have such a set. Reading the set refs
+// unlocked is sound because the whole read is discarded when a commit's
+// apply overlapped it (the caller's contract, at the top of
+// moderation_read.hpp): with no apply running, nothing changes them. Only
+// the x with a set to look into are read again under their stripe lock,
+// one lock per stripe.
+Read ModerationReader::others_list_blocks(const IndexEnv &env, const uint32_t *xs, size_t n) {
     order_.clear();
     pending_.clear();
     if (env.mod_dir == nullptr)
         return Read::kOk;  // no moderation sets kept
-    bool look = valid_id(viewer) && (want & (kBlockedBy | kBlockedByList));
     for (size_t i = 0; i < n; i++) {
         uint32_t x = xs[i];
         if (!valid_id(x))
@@ -167,16 +229,7 @@ Read ModerationReader::others_sets(const IndexEnv &env, uint32_t viewer, const u
         if (env.mod_dir->lost(x))
             return Read::kUnknown;
         const ModEntry *e = env.mod_dir->find(x);
-        if (e == nullptr)
-            continue;  // no moderation sets at all
-        const SetRef &inactive = e->set[slot_of(kInactive)];
-        if ((want & kInactiveBit) && peek_nonempty(inactive)) {
-            if (__atomic_load_n(&inactive.base, __ATOMIC_RELAXED) == kInvalidRef)
-                return Read::kUnknown;
-            bits[i] |= kInactiveBit;
-        }
-        if (look && (peek_nonempty(e->set[slot_of(kBlock)]) ||
-                     peek_nonempty(e->set[slot_of(kListBlock)])))
+        if (e != nullptr && peek_nonempty(e->set[slot_of(kListBlock)]))
             order_.push_back(uint32_t(i));
     }
     std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
@@ -189,30 +242,15 @@ Read ModerationReader::others_sets(const IndexEnv &env, uint32_t viewer, const u
         uint32_t s = stripe_of(xs[order_[i]]);
         StripeGuard g(env, s, false);
         for (; i < order_.size() && stripe_of(xs[order_[i]]) == s; i++) {
-            uint32_t k = order_[i], x = xs[k];
-            const ModEntry *e = env.mod_dir->find(x);
-            if (e == nullptr)
-                continue;
-            const SetRef &blocks = e->set[slot_of(kBlock)];
-            const SetRef &list_blocks = e->set[slot_of(kListBlock)];
-            if ((want & kBlockedBy) && !blocks.empty()) {
-                if (blocks.invalid())
-                    return Read::kUnknown;
-                SetView v(*env.arena, blocks, env.views);
-                if (!v.ok())
-                    return Read::kUnknown;
-                if (v.contains(viewer))
-                    bits[k] |= kBlockedBy;
-            }
-            if ((want & kBlockedByList) && !list_blocks.empty()) {
-                if (list_blocks.invalid())
-                    return Read::kUnknown;
-                lists.clear();
-                if (!copy_set(env, list_blocks, &lists))
-                    return Read::kUnknown;
-                for (uint32_t l : lists)
-                    pending_.push_back(Pending{l, k});
-            }
+            uint32_t k = order_[i];
+            SetRef list_blocks;
+            if (!set_of(env, xs[k], kListBlock, &list_blocks))
+                return Read::kUnknown;
+            lists.clear();
+            if (!copy_set(env, list_blocks, &lists))
+                return Read::kUnknown;
+            for (uint32_t l : lists)
+                pending_.push_back(Pending{l, k});
         }
     }
     return Read::kOk;

@@ -12,8 +12,9 @@
 // Blocked (either way, directly or by list) and hidden (blocked, muted
 // either way, or inactive) are unions of them (kBlockedMask, kHiddenMask).
 //
-// The reads take one stripe lock at a time (shared): v's, each list's, and
-// each x's stripe once for all the x in it. They are not one atomic view of
+// The reads take one stripe lock at a time (shared): v's, each list's, the
+// inactive accounts' set's (directory.hpp: kInactives) and, only for a
+// viewer on many lists, each x's stripe once for all the x in it. They are not one atomic view of
 // the index: the caller discards a read that a commit's apply overlapped
 // (as for timelines, timeline_read.hpp). Anything the index does not hold
 // exactly (a set dropped under memory pressure, a lost leaf) answers
@@ -29,6 +30,7 @@
 
 #include "graph_read.hpp"
 #include "index_env.hpp"
+#include "set_read.hpp"
 
 namespace dp {
 
@@ -58,15 +60,24 @@ class ModerationReader {
   private:
     Read relations_inner(const IndexEnv &env, uint32_t viewer, const uint32_t *xs, size_t n,
                          uint16_t want, uint16_t *bits);
-    Read viewer_sets(const IndexEnv &env, uint32_t viewer, const uint32_t *xs, size_t n,
-                     uint16_t want, uint16_t *bits);
-    Read lists_hold(const IndexEnv &env, const std::vector<uint32_t> &lists, uint16_t bit,
-                    const uint32_t *xs, size_t n, uint16_t *bits);
-    Read others_sets(const IndexEnv &env, uint32_t viewer, const uint32_t *xs, size_t n,
-                     uint16_t want, uint16_t *bits);
+    Read viewer_sets(const IndexEnv &env, uint32_t viewer, uint16_t want, uint16_t *bits);
+    Read lists_hold(const IndexEnv &env, const std::vector<uint32_t> &lists, uint8_t side,
+                    uint16_t bit, uint16_t *bits);
+    Read inactive(const IndexEnv &env, uint16_t *bits);
+    Read blocked_by_lists(const IndexEnv &env, uint32_t viewer, const uint32_t *xs, size_t n,
+                          uint16_t *bits);
+    Read others_list_blocks(const IndexEnv &env, const uint32_t *xs, size_t n);
     Read others_lists(const IndexEnv &env, uint32_t viewer, uint16_t *bits);
 
+    void probe_all(const SetView &v, uint16_t bit, uint16_t *bits) const;
+
+    struct Probe {
+        uint32_t uid;
+        uint32_t index;  // into xs
+    };
+    std::vector<Probe> sorted_;                     // the valid xs, by uid
     std::vector<uint32_t> list_block_, list_mute_;  // the viewer's lists
+    std::vector<uint32_t> member_of_;               // the lists the viewer is on
     std::vector<uint32_t> order_;                   // indexes of xs by stripe
     struct Pending {
         uint32_t list;

@@ -179,6 +179,8 @@ void BaseProbe::init(const BaseHdr *h, const roaring_bitmap_t *view) {
     h_ = h;
     view_ = view;
     pos_ = 0;
+    low_group_ = UINT32_MAX;
+    low_ = 0;
 }
 
 bool BaseProbe::contains(uint32_t x) {
@@ -197,8 +199,18 @@ bool BaseProbe::contains(uint32_t x) {
                 return false;
             const uint16_t *ends = packed16_ends(h_);
             const uint16_t *lows = packed16_lows(h_);
-            uint32_t start = pos_ == 0 ? 0 : ends[pos_ - 1];
-            return contains_interpolated(lows + start, ends[pos_] - start, uint16_t(x));
+            uint32_t start = pos_ == 0 ? 0 : ends[pos_ - 1], end = ends[pos_];
+            if (end - start >= 128)
+                return contains_interpolated(lows + start, end - start, uint16_t(x));
+            // A small group: go on from the last probe's place in it, as a
+            // merge would (a binary search per probe costs a chain of
+            // dependent loads each time).
+            if (low_group_ != pos_) {
+                low_group_ = pos_;
+                low_ = start;
+            }
+            low_ = gallop16(lows, end, low_, uint16_t(x));
+            return low_ < end && lows[low_] == uint16_t(x);
         }
         default: {
             const roaring_array_t &ra = view_->high_low_container;

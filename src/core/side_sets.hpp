@@ -1,6 +1,6 @@
 // The sets of one side (directory.hpp: Side), wherever they live: the
 // follow sides in the user directory, the moderation sides in the
-// moderation directory, a list's members in the list directory. The write
+// moderation directory, a list's sets in the list directory. The write
 // side (commit apply, builds, clears) reaches every set through this.
 #pragma once
 
@@ -22,7 +22,7 @@ class SideSets {
             dir_ = dir;
         else if (side < kMembers)
             mod_ = mod;
-        else if (side == kMembers)
+        else if (side < kNumSides)
             mod_ = lists;
     }
 

@@ -30,22 +30,34 @@ void ItemFilter::add(uint32_t uid) {
     }
 }
 
+void ItemFilter::reserve(size_t extra) {
+    size_t need = uids_.size() + extra;
+    uint32_t log2 = 6;
+    while ((size_t(1) << log2) <= need)
+        log2++;
+    if (slots_.size() >= (size_t(1) << log2))
+        return;
+    slots_.assign(size_t(1) << log2, 0);
+    shift_ = 32 - log2;
+    for (size_t k = 0; k < uids_.size(); k++)
+        slots_[probe(uids_[k])] = uint32_t(k + 1);
+}
+
 Read ItemFilter::prepare(const IndexEnv &env, const TimelineFilter &f, const PageItem *items,
-                         size_t n) {
-    uids_.clear();
-    bits_.clear();
-    slots_.clear();
+                         size_t n, bool more) {
+    if (!more) {
+        uids_.clear();
+        bits_.clear();
+        slots_.clear();
+    }
     bool followed = f.replies == Replies::kFollowed;
     if (!f.moderate && !followed)
         return Read::kOk;  // the switches need no relations
     // At most four accounts an item, and always a free slot; an item's
     // accounts repeat (a page names a few dozen authors), so the table is
     // mostly far from full.
-    uint32_t log2 = 6;
-    while ((size_t(1) << log2) <= 4 * n)
-        log2++;
-    slots_.assign(size_t(1) << log2, 0);
-    shift_ = 32 - log2;
+    reserve(4 * n);
+    size_t known = uids_.size();
     for (size_t i = 0; i < n; i++) {
         const AuthorItem &it = items[i].item;
         add(it.author);
@@ -57,7 +69,8 @@ Read ItemFilter::prepare(const IndexEnv &env, const TimelineFilter &f, const Pag
     }
     bits_.resize(uids_.size());
     uint16_t bits = (f.moderate ? kHiddenMask : 0) | (followed ? kFollowing : 0);
-    return reader_.relations(env, f.viewer, uids_.data(), uids_.size(), bits, bits_.data());
+    return reader_.relations(env, f.viewer, uids_.data() + known, uids_.size() - known, bits,
+                             bits_.data() + known);
 }
 
 uint16_t ItemFilter::bits_of(uint32_t uid) const {

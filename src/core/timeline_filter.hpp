@@ -54,8 +54,12 @@ struct TimelineFilter {
 class ItemFilter {
   public:
     // Reads what keep() needs for these items; kUnknown when the index
-    // does not hold it exactly (the caller asks the tables).
-    Read prepare(const IndexEnv &env, const TimelineFilter &f, const PageItem *items, size_t n);
+    // does not hold it exactly (the caller asks the tables). With `more`,
+    // the items are the next batch of the same read (the same viewer,
+    // filter and state of the index): the relations already read are kept,
+    // and only those of accounts new in this batch are read.
+    Read prepare(const IndexEnv &env, const TimelineFilter &f, const PageItem *items, size_t n,
+                 bool more = false);
     // Whether the page shows item (one of those prepared).
     bool keep(const TimelineFilter &f, const AuthorItem &item) const;
 
@@ -64,12 +68,15 @@ class ItemFilter {
     size_t probe(uint32_t uid) const;
     void add(uint32_t uid);
     uint16_t bits_of(uint32_t uid) const;
+    // Sizes slots_ for `extra` more accounts, rehashing those held.
+    void reserve(size_t extra);
 
     ModerationReader reader_;
     // The accounts the items name, distinct, in the order first named, and
     // their relations; slots_ finds a uid's index (open addressing, linear
-    // probing, a power of two more than four slots a candidate; a slot holds
-    // index + 1, 0 when free; empty when prepare read no relations).
+    // probing, a power of two more than the accounts held plus four slots a
+    // new candidate; a slot holds index + 1, 0 when free; empty when
+    // prepare read no relations).
     // Lookups are four per item: a hash beats sorting and a binary search.
     // (ing::FlatMap, flat_table.hpp, is the project's general table; this
     // one is sized for each page and dropped with it, where FlatMap keeps

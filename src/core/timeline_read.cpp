@@ -36,6 +36,7 @@ ReadResult TimelineReader::timeline_inner(const IndexEnv &env, uint32_t viewer, 
     out->clear();
     if (lim == 0)
         return ReadResult::kOk;
+    first_batch_ = true;
     // Each cut goes on below the last candidate of the one before: a read
     // that a commit's apply overlapped is discarded by the caller, so the
     // cuts together show one state of the index.
@@ -97,7 +98,9 @@ ReadResult TimelineReader::timeline_cut(const IndexEnv &env, uint32_t viewer, It
 
 ReadResult TimelineReader::keep_filtered(const IndexEnv &env, const TimelineFilter &filter,
                                          size_t lim, std::vector<AuthorItem> *out) {
-    if (filter_.prepare(env, filter, page_.data(), page_.size()) != Read::kOk)
+    bool more = !first_batch_;
+    first_batch_ = false;
+    if (filter_.prepare(env, filter, page_.data(), page_.size(), more) != Read::kOk)
         return ReadResult::kUnknown;
     for (const PageItem &pi : page_) {
         if (out->size() == lim)
@@ -278,6 +281,7 @@ ReadResult TimelineReader::author_feed_inner(const IndexEnv &env, uint32_t autho
                                              const TimelineFilter &filter,
                                              std::vector<AuthorItem> *out) {
     out->clear();
+    first_batch_ = true;
     for (size_t cap = lim;; cap = next_cap(lim - out->size())) {
         size_t copy_cap = std::min<size_t>(cap, env.author_cap + 1);
         std::vector<AuthorItem> &items = own_items_;

@@ -93,9 +93,12 @@ class TimelineReader {
     ReadResult author_feed_inner(const IndexEnv &env, uint32_t author, ItemKey before,
                                  size_t lim, const TimelineFilter &filter,
                                  std::vector<AuthorItem> *out);
-    // Appends to out the items of page_ that filter keeps, up to lim.
+    // Appends to out the items of page_ that filter keeps, up to lim. Each
+    // batch after a read's first reuses the relations the batches before it
+    // read (ItemFilter::prepare's `more`; first_batch_ says which).
     ReadResult keep_filtered(const IndexEnv &env, const TimelineFilter &filter, size_t lim,
                              std::vector<AuthorItem> *out);
+    bool first_batch_ = true;
     ReadResult copy_feed(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim);
     ReadResult list_followed(const IndexEnv &env, uint32_t viewer, const DirEntry *e);
     ReadResult open_celebs(const IndexEnv &env);

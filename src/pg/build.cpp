@@ -298,22 +298,29 @@ void finish(uint64 seq, TimestampTz started) {
 }
 
 // The moderation relations (schema 0.2.0), one set per owner: the side
-// and the query of its (owner, other) pairs. List ids the list directory
-// cannot hold are left out here and flagged (odd_lists).
+// and the query of its (owner, other) pairs, and the side of the other
+// end's sets when the index keeps the relation both ways (edge_batch.hpp:
+// reverse_side; kNumSides when not). List ids the list directory cannot
+// hold are left out here and flagged (odd_lists).
 struct RelationQuery {
     dp::Side side;
+    dp::Side reverse;
     const char *sql;
 };
 const RelationQuery kRelations[] = {
-    {dp::kBlock, "SELECT blocker, blocked FROM dataplane.block"},
-    {dp::kMute, "SELECT muter, muted FROM dataplane.mute"},
-    {dp::kListBlock, "SELECT actor, list_id::int4 FROM dataplane.list_block "
-                     "WHERE list_id > 0 AND list_id < 2147483648"},
-    {dp::kListMute, "SELECT actor, list_id::int4 FROM dataplane.list_mute "
-                    "WHERE list_id > 0 AND list_id < 2147483648"},
-    {dp::kMembers, "SELECT list_id::int4, subject FROM dataplane.list_item "
-                   "WHERE list_id > 0 AND list_id < 2147483648"},
-    {dp::kInactive, "SELECT uid, 1 FROM dataplane.actor WHERE NOT active"},
+    {dp::kBlock, dp::kBlockers,
+     "SELECT blocker, blocked FROM dataplane.block WHERE blocker > 0 AND blocked > 0"},
+    {dp::kMute, dp::kNumSides, "SELECT muter, muted FROM dataplane.mute"},
+    {dp::kListBlock, dp::kListBlockers,
+     "SELECT actor, list_id::int4 FROM dataplane.list_block "
+     "WHERE actor > 0 AND list_id > 0 AND list_id < 2147483648"},
+    {dp::kListMute, dp::kNumSides,
+     "SELECT actor, list_id::int4 FROM dataplane.list_mute "
+     "WHERE list_id > 0 AND list_id < 2147483648"},
+    {dp::kMembers, dp::kMemberOf,
+     "SELECT list_id::int4, subject FROM dataplane.list_item "
+     "WHERE subject > 0 AND list_id > 0 AND list_id < 2147483648"},
+    {dp::kInactive, dp::kInactives, "SELECT uid, 1 FROM dataplane.actor WHERE NOT active AND uid > 0"},
 };
 
 bool odd_list_ids() {
@@ -328,17 +335,33 @@ bool odd_list_ids() {
     return odd;
 }
 
-void install_relations(uint64 seq) {
-    for (const RelationQuery &q : kRelations) {
-        Edges e = read_edges(q.sql);
+// One relation's passes: its owners' side, then (the same pairs swapped)
+// the other ends' side. No rows (a 0.1.0 schema): empty passes, so that
+// every side's cursor still ends the build.
+void install_relation(const RelationQuery &q, bool read, uint64 seq) {
+    Edges e{nullptr, 0};
+    if (read) {
+        e = read_edges(q.sql);
         std::sort(e.keys, e.keys + e.n);
         e.n = size_t(std::unique(e.keys, e.keys + e.n) - e.keys);
-        {
-            EdgeRows rows(e);
-            install(dp::InstallPass::Kind(q.side), rows, seq);
-        }
-        pfree(e.keys);
     }
+    {
+        EdgeRows rows(e);
+        install(dp::InstallPass::Kind(q.side), rows, seq);
+    }
+    if (q.reverse != dp::kNumSides) {
+        swap_halves(e.keys, e.n);
+        std::sort(e.keys, e.keys + e.n);
+        EdgeRows rows(e);
+        install(dp::InstallPass::Kind(q.reverse), rows, seq);
+    }
+    if (e.keys != nullptr)
+        pfree(e.keys);
+}
+
+void install_relations(uint64 seq) {
+    for (const RelationQuery &q : kRelations)
+        install_relation(q, true, seq);
     if (odd_list_ids())
         pg_atomic_write_u32(&L.sh->odd_lists, 1);
 }
@@ -368,11 +391,8 @@ void read_and_install(uint64 seq) {
         install_relations(seq);
     } else {
         // A 0.1.0 schema has none: every such pass is empty.
-        for (const RelationQuery &q : kRelations) {
-            Edges none{nullptr, 0};
-            EdgeRows rows(none);
-            install(dp::InstallPass::Kind(q.side), rows, seq);
-        }
+        for (const RelationQuery &q : kRelations)
+            install_relation(q, false, seq);
     }
 }
 

@@ -71,6 +71,16 @@ const SideRows kSideRows[] = {
      "SELECT list_id::int4, subject FROM dataplane.list_item "
      "WHERE subject > 0 AND list_id > 0 AND list_id < 2147483648 ORDER BY 1, 2"},
     {dp::kInactive, "inactive", "SELECT uid, 1 FROM dataplane.actor WHERE NOT active ORDER BY 1"},
+    {dp::kBlockers, "blockers",
+     "SELECT blocked, blocker FROM dataplane.block WHERE blocker > 0 AND blocked > 0 ORDER BY 1, 2"},
+    {dp::kMemberOf, "lists a member is on",
+     "SELECT subject, list_id::int4 FROM dataplane.list_item "
+     "WHERE subject > 0 AND list_id > 0 AND list_id < 2147483648 ORDER BY 1, 2"},
+    {dp::kInactives, "inactive accounts",
+     "SELECT 1, uid FROM dataplane.actor WHERE NOT active AND uid > 0 ORDER BY 2"},
+    {dp::kListBlockers, "list blockers",
+     "SELECT list_id::int4, actor FROM dataplane.list_block "
+     "WHERE actor > 0 AND list_id > 0 AND list_id < 2147483648 ORDER BY 1, 2"},
 };
 
 // Streams (owner, other) rows of one side in owner, other order.

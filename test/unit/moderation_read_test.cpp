@@ -134,6 +134,41 @@ TEST(ModerationRead, MatchesTheModel) {
     }
 }
 
+// A viewer on many lists (more than ModerationReader answers from the
+// lists' side): whether each x list-blocks one of them is read from the
+// x's side. Against the model, while list items and list blocks come and go.
+TEST(ModerationRead, ViewerOnManyLists) {
+    std::mt19937_64 rng(77);
+    World w;
+    const uint32_t n_users = 30, n_lists = 50;
+    std::vector<RawEdge> raw;
+    for (uint32_t l = 1; l <= 45; l++)
+        raw.push_back(RawEdge{l, 1, kInsert, kRelListItem});  // viewer 1 is on 45 lists
+    w.commit(raw, 1);
+    ModerationReader reader;
+    std::vector<uint32_t> xs;
+    for (uint32_t x = 0; x <= n_users + 2; x++)
+        xs.push_back(x);
+    std::vector<uint16_t> bits(xs.size());
+    for (int t = 0; t < 60; t++) {
+        raw.clear();
+        for (int i = 0; i < 20; i++) {
+            uint32_t a = 1 + uint32_t(rng() % n_users), l = 1 + uint32_t(rng() % n_lists);
+            uint8_t op = rng() % 3 == 0 ? kDelete : kInsert;
+            raw.push_back(rng() % 4 == 0 ? RawEdge{l, a, op, kRelListItem}
+                                         : RawEdge{a, l, op, kRelListBlock});
+        }
+        w.commit(raw, uint64_t(t + 2));
+        for (uint32_t v : {1u, 2u, 3u}) {
+            ASSERT_EQ(reader.relations(w.env, v, xs.data(), xs.size(), kAllRelations, bits.data()),
+                      Read::kOk);
+            for (size_t i = 0; i < xs.size(); i++)
+                ASSERT_EQ(bits[i], w.model(v, xs[i], n_lists))
+                    << "txn " << t << " viewer " << v << " x " << xs[i];
+        }
+    }
+}
+
 // ItemFilter (what a timeline page keeps) against DESIGN.md's rules over
 // the model's relations: random items naming random authors, reposters,
 // parents and roots (repeated, as on a page), every switch combination.
