@@ -11,6 +11,9 @@
 ALTER TABLE dataplane.actor
     ADD COLUMN active boolean NOT NULL DEFAULT true,
     ADD COLUMN status text;
+-- The inactive accounts, which every timeline read from the tables hides
+-- (the reference query's `hidden`): without it that read scans every actor.
+CREATE INDEX actor_inactive_idx ON dataplane.actor (uid) WHERE NOT active;
 
 -- A post's record key and CID; the uids of the authors of its thread's root
 -- and of its parent (from the DIDs in their AT-URIs: plain uids, the parent

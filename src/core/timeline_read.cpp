@@ -16,10 +16,12 @@ ReadResult TimelineReader::timeline(const IndexEnv &env, uint32_t viewer, ItemKe
                                     std::vector<AuthorItem> *out, FeedSource source) noexcept {
     source_ = source;
     feed_horizon_hit_ = false;
+    prefix_exact_ = false;
     try {
         return timeline_inner(env, viewer, before, lim, filter, out);
     } catch (const std::bad_alloc &) {
         out->clear();
+        prefix_exact_ = false;
         return ReadResult::kUnknown;
     }
 }
@@ -76,11 +78,13 @@ ReadResult TimelineReader::timeline_cut(const IndexEnv &env, uint32_t viewer, It
         feed_horizon_hit_ = authors < feed_horizon_;
     }
     if (!filter.active()) {
-        if (p != Page::kExact || !resolve(env))
+        if (!resolve(env))
             return ReadResult::kHorizon;
         out->reserve(page_.size());
         for (const PageItem &pi : page_)
             out->push_back(pi.item);
+        if (p != Page::kExact)
+            return horizon_cut(before, out);
         return ReadResult::kOk;
     }
     // page_ holds the newest candidates, exactly, down to where the
@@ -91,9 +95,30 @@ ReadResult TimelineReader::timeline_cut(const IndexEnv &env, uint32_t viewer, It
     if (r != ReadResult::kOk || out->size() == lim)
         return r;
     if (p != Page::kExact)
-        return ReadResult::kHorizon;  // the page goes on below a horizon
+        return horizon_cut(before, out);  // the page goes on below a horizon
     *more = page_.size() == cap;      // else the sources hold nothing more: a short page
     return ReadResult::kOk;
+}
+
+// The page reaches below a horizon: merge_page stopped at the highest
+// horizon of its sources, so page_ held every candidate above it and *out
+// holds what the filter kept of them. With author rings alone (kFanIn)
+// that prefix is exact, and the rest is below the cut (prefix_exact()):
+// the keys at or below the highest horizon, and below `before` (when the
+// cursor is at or below that horizon, the prefix is empty).
+ReadResult TimelineReader::horizon_cut(ItemKey before, std::vector<AuthorItem> *out) {
+    ItemKey h = kMinKey;
+    for (const PeekedRing &r : celeb_rings_)
+        if (h < r.horizon())
+            h = r.horizon();
+    if (source_ == FeedSource::kFanIn && !(h == kMinKey)) {
+        prefix_exact_ = true;
+        // Keys <= h are the keys < (h.ts, h.id, h.rank + 1).
+        tables_cut_ = before <= h ? before : ItemKey{h.ts, h.id, h.rank + 1};
+    } else {
+        out->clear();
+    }
+    return ReadResult::kHorizon;
 }
 
 ReadResult TimelineReader::keep_filtered(const IndexEnv &env, const TimelineFilter &filter,

@@ -79,12 +79,23 @@ class TimelineReader {
     // Whether the last kRing read that answered kHorizon was cut by the
     // feed ring's own horizon (the author rings may go deeper: kFanIn).
     bool feed_horizon_hit() const { return feed_horizon_hit_; }
+    // After a kFanIn read that answered kHorizon: whether *out then holds
+    // the page's first items exactly (newest first, fewer than lim), so
+    // that the rest of the page is the newest lim - out->size() items the
+    // filter keeps with key < tables_cut() (an exclusive bound whose rank
+    // may exceed kRankHigh), which the caller reads from the tables.
+    // (The sources were all author rings, each complete above its own
+    // horizon; the cut is the highest of those horizons.)
+    bool prefix_exact() const { return prefix_exact_; }
+    ItemKey tables_cut() const { return tables_cut_; }
 
   private:
     ReadResult timeline_inner(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
                               const TimelineFilter &filter, std::vector<AuthorItem> *out);
     FeedSource source_ = FeedSource::kRing;
     bool feed_horizon_hit_ = false;
+    bool prefix_exact_ = false;
+    ItemKey tables_cut_ = kMinKey;
     // One attempt with `cap` candidates: kOk with *more when the sources
     // may hold further candidates (the caller tries again with more).
     ReadResult timeline_cut(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
@@ -93,6 +104,7 @@ class TimelineReader {
     ReadResult author_feed_inner(const IndexEnv &env, uint32_t author, ItemKey before,
                                  size_t lim, const TimelineFilter &filter,
                                  std::vector<AuthorItem> *out);
+    ReadResult horizon_cut(ItemKey before, std::vector<AuthorItem> *out);
     // Appends to out the items of page_ that filter keeps, up to lim. Each
     // batch after a read's first reuses the relations the batches before it
     // read (ItemFilter::prepare's `more`; first_batch_ says which).

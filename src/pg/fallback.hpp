@@ -58,4 +58,20 @@ DP_PG_FRAME(PageArgs);
 // reposter, sort_at).
 void sql_page(bool author_feed, const PageArgs &a, Tuplestorestate *store, TupleDesc desc);
 
+// The rest of a timeline page whose first items the index gave: the newest
+// `n` items of a.uid's timeline that a's filters keep, with key below
+// `cut` (sql::timeline_rest), appended to `store`. The two parts are
+// one state only if the tables' snapshot shows exactly the commits the
+// index had applied when it was read (applies counted `started`, none
+// since): otherwise nothing is appended and false returned (the caller
+// answers the whole page from the tables).
+struct RestCut {
+    int64 ts;
+    int64 id;
+    uint32 rank;  // dp::ItemKey's, or kRankHigh + 1: every rank of (ts, id)
+};
+DP_PG_FRAME(RestCut);
+bool sql_page_rest(const PageArgs &a, RestCut cut, int32 n, uint64 started,
+                   Tuplestorestate *store, TupleDesc desc);
+
 }  // namespace dpg

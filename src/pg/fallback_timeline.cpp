@@ -4,7 +4,9 @@
 // writes). Its one addition, a repost before a post with the same
 // (sort_at, item_id), orders what the reference query leaves unordered the
 // way the index does (ItemKey's rank).
+#include "commit.hpp"
 #include "fallback.hpp"
+#include "gate.hpp"
 #include "owner.hpp"
 #include "sql_text.hpp"
 
@@ -12,6 +14,7 @@ extern "C" {
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/guc.h"
 #include "utils/snapmgr.h"
 }
 
@@ -42,7 +45,93 @@ SPIPlanPtr plan_for(bool author_feed, bool filtered) {
     return p;
 }
 
+// timeline_rest's plans, [filtered].
+SPIPlanPtr rest_plans[2];
+
+SPIPlanPtr rest_plan_for(bool filtered) {
+    SPIPlanPtr &p = rest_plans[filtered ? 1 : 0];
+    if (p == nullptr) {
+        Oid types[9] = {INT4OID, INT4OID, TIMESTAMPTZOID, INT8OID, TEXTOID,
+                        BOOLOID, BOOLOID, TIMESTAMPTZOID, INT8OID};
+        // A generic plan: its shape (each source's index, in order, as
+        // deep as the page) is the same for every viewer and cut.
+        SPIPlanPtr np = SPI_prepare_cursor(sql::timeline_rest(filtered), 9, types,
+                                           CURSOR_OPT_GENERIC_PLAN);
+        if (np == nullptr)
+            elog(ERROR, "dataplane: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+        SPI_keepplan(np);
+        p = np;
+    }
+    return p;
+}
+
+// The exclusive (sort_at, item_id) bound of the items of one rank (1 post,
+// 2 repost) below the cut (an exclusive key): just above the cut's (ts,
+// id) if an item of that rank with that (ts, id) is below the cut, else
+// the cut's (ts, id). False: no bound (the cut is above every (ts, id)).
+bool rank_bound(RestCut cut, uint32 rank, int64 *ts, int64 *id) {
+    *ts = cut.ts;
+    *id = cut.id;
+    if (rank >= cut.rank)
+        return true;
+    if (cut.id != PG_INT64_MAX) {
+        *id = cut.id + 1;
+        return true;
+    }
+    if (cut.ts == PG_INT64_MAX)
+        return false;
+    *ts = cut.ts + 1;
+    *id = PG_INT64_MIN;
+    return true;
+}
+
 }  // namespace
+
+bool sql_page_rest(const PageArgs &a, RestCut cut, int32 n, uint64 started,
+                   Tuplestorestate *store, TupleDesc desc) {
+    int64 pts, pid, rts, rid;
+    if (!rank_bound(cut, 1, &pts, &pid) || !rank_bound(cut, 2, &rts, &rid))
+        return false;  // no item is above such a cut: never so in practice
+    Datum values[9] = {Int32GetDatum(a.uid),  Int32GetDatum(n),  TimestampTzGetDatum(pts),
+                       Int64GetDatum(pid),    a.extra[0],        a.extra[1],
+                       a.extra[2],            TimestampTzGetDatum(rts), Int64GetDatum(rid)};
+    char nulls[10] = {' ', ' ', ' ', ' ', a.extra_null[0] ? 'n' : ' ', a.extra_null[1] ? 'n' : ' ',
+                      a.extra_null[2] ? 'n' : ' ', ' ', ' ', 0};
+    // A new snapshot, as a new READ COMMITTED statement takes; it must show
+    // the commits the index showed, no more and no fewer. Commits are
+    // applied after they become visible, so every commit the index had
+    // applied is visible now; the fence then waits out any visible commit
+    // still to be applied, and if one was applied since the index was read,
+    // the two parts would show different states.
+    PushActiveSnapshot(GetLatestSnapshot());
+    if (!fence_visible_commits() || applied_since(started)) {
+        PopActiveSnapshot();
+        return false;
+    }
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "dataplane: SPI_connect failed");
+    run_as_tables_owner([&]() noexcept {
+        // Each source's newest items in its index's order, never a bitmap
+        // of all of them (a prolific source has thousands) sorted after:
+        // the generic plan's estimates cannot tell. Undone with the
+        // pinned search_path's level.
+        (void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
+                                 GUC_ACTION_SAVE, true, 0, false);
+        SPIPlanPtr plan = rest_plan_for(a.filtered);
+        int rc = SPI_execute_plan(plan, values, nulls, true, 0);
+        if (rc != SPI_OK_SELECT)
+            elog(ERROR, "dataplane: fallback query failed: %s", SPI_result_code_string(rc));
+    });
+    PopActiveSnapshot();
+    for (uint64 i = 0; i < SPI_processed; i++) {
+        Datum v[5];
+        bool nl[5];
+        heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, v, nl);
+        tuplestore_putvalues(store, desc, v, nl);
+    }
+    SPI_finish();
+    return true;
+}
 
 void sql_page(bool author_feed, const PageArgs &a, Tuplestorestate *store, TupleDesc desc) {
     if (SPI_connect() != SPI_OK_CONNECT)

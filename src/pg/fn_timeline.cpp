@@ -35,7 +35,7 @@ dp::TimelineReader reader;
 dp::FeedBuildScratch build_scratch;
 std::vector<dp::AuthorItem> page;
 
-enum class Outcome { kIndex, kHorizon, kUnknown, kBusy };
+enum class Outcome { kIndex, kPartial, kHorizon, kUnknown, kBusy };
 
 // Builds uid's feed ring under every stripe lock. A viewer admitted under
 // pressure (may_evict) may cost others their rings; a build that only
@@ -87,14 +87,17 @@ bool regrow_ring(uint32 uid) {
 // A timeline page: from the viewer's feed ring; without one, a ring is
 // built if memory has room or admission lets it in (pressure.hpp), else the
 // page is merged from the author rings (kFanIn), as it is when it reaches
-// below the ring's own horizon.
+// below the ring's own horizon. A page that reaches below what the author
+// rings hold (ring_max_age, author_capacity) is kPartial: its first items
+// are in `page`, and the rest is read from the tables below *cut (the
+// applies counted *started when the index was read).
 Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim,
-                   const dp::TimelineFilter &filter) {
+                   const dp::TimelineFilter &filter, dp::ItemKey *cut, uint64 *started_out) {
     const dp::IndexEnv &env = index_env();
     if (!author_feed)
         pressure_note_read(uid);
     dp::FeedSource source = dp::FeedSource::kRing;
-    bool denied = false, regrown = false;
+    bool denied = false, deeper = false;
     for (int attempt = 0; attempt < 4; attempt++) {
         uint64 started;
         if (!quiet_index(&started))
@@ -118,19 +121,21 @@ Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim,
             continue;  // a commit was applied meanwhile: read again
         if (r == dp::ReadResult::kHorizon && source == dp::FeedSource::kRing &&
             reader.feed_horizon_hit()) {
-            // Deeper than the ring: once, the ring is built again deeper
-            // and read again (this viewer reads deep pages: the next ones
-            // come from it too). Without room for that, or if the deeper
-            // ring still ends above the page, the page is merged from the
-            // author rings, which may go deeper, and the ring may grow
-            // with new items.
-            bool again = !regrown && regrow_ring(uid);
-            regrown = true;
-            if (again)
-                continue;
-            reader.deepen(env, uid);
+            // Deeper than the ring: the page is merged from the author
+            // rings, which may go deeper. If they hold it, this viewer
+            // reads deep pages: the ring is built again deeper (once, if
+            // memory has room; else it may grow with new items), so that
+            // the next ones come from it. If they do not (the author rings
+            // end above the page too), a deeper ring would end there as
+            // well, and is not built.
+            deeper = true;
             source = dp::FeedSource::kFanIn;
             continue;
+        }
+        if (deeper && r == dp::ReadResult::kOk && !author_feed) {
+            // `page` is static: the rebuild leaves it alone.
+            if (!regrow_ring(uid))
+                reader.deepen(env, uid);
         }
         switch (r) {
             case dp::ReadResult::kOk:
@@ -139,7 +144,13 @@ Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim,
                     L.counters->rings_denied += denied;
                 }
                 return Outcome::kIndex;
-            case dp::ReadResult::kHorizon: return Outcome::kHorizon;
+            case dp::ReadResult::kHorizon:
+                if (!author_feed && reader.prefix_exact()) {
+                    *cut = reader.tables_cut();
+                    *started_out = started;
+                    return Outcome::kPartial;
+                }
+                return Outcome::kHorizon;
             default: return Outcome::kUnknown;
         }
     }
@@ -240,13 +251,30 @@ Datum page_srf(FunctionCallInfo fcinfo, bool author_feed) {
         !filter.moderate || (L.sh != nullptr && pg_atomic_read_u32(&L.sh->odd_lists) == 0);
     Fallback why = kFbHorizon;  // unlimited: every item there is, beyond what rings hold
     if (!a.unlimited && read_gate(&why)) {
-        Outcome o = lists_ok ? read_index(author_feed, uint32(a.uid), before, size_t(a.lim), filter)
+        dp::ItemKey cut = dp::kMinKey;
+        uint64 started = 0;
+        Outcome o = lists_ok ? read_index(author_feed, uint32(a.uid), before, size_t(a.lim), filter,
+                                          &cut, &started)
                              : Outcome::kUnknown;
         if (o == Outcome::kIndex) {
             count_index_read();
             count_page(true);
             emit(rsinfo->setResult, rsinfo->setDesc);
             return Datum(0);
+        }
+        if (o == Outcome::kPartial) {
+            // The first items from the author rings, the rest from the
+            // tables (counted as a page that reached below a horizon).
+            emit(rsinfo->setResult, rsinfo->setDesc);
+            int32 rest = a.lim - int32(page.size());
+            if (sql_page_rest(a, RestCut{cut.ts, cut.id, cut.rank}, rest, started,
+                              rsinfo->setResult, rsinfo->setDesc)) {
+                count_fallback(kFbHorizon);
+                count_page(false, kFbHorizon);
+                return Datum(0);
+            }
+            tuplestore_clear(rsinfo->setResult);  // not one state: all from the tables
+            o = Outcome::kBusy;
         }
         why = o == Outcome::kHorizon ? kFbHorizon : o == Outcome::kBusy ? kFbInFlight : kFbUnknown;
     }

@@ -20,6 +20,17 @@ const char *author_feed_page();
 const char *timeline_page_filtered();
 const char *author_feed_page_filtered();
 
+// The rest of a timeline page whose first items came from the author
+// rings: the newest $2 items of $1's timeline that the reference query
+// keeps (its second part when `filtered`: $5 replies, $6 reposts, $7
+// quotes) with, for posts, (sort_at, item_id) < ($3, $4), and for reposts
+// (sort_at, item_id) < ($8, $9). Read source by source through the
+// (source, created_at, id) indexes, at most $2 rows each, so that its cost
+// grows with the followees and the page, not with their items; one generic
+// plan (planning it for each page would cost more than running it). Same
+// columns as the page.
+const char *timeline_rest(bool filtered);
+
 // Every item of every source, by source, as the author rings hold them:
 // src, sort_at, item_id, post_id, author, reposter (0 for a post), parent,
 // root, attrs (AuthorItem), in (src, key) order, newest first or oldest
