@@ -93,7 +93,8 @@ Phases phases;
 
 struct Counts {
     uint64 lines = 0, applied = 0, skipped = 0, unreadable = 0;
-    int64 max_time_us = -1;
+    bool any_time = false;  // a readable event: max_time_us is set
+    int64 max_time_us = 0;  // any int64 from ing::kMinTimeUs on
 };
 DP_PG_FRAME(Counts);
 
@@ -120,7 +121,14 @@ void check_snapshot() {
                     errhint("Retry the transaction: batches apply in one order.")));
 }
 
-// The event's time as a timestamptz: 'epoch' + time_us microseconds.
+// The parser's earliest time_us is PostgreSQL's first timestamp.
+static_assert(ing::kMinTimeUs ==
+                  MIN_TIMESTAMP + int64(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY,
+              "ing::kMinTimeUs must be MIN_TIMESTAMP in Unix microseconds");
+
+// The event's time as a timestamptz: 'epoch' + time_us microseconds. Valid
+// for every time_us the parser reads (kMinTimeUs on; the subtraction cannot
+// overflow, and INT64_MAX lands before END_TIMESTAMP).
 int64 event_time(int64 time_us) {
     return time_us - int64(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 }
@@ -162,7 +170,8 @@ void read_part(const char *buf, size_t len, size_t readable, Counts *c) {
             c->unreadable++;
             continue;
         }
-        c->max_time_us = Max(c->max_time_us, ev.time_us);
+        c->max_time_us = c->any_time ? Max(c->max_time_us, ev.time_us) : ev.time_us;
+        c->any_time = true;
         if (ev.verdict == ing::Verdict::kSkip) {
             c->skipped++;
             continue;
@@ -432,7 +441,7 @@ void count(const Counts &c, const WriteCounts &w) {
     pg_atomic_fetch_add_u64(&s.skipped, c.skipped);
     pg_atomic_fetch_add_u64(&s.unreadable, c.unreadable);
     pg_atomic_fetch_add_u64(&s.rows_written, w.deleted + w.inserted + w.updated);
-    if (c.max_time_us >= 0)
+    if (c.any_time)
         pg_atomic_write_u64(&s.last_time_us, uint64(c.max_time_us));
     // Read by the next batch's REPEATABLE READ check (it holds the lock).
     pg_atomic_write_u32(&L.sh->ingest.last_xid, GetTopTransactionId());
@@ -440,9 +449,10 @@ void count(const Counts &c, const WriteCounts &w) {
 
 }  // namespace
 
-// Applies a batch of events (one per line); the largest time_us among the
-// readable ones, or -1 when none was.
-int64 ingest_events(const char *text, size_t len) {
+// Applies a batch of events (one per line); false when none was readable,
+// else true with the largest time_us among the readable ones in *last (any
+// int64 from ing::kMinTimeUs on, negative ones too).
+bool ingest_events(const char *text, size_t len, int64 *last) {
     if (work == nullptr)
         work = new Work();
     work->events.clear();
@@ -485,7 +495,8 @@ int64 ingest_events(const char *text, size_t len) {
          "load %.1f, model %.1f (%d runs), write %.1f, total %.1f",
          (unsigned long long) c.lines, (unsigned long long) c.applied, phases.parse,
          phases.intern, phases.load, phases.model, phases.runs, phases.write, cpu_ms() - t0);
-    return c.max_time_us;
+    *last = c.max_time_us;
+    return c.any_time;
 }
 
 }  // namespace dpg
@@ -496,8 +507,8 @@ DP_FUNCTION(dataplane_ingest_jetstream) {
     if (PG_ARGISNULL(0))
         PG_RETURN_NULL();
     text *t = PG_GETARG_TEXT_PP(0);
-    int64 last = ingest_events(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-    if (last < 0)
+    int64 last = 0;
+    if (!ingest_events(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &last))
         PG_RETURN_NULL();
     PG_RETURN_INT64(last);
 }
