@@ -26,6 +26,7 @@
 #include <memory>
 #include <functional>
 
+#include "did_hints.hpp"
 #include "flat_table.hpp"
 
 #include "cpu_clock.hpp"
@@ -60,9 +61,7 @@ struct Did {
     bool intern;
 };
 
-struct DidHash {
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-};
+using DidHash = ing::TextHash;
 
 // The batch's working memory: C++ containers live here, in static storage,
 // never in a frame that a PostgreSQL error unwinds. Reset at every call.
@@ -80,6 +79,7 @@ struct Work {
     ing::BatchRun run;
     ing::Diff diff;
     Vouched vouched;  // rows locked or inserted by the batch
+    ing::DidHints hints;  // kept from batch to batch (did_hints.hpp)
 };
 Work *work = nullptr;
 
@@ -229,6 +229,10 @@ void fetch_ids(Statement *st, size_t n, std::vector<int64_t> *out) {
 // probe rescans the index.)
 Statement q_uids{"SELECT did, uid FROM dataplane.actor WHERE did = ANY ($1) FOR KEY SHARE", 1,
                  {TEXTARRAYOID}, nullptr};
+// The same by uid, for the DIDs with a hint (DidHints): the rows, locked,
+// with the DIDs they hold now.
+Statement q_hinted{"SELECT did, uid FROM dataplane.actor WHERE uid = ANY ($1) FOR KEY SHARE", 1,
+                   {INT4ARRAYOID}, nullptr};
 // New actors get uids drawn here from actor.uid's sequence ($2), in order
 // of first sight, and are written by a plain INSERT: no RETURNING to read,
 // and no ON CONFLICT, which checks each new DID in its index once more
@@ -286,9 +290,17 @@ bool insert_actors(const std::vector<Fresh> &fresh) {
                      ObjectIdGetDatum(getIdentitySequence(actor, get_attnum(actor, "uid"), false))};
     run_statement(&q_actor_uids, args, SPI_OK_SELECT);
     take_ids(&uids);
+    // The uids in order of first sight, the rows in order of DID: each
+    // insertion into the DID index then lands beside the last one, in
+    // pages just read, rather than anywhere in it.
+    static std::vector<uint32> order;
+    order.resize(fresh.size());
+    for (size_t i = 0; i < fresh.size(); i++)
+        order[i] = uint32(i);
+    std::sort(order.begin(), order.end(), [&](uint32 a, uint32 b) { return fresh[a].did < fresh[b].did; });
     Datum values[2] = {
-        make_array(fresh.size(), INT4OID, [&](size_t i) { return int4_datum(int32(uids[i])); }),
-        make_array(fresh.size(), TEXTOID, [&](size_t i) { return text_datum(fresh[i].did); })};
+        make_array(fresh.size(), INT4OID, [&](size_t i) { return int4_datum(int32(uids[order[i]])); }),
+        make_array(fresh.size(), TEXTOID, [&](size_t i) { return text_datum(fresh[order[i]].did); })};
     MemoryContext cxt = CurrentMemoryContext;
     ResourceOwner owner = CurrentResourceOwner;
     volatile bool ok = true;
@@ -342,6 +354,29 @@ void intern_dids() {
         if (n == 0 && work->uid_of.emplace(ev.did, Did{0, false}).second)
             all.push_back(ev.did);  // a delete: looked up, never interned
     }
+    // The DIDs with a hint are looked up by uid first; each row found gives
+    // the DID it holds its uid, whatever the hint said. The others, and those
+    // whose hint was stale, by DID.
+    static std::vector<uint32> hinted;
+    hinted.clear();
+    for (std::string_view d : all) {
+        uint32 u = work->hints.find(d);
+        if (u != 0)
+            hinted.push_back(u);
+    }
+    if (!hinted.empty()) {
+        std::sort(hinted.begin(), hinted.end());
+        hinted.erase(std::unique(hinted.begin(), hinted.end()), hinted.end());
+        Datum values[1] = {
+            make_array(hinted.size(), INT4OID, [&](size_t i) { return int4_datum(int32(hinted[i])); })};
+        run_statement(&q_hinted, values, SPI_OK_SELECT);
+        take_uids();
+        size_t kept = 0;
+        for (std::string_view d : all)
+            if (work->uid_of.find(d)->second.uid == 0)
+                all[kept++] = d;
+        all.resize(kept);
+    }
     // Sorted, the lookups walk the DID index in order (measured: 25 % less
     // time than in the events' order).
     std::sort(all.begin(), all.end());
@@ -366,8 +401,10 @@ void intern_dids() {
     }
     // Every uid now known was locked by a lookup, or interned here.
     for (const auto &[did, d] : work->uid_of)
-        if (d.uid != 0)
+        if (d.uid != 0) {
             work->vouched.actors.insert(d.uid);
+            work->hints.note(did, d.uid);
+        }
 }
 
 uint32 uid_of(void *, std::string_view did) {
