@@ -202,3 +202,15 @@ SELECT count(*) AS changed FROM (
   (SELECT * FROM before_replay EXCEPT ALL SELECT * FROM pg_temp.state())
   UNION ALL (SELECT * FROM pg_temp.state() EXCEPT ALL SELECT * FROM before_replay)) d;
 SELECT pg_temp.clean() AS verify_rows;
+-- A second full replay draws no value of the id sequences: the values a
+-- batch prefetched and did not use serve the next one.
+SELECT last_value AS items_before, (SELECT last_value FROM dataplane.list_id_seq) AS lists_before
+  FROM dataplane.item_id_seq \gset
+SELECT dataplane.ingest_jetstream(string_agg(e, E'\n' ORDER BY n)) AS replayed_last FROM sent;
+SELECT last_value = :items_before AS no_item_id_drawn,
+       (SELECT last_value FROM dataplane.list_id_seq) = :lists_before AS no_list_id_drawn
+  FROM dataplane.item_id_seq;
+SELECT count(*) AS changed FROM (
+  (SELECT * FROM before_replay EXCEPT ALL SELECT * FROM pg_temp.state())
+  UNION ALL (SELECT * FROM pg_temp.state() EXCEPT ALL SELECT * FROM before_replay)) d;
+SELECT pg_temp.clean() AS verify_rows;

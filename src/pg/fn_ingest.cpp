@@ -214,6 +214,20 @@ void take_ids(std::vector<int64_t> *out) {
     SPI_freetuptable(SPI_tuptable);
 }
 
+// Keeps, for the next batch, the ids the last batch prefetched and did not
+// hand out (a replayed create needs none, but id_demand's bound counts one
+// for it: a full replay drew a value of item_id_seq per post and repost,
+// and wrote none). Only the last run of a batch can have written rows (an
+// incomplete run writes nothing), and it drew the first items_used and
+// lists_used values: those go, whether the batch committed or not. The
+// others were never in a row; a value of a sequence is never drawn twice,
+// so no other session holds them.
+void drop_used_ids(ing::PrefetchedIds *ids) {
+    ids->items.erase(ids->items.begin(), ids->items.begin() + long(Min(ids->items_used, ids->items.size())));
+    ids->lists.erase(ids->lists.begin(), ids->lists.begin() + long(Min(ids->lists_used, ids->lists.size())));
+    ids->rewind();
+}
+
 // Appends n values of a sequence to *out.
 void fetch_ids(Statement *st, size_t n, std::vector<int64_t> *out) {
     if (n == 0)
@@ -497,8 +511,7 @@ bool ingest_events(const char *text, size_t len, int64 *last) {
     work->intern.clear();
     work->vouched.clear();
     work->changes.clear();
-    work->ids.items.clear();
-    work->ids.lists.clear();
+    drop_used_ids(&work->ids);
     work->parser.clear_text();
     shmem_attach();
     lock_ingest();
