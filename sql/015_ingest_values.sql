@@ -214,3 +214,35 @@ SELECT count(*) AS changed FROM (
   (SELECT * FROM before_replay EXCEPT ALL SELECT * FROM pg_temp.state())
   UNION ALL (SELECT * FROM pg_temp.state() EXCEPT ALL SELECT * FROM before_replay)) d;
 SELECT pg_temp.clean() AS verify_rows;
+
+-- createdAt: in the shape records are written in, read without
+-- PostgreSQL's date parser (fn_ingest.cpp), yet exactly as it reads it:
+-- dates across the calendar, fractions of 0 to 9 digits (7 and more go
+-- through the parser, which rounds), offsets, 24:00:00, leap seconds, 't'
+-- and 'z'. The event time is the largest: created_at is createdAt itself.
+CREATE TEMP TABLE stamps AS
+SELECT g, to_char(timestamp '0001-01-01' + (g * 7919 % 3652058) * interval '1 day'
+                                         + (g * 104729 % 86400) * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS')
+          || CASE WHEN g % 10 = 0 THEN '' ELSE '.' || left(lpad((g * 31337 % 1000000000)::text, 9, '0'), g % 10) END
+          || (ARRAY['Z', 'z', '+00:00', '-00:00', '+05:30', '-08:00', '+15:59', '-15:59', '+01:00', '-03:30'])[1 + g / 10 % 10]
+          AS s
+  FROM generate_series(1, 2000) g
+UNION ALL
+SELECT 2000 + n, s FROM unnest(ARRAY['2024-02-29T24:00:00Z', '2024-02-29T24:00:00.000000000+01:00',
+  '2016-12-31T23:59:60Z', '2016-12-31T23:59:60.000-05:00', '2024-01-01T23:59:59.9999995Z',
+  '2024-01-01T23:59:59.9999994Z', '2024-01-01t00:00:00.5z', '0001-01-01T00:00:00+15:59',
+  '9999-12-31T23:59:59.999999-15:59', '2000-01-01T00:00:00Z', '1970-01-01T00:00:00.000001Z',
+  '1969-12-31T23:59:59.999999Z']) WITH ORDINALITY u(s, n);
+SELECT count(*) AS stamps, (SELECT count(*) FROM pg_temp.ingest(VARIADIC ARRAY(
+  SELECT jsonb_build_object('did', pg_temp.did('stamps'), 'time_us', 9223372036854775807, 'kind', 'commit',
+           'commit', jsonb_build_object('rev', 'r', 'operation', 'create', 'collection', 'app.bsky.feed.post',
+             'rkey', 's' || g, 'cid', 'c', 'record', jsonb_build_object('text', 'hi', 'createdAt', s)))::text
+    FROM stamps ORDER BY g)) WHERE unreadable = 0) AS batches_readable
+  FROM stamps;
+SELECT count(*) AS posts, count(*) FILTER (WHERE p.created_at IS DISTINCT FROM t.s::timestamptz) AS differ
+  FROM stamps t JOIN dataplane.post p ON p.rkey = 's' || t.g
+ WHERE p.author = (SELECT uid FROM dataplane.actor WHERE did = pg_temp.did('stamps'));
+SELECT t.s, p.created_at, t.s::timestamptz AS postgresql_reads
+  FROM stamps t JOIN dataplane.post p ON p.rkey = 's' || t.g
+ WHERE p.created_at IS DISTINCT FROM t.s::timestamptz LIMIT 5;
+SELECT pg_temp.clean() AS verify_rows;

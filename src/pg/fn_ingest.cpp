@@ -138,8 +138,28 @@ int64 event_time(int64 time_us) {
 // timestamptz_in, which parses its argument in place: up to
 // kMaxDateTimeLength characters, more than MAXDATELEN.
 bool read_created_at(std::string_view s, int64 *out) {
-    if (s.empty() || s.size() > ing::kMaxDateTimeLength || !ing::parse_rfc3339(s, nullptr))
+    ing::DateTimeFields f;
+    if (s.empty() || s.size() > ing::kMaxDateTimeLength || !ing::parse_rfc3339(s, &f))
         return false;
+    // The shape records are written in (hour below 24, no leap second, at
+    // most six fraction digits): PostgreSQL's own arithmetic (tm2timestamp,
+    // dt2local) over the fields parse_rfc3339 checked, without its parser
+    // (about a microsecond an event). Up to six digits, the fraction is
+    // exactly the microseconds PostgreSQL's rint(strtod(...) * 1e6) makes.
+    // The other shapes (24:00:00, second 60, longer fractions, which
+    // PostgreSQL rounds) go through its parser below.
+    if (f.hour < 24 && f.second < 60 && f.fraction.size() <= 6) {
+        int64 frac = 0;
+        for (size_t i = 0; i < 6; i++)
+            frac = frac * 10 + (i < f.fraction.size() ? f.fraction[i] - '0' : 0);
+        int64 days = int64(date2j(f.year, f.month, f.day)) - POSTGRES_EPOCH_JDATE;
+        int64 time = ((int64(f.hour) * MINS_PER_HOUR + f.minute) * SECS_PER_MINUTE + f.second) * USECS_PER_SEC + frac;
+        Timestamp ts = days * USECS_PER_DAY + time - int64(f.offset_minutes) * SECS_PER_MINUTE * USECS_PER_SEC;
+        if (!IS_VALID_TIMESTAMP(ts))
+            return false;
+        *out = ts;
+        return true;
+    }
     char text[ing::kMaxDateTimeLength + 1], workbuf[MAXDATELEN + MAXDATEFIELDS];
     memcpy(text, s.data(), s.size());
     text[s.size()] = '\0';
