@@ -217,6 +217,11 @@ bool BaseProbe::contains(uint32_t x) {
             pos_ = gallop16(ra.keys, uint32_t(ra.size), pos_, uint16_t(x >> 16));
             if (pos_ == uint32_t(ra.size) || ra.keys[pos_] != uint16_t(x >> 16))
                 return false;
+            // A dense group (a big list's members, a celebrity's followers)
+            // is a bitset: one bit test, without CRoaring's dispatch call.
+            if (ra.typecodes[pos_] == BITSET_CONTAINER_TYPE_CODE)
+                return bitset_container_get(
+                    static_cast<const bitset_container_t *>(ra.containers[pos_]), uint16_t(x));
             return container_contains(ra.containers[pos_], uint16_t(x), ra.typecodes[pos_]);
         }
     }

@@ -430,7 +430,7 @@ void Applier::repost_update(const Change &c) {
 // list on update) set.
 void Applier::list_write(const Change &c) {
     NameKey name{c.repo, c.rkey};
-    Text purpose = c.purpose.empty() ? Text() : Text(c.purpose);
+    Text purpose = c.purpose;
     ListRow *l = list(name);
     if (l) {
         if (!l->purpose || c.op == CommitOp::kUpdate)
@@ -477,7 +477,7 @@ void Applier::account(const Change &c) {
     if (!a)
         return;  // no such actor: the UPDATE would find no row
     a->active = c.active;
-    a->status = c.active || c.status.empty() ? Text() : Text(c.status);
+    a->status = c.active ? Text() : c.status;
 }
 
 void Applier::change(const Change &c) {

@@ -84,7 +84,6 @@
 namespace ing {
 
 using Uid = uint32_t;  // actor.uid (> 0); 0 means none, or a DID the glue does not know
-using Text = std::optional<std::string_view>;  // nullable text
 
 // graph_record.list_id of a follow or block record (NULL).
 constexpr int64_t kNoList = INT64_MIN;
@@ -108,9 +107,9 @@ struct Change {
     Uid reply_parent = 0;
     bool quote = false;
     Media media = Media::kNone;
-    std::string_view purpose;  // list: empty means NULL
+    Text purpose;              // list: NULL when the record has none
     bool active = true;        // account
-    std::string_view status;   // account: empty means NULL
+    Text status;               // account: NULL when it has none
 };
 
 struct ActorRow {

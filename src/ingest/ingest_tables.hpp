@@ -17,7 +17,6 @@ inline uint64_t mix(uint64_t h, uint64_t v) {
     return h * 0xff51afd7ed558ccdull;
 }
 
-inline uint64_t hash_text(std::string_view s) { return std::hash<std::string_view>()(s); }
 
 inline bool operator==(const EdgeKey &a, const EdgeKey &b) { return a.from == b.from && a.to == b.to; }
 inline bool operator==(const RecordKey &a, const RecordKey &b) {

@@ -3,8 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 namespace ing {
+
+// Nullable text: a column's value (std::nullopt is NULL), or a field an
+// event may lack.
+using Text = std::optional<std::string_view>;
 
 // A commit's operation on one record.
 enum class CommitOp : uint8_t { kCreate, kUpdate, kDelete };

@@ -29,11 +29,6 @@ namespace {
 // Capacity the parser starts with: most events are under 2 kB.
 constexpr size_t kInitialCapacity = 64 * 1024;
 
-// Longest CID text accepted (a CIDv1 in base32 is 59 characters).
-constexpr size_t kMaxCidLength = 256;
-// Longest account status and list purpose kept.
-constexpr size_t kMaxWordLength = 64;
-
 enum class Got { kValue, kMissing, kBad };
 
 // Looks up `key` in `o`: kMissing if absent or null, kBad on a JSON error.
@@ -72,16 +67,9 @@ Collection collection_of(std::string_view s) {
     return Collection::kOther;
 }
 
-// Is every character printable ASCII, and the text 1..max long? (CIDs,
-// statuses and purposes become PostgreSQL text: no NUL, no control bytes.)
-bool is_word(std::string_view s, size_t max) {
-    if (s.empty() || s.size() > max)
-        return false;
-    for (char c : s)
-        if (c < 0x21 || c > 0x7e)
-            return false;
-    return true;
-}
+// Can PostgreSQL's text hold s? Every string simdjson returns is valid
+// UTF-8; the one byte text refuses is NUL (JSON's \u0000).
+bool storable(std::string_view s) { return std::memchr(s.data(), '\0', s.size()) == nullptr; }
 
 // The embed's media from its $type (also the $type of recordWithMedia's media).
 Media media_of(std::string_view type) {
@@ -320,8 +308,9 @@ struct JetstreamParser::Impl {
                 std::string_view p;
                 if (g == Got::kValue && string_of(v, &p)) {
                     p = p.substr(p.rfind('#') + 1);  // npos + 1 == 0: all of it
-                    if (is_word(p, kMaxWordLength))
-                        ev->purpose = p;
+                    if (!storable(p))
+                        return fail("record.purpose holds a NUL byte");
+                    ev->purpose = p;
                 }
                 return true;
             }
@@ -392,8 +381,8 @@ struct JetstreamParser::Impl {
         if (!record(rec))
             return false;
         if (ev->collection == Collection::kPost || ev->collection == Collection::kRepost)
-            if (!required_string(c, "cid", &ev->cid) || !is_word(ev->cid, kMaxCidLength))
-                return fail("commit.cid missing or not a CID");
+            if (!required_string(c, "cid", &ev->cid) || !storable(ev->cid))
+                return fail("commit.cid missing, not a string, or holding a NUL byte");
         return true;
     }
 
@@ -409,8 +398,11 @@ struct JetstreamParser::Impl {
         if (g == Got::kBad)
             return fail("bad JSON in account.status");
         std::string_view s;
-        if (!ev->active && g == Got::kValue && string_of(v, &s) && is_word(s, kMaxWordLength))
+        if (!ev->active && g == Got::kValue && string_of(v, &s)) {
+            if (!storable(s))
+                return fail("account.status holds a NUL byte");
             ev->status = s;
+        }
         return true;
     }
 
@@ -424,8 +416,12 @@ struct JetstreamParser::Impl {
         if (!required_did(root, "did", &ev->did))
             return fail("did missing or not a DID");
         od::value v;
-        if (field(root, "time_us", &v) != Got::kValue || v.get_int64().get(ev->time_us) || ev->time_us < 0)
-            return fail("time_us missing or not a non-negative integer");
+        // Any integer naming a time PostgreSQL can store (DESIGN.md: the
+        // event time is 'epoch' + time_us microseconds): 0 and negative
+        // ones too.
+        if (field(root, "time_us", &v) != Got::kValue || v.get_int64().get(ev->time_us) ||
+            ev->time_us < kMinTimeUs)
+            return fail("time_us missing, not an integer, or before PostgreSQL's first timestamp");
         std::string_view kind;
         if (!required_string(root, "kind", &kind))
             return fail("kind missing or not a string");

@@ -20,7 +20,11 @@
 // or collection the index does not keep: identity events, likes, ...; their
 // records are never looked at) and kUnreadable (bad JSON, a required field
 // missing or of the wrong type, a malformed DID, rkey or AT-URI in a field
-// the mapping needs). One readable record is skipped too: a listitem that
+// the mapping needs, a time_us before PostgreSQL's first timestamp, or a
+// value to be stored that PostgreSQL's text cannot hold: a NUL byte, which
+// JSON writes as \u0000). Any other string is stored as it is: a CID, an
+// account status or a list purpose of any length and characters (DESIGN.md
+// maps them to text columns without rules of their own). One readable record is skipped too: a listitem that
 // names a list of another repository, which Bluesky's AppView refuses
 // ("Creator of listitem does not match creator of list"), lest anyone add
 // anyone to anyone's moderation list. Skipped and unreadable events carry a
@@ -78,12 +82,20 @@ struct JetstreamEvent {
     std::string_view reply_parent;  // and of the parent's; both empty if no reply
     bool quote = false;             // post: embeds a record
     Media media = Media::kNone;     // post
-    std::string_view purpose;       // list: after the last '#'; empty if none
+    Text purpose;                   // list: after the last '#' (all of it if none);
+                                    // NULL if missing or not a string
 
     // kind == kAccount
     bool active = false;
-    std::string_view status;  // empty if missing (always when active)
+    Text status;  // NULL if missing or not a string, and always when active
 };
+
+// The earliest time_us readable: PostgreSQL's first timestamptz
+// (4714-11-24 00:00:00 BC UTC, MIN_TIMESTAMP) in microseconds since 1970.
+// An earlier one names no time PostgreSQL can store, so its event is
+// unreadable; every later int64 is a valid timestamptz (PostgreSQL's last
+// one lies beyond INT64_MAX microseconds after 1970).
+constexpr int64_t kMinTimeUs = -210866803200000000LL;
 
 // Reads Jetstream lines. One parser serves any number of lines, one at a
 // time; it keeps simdjson's buffers between calls. Not thread-safe.

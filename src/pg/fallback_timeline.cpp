@@ -46,6 +46,18 @@ SPIPlanPtr plan_for(bool author_feed, bool filtered) {
     return p;
 }
 
+// The last SPI query's rows (item_id, post_id, author, reposter, sort_at)
+// into store; ends the SPI connection.
+void store_rows(Tuplestorestate *store, TupleDesc desc) {
+    for (uint64 i = 0; i < SPI_processed; i++) {
+        Datum v[5];
+        bool n[5];
+        heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, v, n);
+        tuplestore_putvalues(store, desc, v, n);
+    }
+    SPI_finish();
+}
+
 // timeline_rest's plans, [filtered].
 SPIPlanPtr rest_plans[2];
 
@@ -182,13 +194,7 @@ void sql_page(bool author_feed, const PageArgs &a, Tuplestorestate *store, Tuple
             elog(ERROR, "dataplane: fallback query failed: %s", SPI_result_code_string(rc));
     });
     PopActiveSnapshot();
-    for (uint64 i = 0; i < SPI_processed; i++) {
-        Datum v[5];
-        bool n[5];
-        heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, v, n);
-        tuplestore_putvalues(store, desc, v, n);
-    }
-    SPI_finish();
+    store_rows(store, desc);
 }
 
 }  // namespace dpg

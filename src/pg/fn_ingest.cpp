@@ -26,6 +26,7 @@
 #include <memory>
 #include <functional>
 
+#include "did_hints.hpp"
 #include "flat_table.hpp"
 
 #include "cpu_clock.hpp"
@@ -60,9 +61,7 @@ struct Did {
     bool intern;
 };
 
-struct DidHash {
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-};
+using DidHash = ing::TextHash;
 
 // The batch's working memory: C++ containers live here, in static storage,
 // never in a frame that a PostgreSQL error unwinds. Reset at every call.
@@ -80,6 +79,7 @@ struct Work {
     ing::BatchRun run;
     ing::Diff diff;
     Vouched vouched;  // rows locked or inserted by the batch
+    ing::DidHints hints;  // kept from batch to batch (did_hints.hpp)
 };
 Work *work = nullptr;
 
@@ -93,7 +93,8 @@ Phases phases;
 
 struct Counts {
     uint64 lines = 0, applied = 0, skipped = 0, unreadable = 0;
-    int64 max_time_us = -1;
+    bool any_time = false;  // a readable event: max_time_us is set
+    int64 max_time_us = 0;  // any int64 from ing::kMinTimeUs on
 };
 DP_PG_FRAME(Counts);
 
@@ -120,7 +121,14 @@ void check_snapshot() {
                     errhint("Retry the transaction: batches apply in one order.")));
 }
 
-// The event's time as a timestamptz: 'epoch' + time_us microseconds.
+// The parser's earliest time_us is PostgreSQL's first timestamp.
+static_assert(ing::kMinTimeUs ==
+                  MIN_TIMESTAMP + int64(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY,
+              "ing::kMinTimeUs must be MIN_TIMESTAMP in Unix microseconds");
+
+// The event's time as a timestamptz: 'epoch' + time_us microseconds. Valid
+// for every time_us the parser reads (kMinTimeUs on; the subtraction cannot
+// overflow, and INT64_MAX lands before END_TIMESTAMP).
 int64 event_time(int64 time_us) {
     return time_us - int64(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 }
@@ -130,8 +138,28 @@ int64 event_time(int64 time_us) {
 // timestamptz_in, which parses its argument in place: up to
 // kMaxDateTimeLength characters, more than MAXDATELEN.
 bool read_created_at(std::string_view s, int64 *out) {
-    if (s.empty() || s.size() > ing::kMaxDateTimeLength || !ing::parse_rfc3339(s, nullptr))
+    ing::DateTimeFields f;
+    if (s.empty() || s.size() > ing::kMaxDateTimeLength || !ing::parse_rfc3339(s, &f))
         return false;
+    // The shape records are written in (hour below 24, no leap second, at
+    // most six fraction digits): PostgreSQL's own arithmetic (tm2timestamp,
+    // dt2local) over the fields parse_rfc3339 checked, without its parser
+    // (about a microsecond an event). Up to six digits, the fraction is
+    // exactly the microseconds PostgreSQL's rint(strtod(...) * 1e6) makes.
+    // The other shapes (24:00:00, second 60, longer fractions, which
+    // PostgreSQL rounds) go through its parser below.
+    if (f.hour < 24 && f.second < 60 && f.fraction.size() <= 6) {
+        int64 frac = 0;
+        for (size_t i = 0; i < 6; i++)
+            frac = frac * 10 + (i < f.fraction.size() ? f.fraction[i] - '0' : 0);
+        int64 days = int64(date2j(f.year, f.month, f.day)) - POSTGRES_EPOCH_JDATE;
+        int64 time = ((int64(f.hour) * MINS_PER_HOUR + f.minute) * SECS_PER_MINUTE + f.second) * USECS_PER_SEC + frac;
+        Timestamp ts = days * USECS_PER_DAY + time - int64(f.offset_minutes) * SECS_PER_MINUTE * USECS_PER_SEC;
+        if (!IS_VALID_TIMESTAMP(ts))
+            return false;
+        *out = ts;
+        return true;
+    }
     char text[ing::kMaxDateTimeLength + 1], workbuf[MAXDATELEN + MAXDATEFIELDS];
     memcpy(text, s.data(), s.size());
     text[s.size()] = '\0';
@@ -162,7 +190,8 @@ void read_part(const char *buf, size_t len, size_t readable, Counts *c) {
             c->unreadable++;
             continue;
         }
-        c->max_time_us = Max(c->max_time_us, ev.time_us);
+        c->max_time_us = c->any_time ? Max(c->max_time_us, ev.time_us) : ev.time_us;
+        c->any_time = true;
         if (ev.verdict == ing::Verdict::kSkip) {
             c->skipped++;
             continue;
@@ -205,6 +234,20 @@ void take_ids(std::vector<int64_t> *out) {
     SPI_freetuptable(SPI_tuptable);
 }
 
+// Keeps, for the next batch, the ids the last batch prefetched and did not
+// hand out (a replayed create needs none, but id_demand's bound counts one
+// for it: a full replay drew a value of item_id_seq per post and repost,
+// and wrote none). Only the last run of a batch can have written rows (an
+// incomplete run writes nothing), and it drew the first items_used and
+// lists_used values: those go, whether the batch committed or not. The
+// others were never in a row; a value of a sequence is never drawn twice,
+// so no other session holds them.
+void drop_used_ids(ing::PrefetchedIds *ids) {
+    ids->items.erase(ids->items.begin(), ids->items.begin() + long(Min(ids->items_used, ids->items.size())));
+    ids->lists.erase(ids->lists.begin(), ids->lists.begin() + long(Min(ids->lists_used, ids->lists.size())));
+    ids->rewind();
+}
+
 // Appends n values of a sequence to *out.
 void fetch_ids(Statement *st, size_t n, std::vector<int64_t> *out) {
     if (n == 0)
@@ -220,6 +263,10 @@ void fetch_ids(Statement *st, size_t n, std::vector<int64_t> *out) {
 // probe rescans the index.)
 Statement q_uids{"SELECT did, uid FROM dataplane.actor WHERE did = ANY ($1) FOR KEY SHARE", 1,
                  {TEXTARRAYOID}, nullptr};
+// The same by uid, for the DIDs with a hint (DidHints): the rows, locked,
+// with the DIDs they hold now.
+Statement q_hinted{"SELECT did, uid FROM dataplane.actor WHERE uid = ANY ($1) FOR KEY SHARE", 1,
+                   {INT4ARRAYOID}, nullptr};
 // New actors get uids drawn here from actor.uid's sequence ($2), in order
 // of first sight, and are written by a plain INSERT: no RETURNING to read,
 // and no ON CONFLICT, which checks each new DID in its index once more
@@ -277,9 +324,17 @@ bool insert_actors(const std::vector<Fresh> &fresh) {
                      ObjectIdGetDatum(getIdentitySequence(actor, get_attnum(actor, "uid"), false))};
     run_statement(&q_actor_uids, args, SPI_OK_SELECT);
     take_ids(&uids);
+    // The uids in order of first sight, the rows in order of DID: each
+    // insertion into the DID index then lands beside the last one, in
+    // pages just read, rather than anywhere in it.
+    static std::vector<uint32> order;
+    order.resize(fresh.size());
+    for (size_t i = 0; i < fresh.size(); i++)
+        order[i] = uint32(i);
+    std::sort(order.begin(), order.end(), [&](uint32 a, uint32 b) { return fresh[a].did < fresh[b].did; });
     Datum values[2] = {
-        make_array(fresh.size(), INT4OID, [&](size_t i) { return int4_datum(int32(uids[i])); }),
-        make_array(fresh.size(), TEXTOID, [&](size_t i) { return text_datum(fresh[i].did); })};
+        make_array(fresh.size(), INT4OID, [&](size_t i) { return int4_datum(int32(uids[order[i]])); }),
+        make_array(fresh.size(), TEXTOID, [&](size_t i) { return text_datum(fresh[order[i]].did); })};
     MemoryContext cxt = CurrentMemoryContext;
     ResourceOwner owner = CurrentResourceOwner;
     volatile bool ok = true;
@@ -333,6 +388,29 @@ void intern_dids() {
         if (n == 0 && work->uid_of.emplace(ev.did, Did{0, false}).second)
             all.push_back(ev.did);  // a delete: looked up, never interned
     }
+    // The DIDs with a hint are looked up by uid first; each row found gives
+    // the DID it holds its uid, whatever the hint said. The others, and those
+    // whose hint was stale, by DID.
+    static std::vector<uint32> hinted;
+    hinted.clear();
+    for (std::string_view d : all) {
+        uint32 u = work->hints.find(d);
+        if (u != 0)
+            hinted.push_back(u);
+    }
+    if (!hinted.empty()) {
+        std::sort(hinted.begin(), hinted.end());
+        hinted.erase(std::unique(hinted.begin(), hinted.end()), hinted.end());
+        Datum values[1] = {
+            make_array(hinted.size(), INT4OID, [&](size_t i) { return int4_datum(int32(hinted[i])); })};
+        run_statement(&q_hinted, values, SPI_OK_SELECT);
+        take_uids();
+        size_t kept = 0;
+        for (std::string_view d : all)
+            if (work->uid_of.find(d)->second.uid == 0)
+                all[kept++] = d;
+        all.resize(kept);
+    }
     // Sorted, the lookups walk the DID index in order (measured: 25 % less
     // time than in the events' order).
     std::sort(all.begin(), all.end());
@@ -357,8 +435,10 @@ void intern_dids() {
     }
     // Every uid now known was locked by a lookup, or interned here.
     for (const auto &[did, d] : work->uid_of)
-        if (d.uid != 0)
+        if (d.uid != 0) {
             work->vouched.actors.insert(d.uid);
+            work->hints.note(did, d.uid);
+        }
 }
 
 uint32 uid_of(void *, std::string_view did) {
@@ -432,7 +512,7 @@ void count(const Counts &c, const WriteCounts &w) {
     pg_atomic_fetch_add_u64(&s.skipped, c.skipped);
     pg_atomic_fetch_add_u64(&s.unreadable, c.unreadable);
     pg_atomic_fetch_add_u64(&s.rows_written, w.deleted + w.inserted + w.updated);
-    if (c.max_time_us >= 0)
+    if (c.any_time)
         pg_atomic_write_u64(&s.last_time_us, uint64(c.max_time_us));
     // Read by the next batch's REPEATABLE READ check (it holds the lock).
     pg_atomic_write_u32(&L.sh->ingest.last_xid, GetTopTransactionId());
@@ -440,9 +520,10 @@ void count(const Counts &c, const WriteCounts &w) {
 
 }  // namespace
 
-// Applies a batch of events (one per line); the largest time_us among the
-// readable ones, or -1 when none was.
-int64 ingest_events(const char *text, size_t len) {
+// Applies a batch of events (one per line); false when none was readable,
+// else true with the largest time_us among the readable ones in *last (any
+// int64 from ing::kMinTimeUs on, negative ones too).
+bool ingest_events(const char *text, size_t len, int64 *last) {
     if (work == nullptr)
         work = new Work();
     work->events.clear();
@@ -450,8 +531,7 @@ int64 ingest_events(const char *text, size_t len) {
     work->intern.clear();
     work->vouched.clear();
     work->changes.clear();
-    work->ids.items.clear();
-    work->ids.lists.clear();
+    drop_used_ids(&work->ids);
     work->parser.clear_text();
     shmem_attach();
     lock_ingest();
@@ -485,7 +565,8 @@ int64 ingest_events(const char *text, size_t len) {
          "load %.1f, model %.1f (%d runs), write %.1f, total %.1f",
          (unsigned long long) c.lines, (unsigned long long) c.applied, phases.parse,
          phases.intern, phases.load, phases.model, phases.runs, phases.write, cpu_ms() - t0);
-    return c.max_time_us;
+    *last = c.max_time_us;
+    return c.any_time;
 }
 
 }  // namespace dpg
@@ -496,8 +577,8 @@ DP_FUNCTION(dataplane_ingest_jetstream) {
     if (PG_ARGISNULL(0))
         PG_RETURN_NULL();
     text *t = PG_GETARG_TEXT_PP(0);
-    int64 last = ingest_events(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-    if (last < 0)
+    int64 last = 0;
+    if (!ingest_events(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &last))
         PG_RETURN_NULL();
     PG_RETURN_INT64(last);
 }

@@ -7,6 +7,7 @@
 // set it needs is held; a read that a commit's apply overlapped is done
 // again. Otherwise the reference SQL over the tables.
 #include "entry.hpp"
+#include "srf.hpp"
 #include "gate.hpp"
 #include "index_host.hpp"
 #include "owner.hpp"
@@ -159,7 +160,7 @@ void sql_rows(int32 viewer, const int32 *uids, int n, Tuplestorestate *store, Tu
 using namespace dpg;
 
 DP_FUNCTION(dataplane_relationships) {
-    InitMaterializedSRF(fcinfo, 0);
+    init_materialized_srf(fcinfo);
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
     if (PG_ARGISNULL(1))
         return Datum(0);  // no others: no rows

@@ -10,6 +10,7 @@
 // a few tries answered from the tables.
 #include "evict.hpp"
 #include "entry.hpp"
+#include "srf.hpp"
 #include "fallback.hpp"
 #include "feed_build.hpp"
 #include "gate.hpp"
@@ -222,7 +223,7 @@ void filter_args(FunctionCallInfo fcinfo, bool author_feed, PageArgs *a, dp::Tim
 }
 
 Datum page_srf(FunctionCallInfo fcinfo, bool author_feed) {
-    InitMaterializedSRF(fcinfo, 0);
+    init_materialized_srf(fcinfo);
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
     if (PG_ARGISNULL(0))
         return Datum(0);  // no viewer: no rows, as the reference query

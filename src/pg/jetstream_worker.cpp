@@ -39,7 +39,7 @@ extern "C" {
 
 namespace dpg {
 
-int64 ingest_events(const char *text, size_t len);
+bool ingest_events(const char *text, size_t len, int64 *last);
 
 namespace {
 
@@ -172,10 +172,14 @@ bool apply_batch() {
         if (!extension_here())
             ereport(ERROR, (errmsg("extension dataplane is not installed in database \"%s\"",
                                    guc_database)));
-        int64 last = -1;
+        int64 last = 0;
+        bool readable = false;
         guard_callback("dataplane jetstream consumer",
-                       [&] { last = ingest_events(batch.text.data(), batch.text.size()); });
-        if (last >= 0) {
+                       [&] { readable = ingest_events(batch.text.data(), batch.text.size(), &last); });
+        // The cursor is a time Jetstream can resume from: a batch whose
+        // latest event is before 1970 (none that Jetstream sends) leaves it
+        // where it was, and a restart applies the batch again (harmless).
+        if (readable && last >= 0) {
             if (SPI_connect() != SPI_OK_CONNECT)
                 elog(ERROR, "dataplane: SPI_connect failed");
             Datum values[2] = {CStringGetTextDatum(client_url.c_str()), Int64GetDatum(last)};

@@ -42,6 +42,12 @@ tests' reference (test/unit/ingest_ref.hpp) and the README document:
     an update of a record not there is a create, for every kind;
   - a listitem in another account's list is skipped, as Bluesky's AppView
     refuses it; an account's status is kept only when it is inactive;
+  - a status, a purpose's last segment and a CID are stored as they are,
+    any string (the empty one too, which is not NULL); one with a NUL byte,
+    which PostgreSQL's text cannot hold, makes its event unreadable; a
+    status or purpose that is not a string is NULL;
+  - time_us is any integer from PostgreSQL's first timestamp on (0 and
+    negative ones too);
   - createdAt is readable as DESIGN.md says, with PostgreSQL's ranges: a
     real calendar day, hour 24 only as 24:00:00, second 60 (carried to the
     next minute) only without a fraction, offsets up to 15:59; fractions
@@ -159,6 +165,20 @@ def string(v, what):
     return v
 
 
+# PostgreSQL's first timestamp (4714-11-24 00:00:00 BC UTC) in microseconds
+# since 1970. (ts_text, through Python's datetime, prints none before year 1:
+# the streams compared with it hold none.)
+MIN_TIME_US = -210866803200000000
+
+
+def storable(v, what):
+    """v (a string or None) if PostgreSQL's text can hold it: any string
+    without a NUL byte, stored as it is (empty, long, not ASCII)."""
+    if v is not None and "\0" in v:
+        raise Unreadable(what + " holds a NUL byte")
+    return v
+
+
 def did_field(v, what):
     if not is_did(v):
         raise Unreadable(what + " missing or not a DID")
@@ -175,7 +195,9 @@ def read_event(line):
     obj(ev, "event")
     did = did_field(ev.get("did"), "did")
     t = ev.get("time_us")
-    if not isinstance(t, int) or isinstance(t, bool) or t < 0 or t >= 2**63:
+    # Any time_us that is a timestamptz ('epoch' + time_us microseconds):
+    # from PostgreSQL's first timestamp, 4714-11-24 BC, to the largest int64.
+    if not isinstance(t, int) or isinstance(t, bool) or t < MIN_TIME_US or t >= 2**63:
         raise Unreadable("time_us")
     kind = string(ev.get("kind"), "kind")
     out = {"did": did, "time_us": t}
@@ -185,8 +207,8 @@ def read_event(line):
         if not isinstance(active, bool):
             raise Unreadable("account.active")
         status = acc.get("status")
-        out.update(kind="account", active=active,
-                   status=status if not active and isinstance(status, str) and status else None)
+        status = status if not active and isinstance(status, str) else None
+        out.update(kind="account", active=active, status=storable(status, "account.status"))
         return out
     if kind != "commit":
         raise Skip(t)
@@ -231,8 +253,8 @@ def read_event(line):
         out["subject"] = did_field(rec.get("subject"), "record.subject")
     elif coll == "list":
         p = rec.get("purpose")
-        p = p.rsplit("#", 1)[-1] if isinstance(p, str) else ""
-        out["purpose"] = p or None
+        p = p.rsplit("#", 1)[-1] if isinstance(p, str) else None
+        out["purpose"] = storable(p, "record.purpose")
     elif coll == "listitem":
         out["target"] = record_uri(rec.get("list"), "app.bsky.graph.list")
         out["subject"] = did_field(rec.get("subject"), "record.subject")
@@ -242,9 +264,9 @@ def read_event(line):
         out["target"] = record_uri(rec.get("subject"), "app.bsky.graph.list")
     if coll in ("post", "repost"):
         cid = c.get("cid")
-        if not isinstance(cid, str) or not cid:
+        if not isinstance(cid, str):
             raise Unreadable("commit.cid")
-        out["cid"] = cid
+        out["cid"] = storable(cid, "commit.cid")
     return out
 
 

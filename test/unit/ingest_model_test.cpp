@@ -105,7 +105,8 @@ struct Gen {
         if (kind < 4) {
             c.account = true;
             c.active = chance(50);
-            c.status = chance(30) ? std::string_view() : pick(pool("st", 2));
+            // NULL, the empty text (stored as it is) or a word.
+            c.status = chance(30) ? Text() : chance(15) ? Text("") : Text(pick(pool("st", 2)));
             return c;
         }
         c.op = op();
@@ -139,7 +140,7 @@ struct Gen {
                 break;
             case Collection::kList:
                 c.rkey = pick(pool("l", 2));
-                c.purpose = chance(25) ? std::string_view() : pick(pool("purpose", 2));
+                c.purpose = chance(25) ? Text() : chance(15) ? Text("") : Text(pick(pool("purpose", 2)));
                 break;
             case Collection::kListItem:
             case Collection::kListBlock:

@@ -209,18 +209,42 @@ TEST(IngestParse, PostNeedsRecordAndCid) {
     expect_unreadable(commit(A, "create", "app.bsky.feed.post", "p"));
     expect_unreadable(commit(A, "create", "app.bsky.feed.post", "p", "[]"));
     expect_unreadable(commit(A, "create", "app.bsky.feed.post", "p", "\"text\""));
-    expect_unreadable(commit(A, "create", "app.bsky.feed.post", "p", post_record(""), ""));
-    expect_unreadable(commit(A, "create", "app.bsky.feed.post", "p", post_record(""), "bafy rei"));
     std::string no_cid = commit(A, "create", "app.bsky.feed.post", "p", post_record(""));
     no_cid.replace(no_cid.find(",\"cid\""), 6 + 3 + kCid.size(), "");
     expect_unreadable(no_cid);
     std::string cid_number = commit(A, "create", "app.bsky.feed.post", "p", post_record(""));
     cid_number.replace(cid_number.find("\"" + kCid + "\""), kCid.size() + 2, "12");
     expect_unreadable(cid_number);
+    std::string cid_null = commit(A, "create", "app.bsky.feed.post", "p", post_record(""));
+    cid_null.replace(cid_null.find("\"" + kCid + "\""), kCid.size() + 2, "null");
+    expect_unreadable(cid_null);
+    // A NUL byte, which PostgreSQL's text cannot hold.
+    expect_unreadable(commit(A, "create", "app.bsky.feed.post", "p", post_record(""), "bafy\\u0000rei"));
+    expect_unreadable(commit(A, "create", "app.bsky.feed.repost", "r",
+                             "{\"subject\":" + sref(post_uri(B, "x")) + "}", "\\u0000"));
     // createdAt of the wrong type is left empty, not an error.
     Parsed p(commit(A, "create", "app.bsky.feed.post", "p", "{\"createdAt\":12,\"text\":\"\"}"));
     ASSERT_EQ(p.ev.verdict, Verdict::kApply) << p.ev.reason;
     EXPECT_TRUE(p.ev.created_at.empty());
+}
+
+// DESIGN.md: cid = commit.cid, a text column: any string is stored as it is.
+TEST(IngestParse, AnyCidText) {
+    const std::string long_cid(5000, 'b');
+    for (const std::string &cid : {std::string(""), std::string("bafy rei"), std::string("x"), long_cid,
+                                   std::string("caf\xc3\xa9 \xe2\x98\x83"), std::string("tab\\there"),
+                                   std::string("\\u00e9t\\u00e9")}) {
+        Parsed p(commit(A, "create", "app.bsky.feed.post", "p", post_record(""), cid));
+        ASSERT_EQ(p.ev.verdict, Verdict::kApply) << cid << ": " << p.ev.reason;
+        if (cid == "tab\\there")
+            EXPECT_EQ(p.ev.cid, "tab\there");
+        else if (cid == "\\u00e9t\\u00e9")
+            EXPECT_EQ(p.ev.cid, "\xc3\xa9t\xc3\xa9");
+        else
+            EXPECT_EQ(p.ev.cid, cid);
+        p.parse(commit(A, "update", "app.bsky.feed.repost", "r", "{\"subject\":" + sref(post_uri(B, "x")) + "}", cid));
+        ASSERT_EQ(p.ev.verdict, Verdict::kApply) << cid << ": " << p.ev.reason;
+    }
 }
 
 TEST(IngestParse, Repost) {
@@ -255,12 +279,27 @@ TEST(IngestParse, Lists) {
     EXPECT_EQ(p.ev.purpose, "curatelist");
     p.parse(commit(A, "create", "app.bsky.graph.list", "3klist", "{\"purpose\":\"referencelist\"}"));
     EXPECT_EQ(p.ev.purpose, "referencelist");
-    for (const char *odd : {"{}", "{\"purpose\":null}", "{\"purpose\":3}", "{\"purpose\":\"a#\"}",
-                            "{\"purpose\":\"a#b c\"}", "{\"purpose\":\"\"}"}) {
-        p.parse(commit(A, "create", "app.bsky.graph.list", "3klist", odd));
-        ASSERT_EQ(p.ev.verdict, Verdict::kApply) << odd;
-        EXPECT_TRUE(p.ev.purpose.empty()) << odd;
+    // No purpose (missing, null, not a string): NULL.
+    for (const char *none : {"{}", "{\"purpose\":null}", "{\"purpose\":3}", "{\"purpose\":[\"a#b\"]}"}) {
+        p.parse(commit(A, "create", "app.bsky.graph.list", "3klist", none));
+        ASSERT_EQ(p.ev.verdict, Verdict::kApply) << none;
+        EXPECT_FALSE(p.ev.purpose) << none;
     }
+    // Any other last segment is text, stored as it is: empty, with spaces,
+    // long, not ASCII.
+    const std::string long_word(3000, 'm');
+    const std::pair<std::string, std::string> odd[] = {
+        {"a#", ""}, {"", ""}, {"#", ""}, {"a#b c", "b c"}, {"a#b#c", "c"}, {"x#\\u00e9t\\u00e9", "\xc3\xa9t\xc3\xa9"},
+        {"app.bsky.graph.defs#" + long_word, long_word}, {"a\\u0000b#modlist", "modlist"}, {"no hash", "no hash"}};
+    for (const auto &[purpose, want] : odd) {
+        p.parse(commit(A, "create", "app.bsky.graph.list", "3klist", "{\"purpose\":\"" + purpose + "\"}"));
+        ASSERT_EQ(p.ev.verdict, Verdict::kApply) << purpose << ": " << p.ev.reason;
+        ASSERT_TRUE(p.ev.purpose) << purpose;
+        EXPECT_EQ(*p.ev.purpose, want) << purpose;
+    }
+    // A last segment with a NUL byte cannot be stored: unreadable.
+    expect_unreadable(commit(A, "create", "app.bsky.graph.list", "3klist", "{\"purpose\":\"a#mod\\u0000list\"}"));
+    expect_unreadable(commit(A, "update", "app.bsky.graph.list", "3klist", "{\"purpose\":\"\\u0000\"}"));
 }
 
 TEST(IngestParse, ListItemAndListBlock) {
@@ -309,14 +348,36 @@ TEST(IngestParse, Account) {
     p.parse("{\"did\":\"" + A + "\",\"time_us\":6,\"kind\":\"account\",\"account\":{\"active\":true,\"seq\":1}}");
     ASSERT_EQ(p.ev.verdict, Verdict::kApply);
     EXPECT_TRUE(p.ev.active);
-    EXPECT_TRUE(p.ev.status.empty());
-    // Active: the status is dropped whatever it says.
-    p.parse("{\"did\":\"" + A + "\",\"time_us\":6,\"kind\":\"account\",\"account\":{\"active\":true,\"status\":\"x\"}}");
-    EXPECT_TRUE(p.ev.status.empty());
-    // Inactive without a status: NULL status.
-    p.parse("{\"did\":\"" + A + "\",\"time_us\":6,\"kind\":\"account\",\"account\":{\"active\":false}}");
-    ASSERT_EQ(p.ev.verdict, Verdict::kApply);
-    EXPECT_TRUE(p.ev.status.empty());
+    EXPECT_FALSE(p.ev.status);
+    // Active: the status is dropped whatever it says (a NUL byte too).
+    for (const char *st : {"\"x\"", "\"\"", "\"a\\u0000b\""}) {
+        p.parse("{\"did\":\"" + A + "\",\"time_us\":6,\"kind\":\"account\",\"account\":{\"active\":true,\"status\":" +
+                st + "}}");
+        ASSERT_EQ(p.ev.verdict, Verdict::kApply) << st;
+        EXPECT_FALSE(p.ev.status) << st;
+    }
+    // Inactive without a status (or one that is not a string): NULL status.
+    for (const char *st : {"", ",\"status\":null", ",\"status\":7", ",\"status\":{\"a\":1}"}) {
+        p.parse("{\"did\":\"" + A + "\",\"time_us\":6,\"kind\":\"account\",\"account\":{\"active\":false" +
+                std::string(st) + "}}");
+        ASSERT_EQ(p.ev.verdict, Verdict::kApply) << st;
+        EXPECT_FALSE(p.ev.status) << st;
+    }
+    // Any string is the status, stored as it is.
+    const std::string long_status(2000, 's');
+    const std::pair<std::string, std::string> odd[] = {
+        {"", ""}, {"on holiday", "on holiday"}, {"d\\u00e9sactiv\\u00e9", "d\xc3\xa9sactiv\xc3\xa9"},
+        {"\xe2\x98\x83", "\xe2\x98\x83"}, {"line\\nbreak", "line\nbreak"}, {long_status, long_status}};
+    for (const auto &[st, want] : odd) {
+        p.parse("{\"did\":\"" + A + "\",\"time_us\":6,\"kind\":\"account\",\"account\":{\"active\":false,\"status\":\"" +
+                st + "\"}}");
+        ASSERT_EQ(p.ev.verdict, Verdict::kApply) << st << ": " << p.ev.reason;
+        ASSERT_TRUE(p.ev.status) << st;
+        EXPECT_EQ(*p.ev.status, want) << st;
+    }
+    // A NUL byte cannot be stored: unreadable.
+    expect_unreadable("{\"did\":\"" + A + "\",\"time_us\":6,\"kind\":\"account\",\"account\":{\"active\":false,"
+                      "\"status\":\"de\\u0000leted\"}}");
     expect_unreadable("{\"did\":\"" + A + "\",\"time_us\":6,\"kind\":\"account\",\"account\":{\"status\":\"x\"}}");
     expect_unreadable("{\"did\":\"" + A + "\",\"time_us\":6,\"kind\":\"account\",\"account\":{\"active\":\"false\"}}");
     expect_unreadable("{\"did\":\"" + A + "\",\"time_us\":6,\"kind\":\"account\"}");
@@ -359,8 +420,11 @@ TEST(IngestParse, Envelope) {
     expect_unreadable("{\"did\":\"" + A + "\",\"kind\":\"identity\"}");                    // no time_us
     expect_unreadable("{\"did\":\"" + A + "\",\"time_us\":\"7\",\"kind\":\"identity\"}");  // string
     expect_unreadable("{\"did\":\"" + A + "\",\"time_us\":7.5,\"kind\":\"identity\"}");
-    expect_unreadable("{\"did\":\"" + A + "\",\"time_us\":-7,\"kind\":\"identity\"}");
     expect_unreadable("{\"did\":\"" + A + "\",\"time_us\":99999999999999999999,\"kind\":\"identity\"}");
+    expect_unreadable("{\"did\":\"" + A + "\",\"time_us\":9223372036854775808,\"kind\":\"identity\"}");
+    // Before PostgreSQL's first timestamp (4714-11-24 BC), and the least int64.
+    expect_unreadable("{\"did\":\"" + A + "\",\"time_us\":-210866803200000001,\"kind\":\"identity\"}");
+    expect_unreadable("{\"did\":\"" + A + "\",\"time_us\":-9223372036854775808,\"kind\":\"identity\"}");
     expect_unreadable("{\"did\":\"" + A + "\",\"time_us\":7}");                // no kind
     expect_unreadable("{\"did\":\"" + A + "\",\"time_us\":7,\"kind\":1}");
     expect_unreadable("{\"time_us\":7,\"kind\":\"identity\"}");                // no did
@@ -378,6 +442,24 @@ TEST(IngestParse, Envelope) {
     ASSERT_EQ(p.ev.verdict, Verdict::kApply) << p.ev.reason;
     EXPECT_EQ(p.ev.subject, B);
     EXPECT_EQ(p.ev.time_us, 0);
+}
+
+// DESIGN.md: the event time is 'epoch' + time_us microseconds. Every time_us
+// that names a timestamptz is readable: 0, negative ones down to
+// PostgreSQL's first timestamp, and up to the largest int64.
+TEST(IngestParse, AnyTimeUsPostgreSQLCanStore) {
+    for (int64_t t : {int64_t(0), int64_t(-1), int64_t(-7), int64_t(-1725911162329308), kMinTimeUs,
+                      int64_t(INT64_MAX)}) {
+        const std::string ts = std::to_string(t);
+        Parsed p("{\"did\":\"" + A + "\",\"time_us\":" + ts + ",\"kind\":\"identity\"}");
+        EXPECT_EQ(p.ev.verdict, Verdict::kSkip) << t;
+        EXPECT_EQ(p.ev.time_us, t);
+        p.parse("{\"did\":\"" + A + "\",\"time_us\":" + ts + ",\"kind\":\"commit\",\"commit\":{\"operation\":"
+                "\"create\",\"collection\":\"app.bsky.graph.follow\",\"rkey\":\"r\",\"record\":{\"subject\":\"" + B + "\"}}}");
+        ASSERT_EQ(p.ev.verdict, Verdict::kApply) << t << ": " << p.ev.reason;
+        EXPECT_EQ(p.ev.time_us, t);
+    }
+    EXPECT_EQ(kMinTimeUs, -210866803200000000LL);  // 4714-11-24 00:00:00 BC UTC
 }
 
 TEST(IngestParse, MalformedJson) {

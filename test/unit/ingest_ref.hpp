@@ -230,7 +230,7 @@ inline void ref_apply(Db &db, const Change &c) {
     if (c.account) {
         auto it = db.actors.find(c.repo);
         if (it != db.actors.end())
-            it->second = Db::Actor{c.active, c.active || c.status.empty() ? OptStr() : OptStr(std::string(c.status))};
+            it->second = Db::Actor{c.active, c.active || !c.status ? OptStr() : OptStr(std::string(*c.status))};
         return;
     }
     switch (c.coll) {
@@ -324,7 +324,7 @@ inline void ref_apply(Db &db, const Change &c) {
                 db.lists.erase(*id);
                 return;
             }
-            OptStr purpose = c.purpose.empty() ? OptStr() : OptStr(std::string(c.purpose));
+            OptStr purpose = c.purpose ? OptStr(std::string(*c.purpose)) : OptStr();
             if (!id)
                 db.lists[db.next_list++] = Db::List{c.repo, std::string(c.rkey), purpose};
             else if (!db.lists.at(*id).purpose || c.op == CommitOp::kUpdate)

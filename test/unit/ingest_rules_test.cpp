@@ -74,12 +74,14 @@ Change entry(CommitOp op, Collection coll, Uid repo, const char *rkey, Uid owner
     return c;
 }
 
+// status nullptr: the event has none.
 Change account(Uid uid, bool active, const char *status) {
     Change c;
     c.account = true;
     c.repo = uid;
     c.active = active;
-    c.status = status;
+    if (status != nullptr)
+        c.status = status;
     return c;
 }
 
@@ -310,13 +312,34 @@ TEST(IngestRules, ListsStubsAndPurposes) {
     EXPECT_NE(f.db.lists.begin()->first, lid);
 }
 
+TEST(IngestRules, ListPurposeIsAnyText) {
+    Fixture f;
+    // An empty last segment is text, not NULL: the list is no stub.
+    f.batch({list(C, 1, "E", ""), list(C, 1, "O", "mod list ☃")});
+    ASSERT_EQ(f.db.lists.size(), 2u);
+    for (const auto &[id, l] : f.db.lists)
+        EXPECT_EQ(l.purpose, l.rkey == "E" ? "" : "mod list ☃");
+    // A create finds a list that is no stub: nothing; an update sets it.
+    f.batch({list(C, 1, "E", "modlist")});
+    EXPECT_EQ(f.db.lists.begin()->second.rkey == "E" ? f.db.lists.begin()->second.purpose
+                                                      : std::next(f.db.lists.begin())->second.purpose,
+              "");
+    f.batch({list(U, 1, "E", "modlist"), list(U, 1, "O", "")});
+    for (const auto &[id, l] : f.db.lists)
+        EXPECT_EQ(l.purpose, l.rkey == "E" ? "modlist" : "");
+}
+
 TEST(IngestRules, AccountsAndUnknownDids) {
     Fixture f;
-    f.batch({account(2, false, "takendown"), account(3, false, ""), account(9, false, "deleted")});
+    f.batch({account(2, false, "takendown"), account(3, false, nullptr), account(9, false, "deleted"),
+             account(4, false, ""), account(5, false, "on holiday (été)")});
     EXPECT_FALSE(f.db.actors.at(2).active);
     EXPECT_EQ(f.db.actors.at(2).status, "takendown");
     EXPECT_FALSE(f.db.actors.at(3).status);  // no status: NULL
     EXPECT_FALSE(f.db.actors.count(9));      // no actor: nothing to update
+    // Any text is stored as it is, the empty one too (not NULL).
+    EXPECT_EQ(f.db.actors.at(4).status, "");
+    EXPECT_EQ(f.db.actors.at(5).status, "on holiday (été)");
     f.batch({account(2, true, "takendown")});
     EXPECT_TRUE(f.db.actors.at(2).active);
     EXPECT_FALSE(f.db.actors.at(2).status);  // active: NULL
