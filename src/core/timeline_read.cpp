@@ -17,11 +17,15 @@ ReadResult TimelineReader::timeline(const IndexEnv &env, uint32_t viewer, ItemKe
     source_ = source;
     feed_horizon_hit_ = false;
     prefix_exact_ = false;
+    rest_rings_.clear();
+    rest_sources_.clear();
     try {
         return timeline_inner(env, viewer, before, lim, filter, out);
     } catch (const std::bad_alloc &) {
         out->clear();
         prefix_exact_ = false;
+        rest_rings_.clear();
+        rest_sources_.clear();
         return ReadResult::kUnknown;
     }
 }
@@ -84,7 +88,7 @@ ReadResult TimelineReader::timeline_cut(const IndexEnv &env, uint32_t viewer, It
         for (const PageItem &pi : page_)
             out->push_back(pi.item);
         if (p != Page::kExact)
-            return horizon_cut(before, out);
+            return horizon_cut(env, before, lim, filter, out);
         return ReadResult::kOk;
     }
     // page_ holds the newest candidates, exactly, down to where the
@@ -95,7 +99,7 @@ ReadResult TimelineReader::timeline_cut(const IndexEnv &env, uint32_t viewer, It
     if (r != ReadResult::kOk || out->size() == lim)
         return r;
     if (p != Page::kExact)
-        return horizon_cut(before, out);  // the page goes on below a horizon
+        return horizon_cut(env, before, lim, filter, out);  // goes on below a horizon
     *more = page_.size() == cap;      // else the sources hold nothing more: a short page
     return ReadResult::kOk;
 }
@@ -106,19 +110,62 @@ ReadResult TimelineReader::timeline_cut(const IndexEnv &env, uint32_t viewer, It
 // that prefix is exact, and the rest is below the cut (prefix_exact()):
 // the keys at or below the highest horizon, and below `before` (when the
 // cursor is at or below that horizon, the prefix is empty).
-ReadResult TimelineReader::horizon_cut(ItemKey before, std::vector<AuthorItem> *out) {
+ReadResult TimelineReader::horizon_cut(const IndexEnv &env, ItemKey before, size_t lim,
+                                       const TimelineFilter &filter,
+                                       std::vector<AuthorItem> *out) {
     ItemKey h = kMinKey;
     for (const PeekedRing &r : celeb_rings_)
         if (h < r.horizon())
             h = r.horizon();
     if (source_ == FeedSource::kFanIn && !(h == kMinKey)) {
-        prefix_exact_ = true;
         // Keys <= h are the keys < (h.ts, h.id, h.rank + 1).
         tables_cut_ = before <= h ? before : ItemKey{h.ts, h.id, h.rank + 1};
-    } else {
-        out->clear();
+        if (rest_in_rings(env, lim - out->size(), filter) == ReadResult::kOk) {
+            prefix_exact_ = true;
+            return ReadResult::kHorizon;
+        }
     }
+    out->clear();
+    rest_rings_.clear();
+    rest_sources_.clear();
     return ReadResult::kHorizon;
+}
+
+// The rest of a page below tables_cut_, split by source: the complete
+// rings' newest items that the filter keeps (need at most), merged here
+// as the page's first items were; the other sources are left to the
+// tables (rest_sources_).
+ReadResult TimelineReader::rest_in_rings(const IndexEnv &env, size_t need,
+                                         const TimelineFilter &filter) {
+    rest_rings_.clear();
+    rest_sources_.clear();
+    complete_.clear();
+    for (size_t i = 0; i < celeb_rings_.size(); i++) {
+        if (celeb_rings_[i].horizon() == kMinKey)
+            complete_.push_back(celeb_rings_[i]);
+        else
+            rest_sources_.push_back(celeb_uids_[i]);
+    }
+    ItemKey before = tables_cut_;
+    for (size_t cap = need; rest_rings_.size() < need && !complete_.empty();
+         cap = next_cap(need - rest_rings_.size())) {
+        page_.clear();
+        // Every source is complete: the merge is exact however far it goes.
+        merge_page(Source<FeedItem>{}, complete_.data(), complete_.size(), before, cap, &page_);
+        if (!filter.active()) {
+            for (const PageItem &pi : page_)
+                if (rest_rings_.size() < need)
+                    rest_rings_.push_back(pi.item);
+        } else {
+            ReadResult r = keep_filtered(env, filter, need, &rest_rings_);
+            if (r != ReadResult::kOk)
+                return r;
+        }
+        if (page_.size() < cap)
+            break;  // the complete rings hold nothing more below the cut
+        before = page_.back().item.key();
+    }
+    return ReadResult::kOk;
 }
 
 ReadResult TimelineReader::keep_filtered(const IndexEnv &env, const TimelineFilter &filter,
@@ -223,6 +270,7 @@ void TimelineReader::deepen(const IndexEnv &env, uint32_t viewer) noexcept {
 // items the page needs.
 ReadResult TimelineReader::open_celebs(const IndexEnv &env) {
     celeb_rings_.clear();
+    celeb_uids_.clear();
     for (uint32_t c : celebs_) {
         if (env.dir->lost(c))
             return ReadResult::kUnknown;
@@ -234,6 +282,7 @@ ReadResult TimelineReader::open_celebs(const IndexEnv &env) {
         if (!ring.open(*env.arena, ref, env.author_cap))
             return ReadResult::kUnknown;
         celeb_rings_.push_back(ring);
+        celeb_uids_.push_back(c);
     }
     return ReadResult::kOk;
 }

@@ -88,6 +88,15 @@ class TimelineReader {
     // horizon; the cut is the highest of those horizons.)
     bool prefix_exact() const { return prefix_exact_; }
     ItemKey tables_cut() const { return tables_cut_; }
+    // ... and how the rest splits: the sources whose author ring is
+    // complete (no horizon) hold all their items below the cut in memory,
+    // so rest_from_rings() is already the newest of them the filter keeps
+    // (at most lim - out->size(), newest first); only the sources in
+    // rest_from_tables() (rings with a horizon) are read from the tables
+    // below the cut. The rest is the newest lim - out->size() of the two
+    // together (no item is in both: each item is in one source's ring).
+    const std::vector<AuthorItem> &rest_from_rings() const { return rest_rings_; }
+    const std::vector<uint32_t> &rest_from_tables() const { return rest_sources_; }
 
   private:
     ReadResult timeline_inner(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
@@ -104,7 +113,9 @@ class TimelineReader {
     ReadResult author_feed_inner(const IndexEnv &env, uint32_t author, ItemKey before,
                                  size_t lim, const TimelineFilter &filter,
                                  std::vector<AuthorItem> *out);
-    ReadResult horizon_cut(ItemKey before, std::vector<AuthorItem> *out);
+    ReadResult horizon_cut(const IndexEnv &env, ItemKey before, size_t lim,
+                           const TimelineFilter &filter, std::vector<AuthorItem> *out);
+    ReadResult rest_in_rings(const IndexEnv &env, size_t need, const TimelineFilter &filter);
     // Appends to out the items of page_ that filter keeps, up to lim. Each
     // batch after a read's first reuses the relations the batches before it
     // read (ItemFilter::prepare's `more`; first_batch_ says which).
@@ -120,6 +131,10 @@ class TimelineReader {
     ItemKey feed_horizon_ = kMinKey;
     std::vector<uint32_t> celebs_;
     std::vector<PeekedRing> celeb_rings_;
+    std::vector<uint32_t> celeb_uids_;      // the source of each of celeb_rings_
+    std::vector<PeekedRing> complete_;      // horizon_cut: the rings without a horizon
+    std::vector<AuthorItem> rest_rings_;    // ... their newest items below the cut
+    std::vector<uint32_t> rest_sources_;    // ... and the sources read from the tables
     std::vector<AuthorItem> own_items_;  // author_feed's copy
     std::vector<PageItem> page_;
     std::vector<Ref> resolve_rings_;        // resolve(): each repost's author ring

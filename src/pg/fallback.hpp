@@ -60,7 +60,10 @@ void sql_page(bool author_feed, const PageArgs &a, Tuplestorestate *store, Tuple
 
 // The rest of a timeline page whose first items the index gave: the newest
 // `n` items of a.uid's timeline that a's filters keep, with key below
-// `cut` (sql::timeline_rest), appended to `store`. The two parts are
+// `cut`, appended to `store`: of the `n_mem` items the index gave for the
+// sources whose rings are complete (newest first, kept by the filters
+// already), and of the `n_sources` other sources' items in the tables
+// (sql::timeline_rest). The two parts are
 // one state only if the tables' snapshot shows exactly the commits the
 // index had applied when it was read (applies counted `started`, none
 // since): otherwise nothing is appended and false returned (the caller
@@ -72,6 +75,7 @@ struct RestCut {
 };
 DP_PG_FRAME(RestCut);
 bool sql_page_rest(const PageArgs &a, RestCut cut, int32 n, uint64 started,
-                   Tuplestorestate *store, TupleDesc desc);
+                   const dp::AuthorItem *mem, size_t n_mem, const uint32 *sources,
+                   size_t n_sources, Tuplestorestate *store, TupleDesc desc);
 
 }  // namespace dpg

@@ -14,6 +14,7 @@ extern "C" {
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/array.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 }
@@ -63,11 +64,11 @@ SPIPlanPtr rest_plans[2];
 SPIPlanPtr rest_plan_for(bool filtered) {
     SPIPlanPtr &p = rest_plans[filtered ? 1 : 0];
     if (p == nullptr) {
-        Oid types[9] = {INT4OID, INT4OID, TIMESTAMPTZOID, INT8OID, TEXTOID,
-                        BOOLOID, BOOLOID, TIMESTAMPTZOID, INT8OID};
+        Oid types[10] = {INT4OID, INT4OID, TIMESTAMPTZOID, INT8OID, TEXTOID,
+                         BOOLOID, BOOLOID, TIMESTAMPTZOID, INT8OID, INT4ARRAYOID};
         // A generic plan: its shape (each source's index, in order, as
         // deep as the page) is the same for every viewer and cut.
-        SPIPlanPtr np = SPI_prepare_cursor(sql::timeline_rest(filtered), 9, types,
+        SPIPlanPtr np = SPI_prepare_cursor(sql::timeline_rest(filtered), 10, types,
                                            CURSOR_OPT_GENERIC_PLAN);
         if (np == nullptr)
             elog(ERROR, "dataplane: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
@@ -100,15 +101,22 @@ bool rank_bound(RestCut cut, uint32 rank, int64 *ts, int64 *id) {
 }  // namespace
 
 bool sql_page_rest(const PageArgs &a, RestCut cut, int32 n, uint64 started,
-                   Tuplestorestate *store, TupleDesc desc) {
+                   const dp::AuthorItem *mem, size_t n_mem, const uint32 *sources,
+                   size_t n_sources, Tuplestorestate *store, TupleDesc desc) {
     int64 pts, pid, rts, rid;
     if (!rank_bound(cut, 1, &pts, &pid) || !rank_bound(cut, 2, &rts, &rid))
         return false;  // no item is above such a cut: never so in practice
-    Datum values[9] = {Int32GetDatum(a.uid),  Int32GetDatum(n),  TimestampTzGetDatum(pts),
-                       Int64GetDatum(pid),    a.extra[0],        a.extra[1],
-                       a.extra[2],            TimestampTzGetDatum(rts), Int64GetDatum(rid)};
-    char nulls[10] = {' ', ' ', ' ', ' ', a.extra_null[0] ? 'n' : ' ', a.extra_null[1] ? 'n' : ' ',
-                      a.extra_null[2] ? 'n' : ' ', ' ', ' ', 0};
+    Datum *uids = static_cast<Datum *>(palloc(sizeof(Datum) * (n_sources + 1)));
+    for (size_t i = 0; i < n_sources; i++)
+        uids[i] = Int32GetDatum(int32(sources[i]));
+    ArrayType *src = construct_array(uids, int(n_sources), INT4OID, sizeof(int32), true,
+                                     TYPALIGN_INT);
+    Datum values[10] = {Int32GetDatum(a.uid),  Int32GetDatum(n),  TimestampTzGetDatum(pts),
+                        Int64GetDatum(pid),    a.extra[0],        a.extra[1],
+                        a.extra[2],            TimestampTzGetDatum(rts), Int64GetDatum(rid),
+                        PointerGetDatum(src)};
+    char nulls[11] = {' ', ' ', ' ', ' ', a.extra_null[0] ? 'n' : ' ', a.extra_null[1] ? 'n' : ' ',
+                      a.extra_null[2] ? 'n' : ' ', ' ', ' ', ' ', 0};
     // A new snapshot, as a new READ COMMITTED statement takes; it must show
     // the commits the index showed, no more and no fewer. Commits are
     // applied after they become visible, so every commit the index had
@@ -135,7 +143,37 @@ bool sql_page_rest(const PageArgs &a, RestCut cut, int32 n, uint64 started,
             elog(ERROR, "dataplane: fallback query failed: %s", SPI_result_code_string(rc));
     });
     PopActiveSnapshot();
-    store_rows(store, desc);
+    // Both parts come newest first, and hold different items (each item is
+    // in one source): merged, the newest n.
+    uint64 i = 0;
+    size_t j = 0;
+    Datum v[5];
+    bool nl[5];
+    bool have_row = false;
+    dp::ItemKey row_key = dp::kMinKey;
+    for (int32 k = 0; k < n; k++) {
+        if (!have_row && i < SPI_processed) {
+            heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, v, nl);
+            row_key = dp::ItemKey{DatumGetTimestampTz(v[4]), DatumGetInt64(v[0]),
+                                  nl[3] ? dp::kRankPost : dp::kRankRepost};
+            have_row = true;
+        }
+        if (have_row && (j == n_mem || mem[j].key() < row_key)) {
+            tuplestore_putvalues(store, desc, v, nl);
+            have_row = false;
+            i++;
+        } else if (j < n_mem) {
+            const dp::AuthorItem &it = mem[j++];
+            Datum mv[5] = {Int64GetDatum(it.id), Int64GetDatum(it.post_id),
+                           Int32GetDatum(int32(it.author)), Int32GetDatum(int32(it.reposter)),
+                           TimestampTzGetDatum(it.ts)};
+            bool mn[5] = {false, false, false, it.reposter == 0, false};
+            tuplestore_putvalues(store, desc, mv, mn);
+        } else {
+            break;
+        }
+    }
+    SPI_finish();
     return true;
 }
 

@@ -268,8 +268,11 @@ Datum page_srf(FunctionCallInfo fcinfo, bool author_feed) {
             // tables (counted as a page that reached below a horizon).
             emit(rsinfo->setResult, rsinfo->setDesc);
             int32 rest = a.lim - int32(page.size());
-            if (sql_page_rest(a, RestCut{cut.ts, cut.id, cut.rank}, rest, started,
-                              rsinfo->setResult, rsinfo->setDesc)) {
+            const std::vector<dp::AuthorItem> &mem = reader.rest_from_rings();
+            const std::vector<uint32> &srcs = reader.rest_from_tables();
+            if (sql_page_rest(a, RestCut{cut.ts, cut.id, cut.rank}, rest, started, mem.data(),
+                              mem.size(), srcs.data(), srcs.size(), rsinfo->setResult,
+                              rsinfo->setDesc)) {
                 count_fallback(kFbHorizon);
                 count_page(false, kFbHorizon);
                 return Datum(0);

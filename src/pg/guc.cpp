@@ -11,7 +11,7 @@ namespace dpg {
 int guc_memory_limit_mb = 256;
 int guc_feed_capacity = 800;
 int guc_pressure_window_s = 60;
-int guc_ring_max_age_s = 0;
+int guc_ring_max_age_s = 7 * 24 * 3600;
 int guc_author_capacity = 1000;
 int guc_fanout_limit = 10000;
 char *guc_database = nullptr;
@@ -40,7 +40,7 @@ void guc_init() {
         "Counted back from the newest created_at the index has seen (never later than now). "
         "Pages that reach below what the rings keep are read from the tables, exactly. 0 keeps "
         "items of any age (author rings are then bounded by author_capacity only).",
-        &guc_ring_max_age_s, 0, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+        &guc_ring_max_age_s, 7 * 24 * 3600, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
         nullptr);
     DefineCustomIntVariable(
         "dataplane.pressure_window",

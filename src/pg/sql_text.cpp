@@ -143,7 +143,7 @@ const char *author_feed_page_filtered() {
 
 namespace {
 
-// One source's items of one kind (a LATERAL branch over src s): the
+// One source's items of one kind (a LATERAL branch over the sources s): the
 // newest ones below the cursor ($ts, $id) that `keep` keeps, at most $2,
 // straight from the source's index.
 char *rest_branch(bool repost, const char *keep) {
@@ -185,7 +185,7 @@ const char *timeline_rest(bool filtered) {
                             kModerated);
         return psprintf("%s%s"
                         "SELECT item_id, post_id, author, reposter, sort_at FROM ("
-                        "SELECT t.* FROM src s CROSS JOIN LATERAL (%s UNION ALL %s) t) t "
+                        "SELECT t.* FROM unnest($10::int[]) s(uid) CROSS JOIN LATERAL (%s UNION ALL %s) t) t "
                         "ORDER BY t.sort_at DESC, t.item_id DESC, t.rank DESC LIMIT $2",
                         kTimelineSources, filtered ? psprintf(", %s", moderation("$1")) : "",
                         rest_branch(false, keep), rest_branch(true, keep));

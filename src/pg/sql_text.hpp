@@ -21,7 +21,8 @@ const char *timeline_page_filtered();
 const char *author_feed_page_filtered();
 
 // The rest of a timeline page whose first items came from the author
-// rings: the newest $2 items of $1's timeline that the reference query
+// rings: the newest $2 items of $1's timeline from the sources $10 (an
+// int[]: those whose author rings do not hold them) that the reference query
 // keeps (its second part when `filtered`: $5 replies, $6 reposts, $7
 // quotes) with, for posts, (sort_at, item_id) < ($3, $4), and for reposts
 // (sort_at, item_id) < ($8, $9). Read source by source through the

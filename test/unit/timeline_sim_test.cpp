@@ -287,6 +287,7 @@ class Sim {
 
     uint64_t fallbacks = 0, exact = 0, builds = 0, nomem_builds = 0, fanin_reads = 0, regrows = 0;
     uint64_t partial_reads = 0;  // kHorizon with an exact prefix, checked with the rest
+    uint64_t split_rests = 0;    // ... whose rest came partly from complete rings
     TimelineStats totals;
     void report() const {
         printf("  exact %llu, fallbacks %llu, builds %llu, fan-out %llu, backfills %llu, "
@@ -554,11 +555,30 @@ class Sim {
         }
         if (r == ReadResult::kHorizon && reader_.prefix_exact()) {
             // As src/pg answers it: the prefix from the author rings, the
-            // rest from the tables (the model) below the cut.
+            // rest below the cut from the complete rings and, for the
+            // other sources, from the tables (the model), merged.
             partial_reads++;
             ASSERT_LT(got.size(), lim);
             ASSERT_TRUE(reader_.tables_cut() <= before);
-            std::vector<AuthorItem> rest = model_.timeline(v, reader_.tables_cut(), lim - got.size());
+            size_t need = lim - got.size();
+            const std::vector<AuthorItem> &mem = reader_.rest_from_rings();
+            ASSERT_LE(mem.size(), need);
+            std::set<uint32_t> srcs(reader_.rest_from_tables().begin(),
+                                    reader_.rest_from_tables().end());
+            ASSERT_EQ(srcs.size(), reader_.rest_from_tables().size());
+            if (!mem.empty())
+                split_rests++;
+            for (const AuthorItem &x : mem) {
+                ASSERT_TRUE(x.key() < reader_.tables_cut());
+                ASSERT_EQ(srcs.count(x.reposter ? x.reposter : x.author), 0u);
+            }
+            std::vector<AuthorItem> tables = model_.page(srcs, reader_.tables_cut(), need);
+            std::vector<AuthorItem> rest(mem.begin(), mem.end());
+            rest.insert(rest.end(), tables.begin(), tables.end());
+            std::sort(rest.begin(), rest.end(),
+                      [](const AuthorItem &a, const AuthorItem &b) { return b.key() < a.key(); });
+            if (rest.size() > need)
+                rest.resize(need);
             for (const AuthorItem &x : got)
                 ASSERT_TRUE(reader_.tables_cut() < x.key());
             got.insert(got.end(), rest.begin(), rest.end());
@@ -656,6 +676,7 @@ TEST(TimelineSim, MidSizeRingsManyUsers) {
         EXPECT_GT(sim.exact, 100u);
         EXPECT_GT(sim.fallbacks + sim.exact, sim.exact);  // some pages reach past a horizon
         EXPECT_GT(sim.partial_reads, 0u);  // and some of those had their prefix checked
+        EXPECT_GT(sim.split_rests, 0u);
     }
 }
 
