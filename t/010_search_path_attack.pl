@@ -25,7 +25,9 @@
 #       holds a lock verify() would wait for) and holds no lock afterwards;
 #   (f) row comparisons in the timeline fallback are not hijacked either: a
 #       hostile m.< (which PostgreSQL cannot use in a row comparison) does
-#       not break the reads.
+#       not break the reads;
+#   (g) a page below an author ring's horizon (ring_max_age), whose rest
+#       is read from the tables, escalates nothing either.
 # m.hits records, for the diagnostics, which shadowing object ran as which
 # superuser in which backend.
 use strict;
@@ -397,6 +399,34 @@ is($out,
 	ref_page('false', "3, 20, '$cts', $cid") . '|' . ref_page('true', "3, 20, '$cts', $cid"),
 	'(f) their answers equal the reference query');
 no_escalation('(f) pages with a cursor');
+
+# ------------------------- (g) the rest of a page below a ring's horizon
+
+# With ring_max_age, an author ring keeps its newest 16 items and those
+# younger than the bound: a page that reaches below it takes the rest from
+# the tables (sql::timeline_rest, run by sql_page_rest). Author 2 posts 60
+# times an hour apart, so its ring ends 16 hours back, and a follower's
+# first page of 50 reaches below that.
+$node->safe_psql('postgres', "ALTER SYSTEM SET dataplane.ring_max_age = '1h'");
+$node->reload;
+$node->safe_psql($db,
+	"INSERT INTO dataplane.post (author, created_at) "
+	  . "SELECT 2, now() - g * interval '1 hour' FROM generate_series(1, 60) g");
+# The followers' feed rings got the 60 posts at commit: a rebuild makes
+# them again from the trimmed author rings.
+$node->safe_psql($db, 'SELECT dataplane.rebuild()');
+ok(wait_until($node, "SELECT state FROM dataplane.status()", 'ready', 60, $db),
+	'(g) the index is ready again');
+my $v = $node->safe_psql($db, 'SELECT min(follower) FROM dataplane.follow WHERE followee = 2');
+my $h0 = $node->safe_psql($db, 'SELECT pages_fallback_horizon FROM dataplane.status()');
+($rc, $out, $err) = as_mallory('SELECT ' . page_sql('get_timeline', "$v, 50") . ';');
+is($rc, 0, '(g) a page below a horizon answers under mallory\'s search_path') or diag $err;
+is($out, ref_page('false', "$v, 50, NULL, NULL"), '(g) it equals the reference query');
+cmp_ok($node->safe_psql($db, 'SELECT pages_fallback_horizon FROM dataplane.status()'),
+	'>', $h0, '(g) the page reached below the horizon');
+no_escalation('(g) the rest of a page from the tables');
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET dataplane.ring_max_age');
+$node->reload;
 all_exact('at the end');
 
 $node->stop;
