@@ -402,10 +402,10 @@ no_escalation('(f) pages with a cursor');
 
 # ------------------------- (g) the rest of a page below a ring's horizon
 
-# With ring_max_age, an author ring keeps its newest 16 items and those
-# younger than the bound: a page that reaches below it takes the rest from
+# With ring_max_age, an author ring keeps the items younger than the bound
+# (and its newest ring_keep_newest, 0 by default): a page that reaches below it takes the rest from
 # the tables (sql::timeline_rest, run by sql_page_rest). Author 2 posts 60
-# times an hour apart, so its ring ends 16 hours back, and a follower's
+# times an hour apart, so its ring holds the last hour, and a follower's
 # first page of 50 reaches below that.
 $node->safe_psql('postgres', "ALTER SYSTEM SET dataplane.ring_max_age = '1h'");
 $node->reload;

@@ -82,17 +82,15 @@ like($log, qr/memory_limit is short of the timelines being read.*\n.*DETAIL:.*vi
 check_timelines($node, 'under pressure', actors => $N);
 verify_clean($node, 'under pressure');
 
-# A short ring_max_age trims the prolific authors' rings; pages that reach
-# below them are read from the tables, exactly.
+# A short ring_max_age trims the author rings; pages that reach below them
+# are read from the tables, exactly.
 my $items_before = status_field($node, 'author_items');
-$node->safe_psql('postgres', "ALTER SYSTEM SET dataplane.ring_max_age = '2d'");
-$node->reload;
-$node->safe_psql('postgres', 'SELECT dataplane.rebuild()');
-my $items_after = status_field($node, 'author_items');
-# What the rings should keep: per source, its newest 16 items whatever
+# What the rings should keep: per source, its newest $keep items whatever
 # their age, and the others no older than 2 days before the newest item
 # (at most author_capacity, 1000, in all).
-my $model = $node->safe_psql('postgres', q{
+sub ring_model {
+	my ($keep) = @_;
+	return $node->safe_psql('postgres', qq{
 WITH items AS (
   SELECT author AS src, created_at, id, 1 AS rank FROM dataplane.post
   UNION ALL SELECT reposter, created_at, id, 2 FROM dataplane.repost),
@@ -101,10 +99,28 @@ ranked AS (SELECT src, created_at,
                   row_number() OVER (PARTITION BY src ORDER BY created_at DESC, id DESC, rank DESC) AS rn
              FROM items)
 SELECT count(*) FROM ranked, newest
- WHERE rn <= 1000 AND (rn <= 16 OR created_at >= newest.t - interval '2 days')});
-cmp_ok($items_after, '<', $items_before,
-	"ring_max_age trims the author rings ($items_before -> $items_after items)");
-is($items_after, $model, 'the rings keep what ring_max_age says (a model in SQL)');
+ WHERE rn <= 1000 AND (rn <= $keep OR created_at >= newest.t - interval '2 days')});
+}
+# ring_keep_newest = 16: rare posters keep their newest 16.
+$node->safe_psql('postgres', "ALTER SYSTEM SET dataplane.ring_max_age = '2d'");
+$node->safe_psql('postgres', "ALTER SYSTEM SET dataplane.ring_keep_newest = 16");
+$node->reload;
+$node->safe_psql('postgres', 'SELECT dataplane.rebuild()');
+my $items_16 = status_field($node, 'author_items');
+cmp_ok($items_16, '<', $items_before,
+	"ring_max_age trims the author rings ($items_before -> $items_16 items)");
+is($items_16, ring_model(16), 'with ring_keep_newest = 16 the rings keep what the bound says (a model in SQL)');
+check_timelines($node, 'with ring_max_age = 2d, ring_keep_newest = 16', actors => $N);
+verify_clean($node, 'with ring_max_age = 2d, ring_keep_newest = 16');
+# The default, ring_keep_newest = 0: only items younger than the bound
+# (an author with none keeps a header alone).
+$node->safe_psql('postgres', "ALTER SYSTEM RESET dataplane.ring_keep_newest");
+$node->reload;
+$node->safe_psql('postgres', 'SELECT dataplane.rebuild()');
+my $items_after = status_field($node, 'author_items');
+cmp_ok($items_after, '<', $items_16,
+	"ring_keep_newest = 0 keeps fewer ($items_16 -> $items_after items)");
+is($items_after, ring_model(0), 'with ring_keep_newest = 0 the rings keep what the bound says (a model in SQL)');
 check_timelines($node, 'with ring_max_age = 2d', actors => $N);
 verify_clean($node, 'with ring_max_age = 2d');
 # New posts keep trimming the rings they reach.

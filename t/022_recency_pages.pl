@@ -52,5 +52,30 @@ check_timelines($node, 'after writes below the horizons', actors => $N);
 check_moderation($node, 'after writes below the horizons', actors => $N);
 verify_clean($node, 'after writes below the horizons');
 
+# A viewer whose moderation list blocks nine in ten of the accounts they
+# follow: the rows the rest reads from the tables are mostly hidden, so it
+# reads again below them, deeper (sql_page_rest's runs), until the page is
+# full or the sources end.
+$node->safe_psql('postgres', q{
+INSERT INTO dataplane.list (id, owner, rkey, purpose) VALUES (990001, 2, 'recency-block', 'app.bsky.graph.defs#modlist');
+INSERT INTO dataplane.list_item (list_id, subject)
+  SELECT 990001, followee FROM dataplane.follow WHERE follower = 5 AND followee % 10 <> 0;
+INSERT INTO dataplane.list_block (actor, list_id) VALUES (5, 990001);
+});
+my $h2 = status_field($node, 'pages_fallback_horizon');
+check_moderation($node, 'a list blocks most of what the viewer follows', sample => 'ARRAY[5, 6, 7]');
+cmp_ok(status_field($node, 'pages_fallback_horizon') - $h2, '>', 0,
+	'those pages reached below a horizon');
+my $log1 = -s $node->logfile;
+$node->safe_psql('postgres', q{
+LOAD 'auto_explain';
+SET auto_explain.log_min_duration = 0;
+SET auto_explain.log_nested_statements = on;
+SELECT count(*) FROM dataplane.get_timeline(5, 50);
+});
+my $runs = () = slurp_file($node->logfile, $log1) =~ /Query Text: SELECT t\.\* FROM unnest/g;
+cmp_ok($runs, '>=', 2, "the rest was read in $runs runs, each deeper");
+verify_clean($node, 'after the list block');
+
 $node->stop;
 done_testing();

@@ -10,12 +10,12 @@ namespace {
 
 // Normal mode: the ring is the truth above its horizon.
 bool apply_one(const Arena &arena, Ref *ref, const ItemChange &c, uint32_t cap,
-               bool any_version, ItemKey floor) {
+               bool any_version, AgeBound bound) {
     if (c.op == kInsert) {
         Insert res = ring_insert(arena, ref, c.item, cap, 4, true);
         if (res == Insert::kBelowHorizon && *ref == kNoRef)
             return false;  // no ring at all
-        ring_trim<AuthorItem>(arena, ref, floor);
+        ring_trim<AuthorItem>(arena, ref, bound);
         return true;
     }
     if (*ref == kNoRef)
@@ -58,8 +58,12 @@ bool install(const Arena &arena, Ref *ref, const AuthorItem *scanned, size_t n, 
     if (n == 0 && horizon == kMinKey &&
         std::all_of(journal.begin(), journal.end(), is_tombstone))
         return true;  // no items at all
-    uint32_t want = ring_cap_for<AuthorItem>(
-        uint32_t(std::min<size_t>(cap, std::max<size_t>(4, n + journal.size()))), cap);
+    // Nothing to hold above a horizon (every item older than the age
+    // bound): a header alone.
+    uint32_t want = n + journal.size() == 0
+                        ? 0
+                        : ring_cap_for<AuthorItem>(
+                              uint32_t(std::min<size_t>(cap, std::max<size_t>(4, n + journal.size()))), cap);
     Ref r = arena.alloc(AuthorRing::bytes(want));
     if (r == kNoRef) {
         *ref = kInvalidRef;
@@ -86,9 +90,9 @@ bool install(const Arena &arena, Ref *ref, const AuthorItem *scanned, size_t n, 
 }  // namespace
 
 bool author_ring_apply(const Arena &arena, Ref *ref, const ItemChange &c, uint32_t cap,
-                       bool journal, bool any_version, ItemKey floor) {
+                       bool journal, bool any_version, AgeBound bound) {
     return journal ? journal_one(arena, ref, c)
-                   : apply_one(arena, ref, c, cap, any_version, floor);
+                   : apply_one(arena, ref, c, cap, any_version, bound);
 }
 
 void author_ring_give_up(const Arena &arena, Ref *ref) {

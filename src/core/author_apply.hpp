@@ -39,9 +39,9 @@ inline bool is_tombstone(const AuthorItem &it) { return it.author == 0; }
 // when it is, leaving the version before it in the ring. (Within one
 // commit, deletes are applied before inserts, so the version removed is
 // never one this commit put there.) An insertion then trims the ring to
-// `floor` (ring_trim, dataplane.ring_max_age).
+// `bound` (ring_trim, dataplane.ring_max_age and ring_keep_newest).
 bool author_ring_apply(const Arena &arena, Ref *ref, const ItemChange &c, uint32_t cap,
-                       bool journal, bool any_version = false, ItemKey floor = kMinKey);
+                       bool journal, bool any_version = false, AgeBound bound = {});
 
 // Frees a ring and marks the author's items as not held.
 void author_ring_give_up(const Arena &arena, Ref *ref);

@@ -318,7 +318,7 @@ void CommitApply::apply_item(const IndexEnv &env, uint32_t s, size_t i) {
         return;  // the author's items are not held; reads of them use the tables
     bool was_none = *ref == kNoRef;
     bool racing = c.op != kInsert && host.item_others_pending(item_bucket(c.item.id, c.kind));
-    if (!author_ring_apply(*env.arena, ref, c, env.author_cap, journal, racing, env.ring_floor)) {
+    if (!author_ring_apply(*env.arena, ref, c, env.author_cap, journal, racing, env.ring_bound)) {
         author_ring_give_up(*env.arena, ref);
         stats_.rings_lost++;
         return;

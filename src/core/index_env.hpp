@@ -37,10 +37,10 @@ struct IndexEnv {
     SetRef *celebs = nullptr;
     uint32_t author_cap = 1000;
     uint32_t feed_cap = 800;
-    // dataplane.ring_max_age: author rings keep no item with a key at or
-    // below this beyond their newest few (ring_trim in ring.hpp); kMinKey:
-    // no bound.
-    ItemKey ring_floor = kMinKey;
+    // dataplane.ring_max_age and ring_keep_newest: author rings keep no
+    // item with a key at or below the floor beyond their newest `keep`
+    // (ring_trim in ring.hpp); floor kMinKey: no bound.
+    AgeBound ring_bound;
     uint64_t fanout_limit = 10000;
 
     // Commits that delete follows, started and finished applying their

@@ -349,6 +349,8 @@ uint32_t ring_cap_for(uint32_t want, uint32_t max_cap) {
 // The next capacity for a full ring: about twice as many items.
 template <typename Item>
 uint32_t ring_grown_cap(uint32_t cap, uint32_t max_cap) {
+    if (cap == 0)
+        return ring_cap_for<Item>(1, max_cap);  // a ring trimmed to its header
     return ring_cap_for<Item>(cap * 2 > cap ? cap * 2 : max_cap, max_cap);
 }
 
@@ -428,26 +430,36 @@ inline ItemKey age_floor(int64_t cutoff) {
     return ItemKey{cutoff - 1, std::numeric_limits<int64_t>::max(), kRankHigh};
 }
 
-// dataplane.ring_max_age, for author rings: a ring keeps its newest
-// kAgeKeep items whatever their age, and beyond those drops the items with
-// key <= floor (its horizon rises: pages below it are read from the
-// tables); a ring left holding under a quarter of its slots moves to a
-// smaller block. So an author who posts rarely keeps a complete ring (a
-// sparse timeline's pages stay in memory), and only prolific authors' rings
-// are cut by age, where the memory is. Returns the bytes freed. Under the
-// owner's stripe lock, exclusive.
-constexpr uint32_t kAgeKeep = 16;
+// dataplane.ring_max_age and ring_keep_newest, for author rings: a ring
+// keeps its newest `keep` items whatever their age, and beyond those drops
+// the items with key <= floor (its horizon rises: pages below it are read
+// from the tables). kMinKey: no bound by age.
+struct AgeBound {
+    ItemKey floor = kMinKey;
+    uint32_t keep = 0;
+    bool none() const { return floor == kMinKey; }
+};
 
+// Trims a ring to its bound. A ring left holding under a quarter of its
+// slots moves to a smaller block, and one left empty to a block of its
+// header alone (48 bytes: what an author who posted nothing recent costs,
+// beside the directory). With keep 0 only the authors who posted recently
+// hold items; with keep > 0 an author who posts rarely keeps a complete
+// ring (a sparse timeline's pages stay in memory) at the cost of memory for
+// every author who ever posted. Returns the bytes freed. Under the owner's
+// stripe lock, exclusive.
 template <typename Item>
-uint64_t ring_trim(const Arena &arena, Ref *ref, ItemKey floor) {
-    if (!held(*ref) || floor == kMinKey)
+uint64_t ring_trim(const Arena &arena, Ref *ref, AgeBound bound) {
+    if (!held(*ref) || bound.none())
         return 0;
     Ring<Item> ring(arena.at<RingHdr>(*ref));
-    if (ring.size() <= kAgeKeep || floor < ring.oldest().key())
+    if (ring.size() <= bound.keep || bound.floor < ring.oldest().key())
         return 0;  // the common case: nothing to drop
-    while (ring.size() > kAgeKeep && ring.oldest().key() <= floor)
+    while (ring.size() > bound.keep && ring.oldest().key() <= bound.floor)
         ring.drop_oldest();
-    uint32_t cap = ring_cap_for<Item>(std::max<uint32_t>(ring.size() * 2, 4), ring.cap());
+    uint32_t cap = ring.size() == 0
+                       ? 0
+                       : ring_cap_for<Item>(std::max<uint32_t>(ring.size() * 2, 4), ring.cap());
     if (cap * 4 > ring.cap() && ring.size() > 0)
         return 0;
     if (cap >= ring.cap())

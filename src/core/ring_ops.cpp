@@ -114,12 +114,12 @@ bool feed_backfill(const Arena &arena, Ref *feed, Ref author, uint32_t cap) {
     return true;
 }
 
-uint64_t trim_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, ItemKey floor) {
+uint64_t trim_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, AgeBound bound) {
     uint64_t freed = 0;
-    if (floor == kMinKey)
+    if (bound.none())
         return 0;
     for_each_in_stripe(dir, stripe, 0, UINT32_MAX, [&](uint32_t, DirEntry *e) {
-        freed += ring_trim<AuthorItem>(arena, &e->author, floor);
+        freed += ring_trim<AuthorItem>(arena, &e->author, bound);
     });
     return freed;
 }

@@ -77,9 +77,9 @@ size_t copy_below(const Ring<Item> &ring, ItemKey before, size_t lim, std::vecto
     return end - begin;
 }
 
-// Trims the author rings of a stripe's users to the age floor
+// Trims the author rings of a stripe's users to the age bound
 // (ring_trim in ring.hpp; stripe lock exclusive). Returns bytes freed.
-uint64_t trim_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, ItemKey floor);
+uint64_t trim_stripe(const Arena &arena, const Directory &dir, uint32_t stripe, AgeBound bound);
 
 // One pass of the CLOCK sweep over the feed rings of a stripe's users with
 // uid in [lo, hi) (stripe lock exclusive): a referenced ring loses its

@@ -24,7 +24,9 @@ class PeekedRing {
         n_ = __atomic_load_n(&h->n, __ATOMIC_RELAXED);
         head_ = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
         horizon_ = h->horizon;
-        if (cap_ == 0 || cap_ > max_cap || n_ > cap_ || head_ >= cap_ ||
+        // (A ring trimmed to its header alone has cap 0: no item, its
+        // horizon.)
+        if (cap_ > max_cap || n_ > cap_ || (cap_ > 0 ? head_ >= cap_ : head_ != 0) ||
             !arena.contains(ref, AuthorRing::bytes(cap_)))
             return false;
         items_ = reinterpret_cast<const AuthorItem *>(h + 1);

@@ -83,7 +83,7 @@ ReadResult TimelineReader::timeline_cut(const IndexEnv &env, uint32_t viewer, It
     }
     if (!filter.active()) {
         if (!resolve(env))
-            return ReadResult::kHorizon;
+            return unresolved();
         out->reserve(page_.size());
         for (const PageItem &pi : page_)
             out->push_back(pi.item);
@@ -94,7 +94,7 @@ ReadResult TimelineReader::timeline_cut(const IndexEnv &env, uint32_t viewer, It
     // page_ holds the newest candidates, exactly, down to where the
     // sources end or reach a horizon (p == kNeedsTables), or cap of them.
     if (!resolve(env))
-        return ReadResult::kHorizon;
+        return unresolved();
     r = keep_filtered(env, filter, lim, out);
     if (r != ReadResult::kOk || out->size() == lim)
         return r;
@@ -165,6 +165,29 @@ ReadResult TimelineReader::rest_in_rings(const IndexEnv &env, size_t need,
             break;  // the complete rings hold nothing more below the cut
         before = page_.back().item.key();
     }
+    return ReadResult::kOk;
+}
+
+ReadResult TimelineReader::filter_rest(const IndexEnv &env, const TimelineFilter &filter,
+                                       AuthorItem *rows, size_t *n) noexcept {
+    if (!filter.active() || *n == 0)
+        return ReadResult::kOk;
+    try {
+        page_.clear();
+        for (size_t i = 0; i < *n; i++)
+            page_.push_back(PageItem{rows[i], true});
+        bool more = !first_batch_;
+        first_batch_ = false;
+        if (filter_.prepare(env, filter, page_.data(), page_.size(), more) != Read::kOk)
+            return ReadResult::kUnknown;
+    } catch (const std::bad_alloc &) {
+        return ReadResult::kUnknown;
+    }
+    size_t j = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (filter_.keep(filter, rows[i]))
+            rows[j++] = rows[i];
+    *n = j;
     return ReadResult::kOk;
 }
 
@@ -296,6 +319,16 @@ ReadResult TimelineReader::open_celebs(const IndexEnv &env) {
 // newest items); done one repost after another they add up to most of a
 // page read. So each step is issued for every repost of the page before
 // the next step begins, and the misses of different reposts overlap.
+// A repost in the feed ring whose reposter's author ring no longer holds
+// it (ring_max_age trimmed it since it was fanned out): the page is read
+// from the author rings instead (kFanIn: feed_horizon_hit), which end at
+// their horizons and leave the rest to the tables.
+ReadResult TimelineReader::unresolved() {
+    if (source_ == FeedSource::kRing)
+        feed_horizon_hit_ = true;
+    return ReadResult::kHorizon;
+}
+
 bool TimelineReader::resolve(const IndexEnv &env) {
     resolve_rings_.clear();
     for (const PageItem &pi : page_)

@@ -97,6 +97,13 @@ class TimelineReader {
     // together (no item is in both: each item is in one source's ring).
     const std::vector<AuthorItem> &rest_from_rings() const { return rest_rings_; }
     const std::vector<uint32_t> &rest_from_tables() const { return rest_sources_; }
+    // Keeps, of the rows the caller read from the tables for that rest,
+    // those the filter keeps (in place, in their order; *n becomes their
+    // count), with the relations of the same read: kUnknown when the index
+    // cannot say. The caller checks that no commit was applied since the
+    // read began, as for the page's first items.
+    ReadResult filter_rest(const IndexEnv &env, const TimelineFilter &filter, AuthorItem *rows,
+                           size_t *n) noexcept;
 
   private:
     ReadResult timeline_inner(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
@@ -126,6 +133,7 @@ class TimelineReader {
     ReadResult list_followed(const IndexEnv &env, uint32_t viewer, const DirEntry *e);
     ReadResult open_celebs(const IndexEnv &env);
     bool resolve(const IndexEnv &env);
+    ReadResult unresolved();
 
     std::vector<FeedItem> feed_;
     ItemKey feed_horizon_ = kMinKey;

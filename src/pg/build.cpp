@@ -213,7 +213,8 @@ DP_PG_FRAME(EdgeRows);
 class AuthorRows {
   public:
     explicit AuthorRows(uint32 cap)
-        : cap_(cap), floor_(ring_floor()), now_(GetCurrentTimestamp()),
+        : cap_(cap), floor_(ring_floor()), keep_(uint32(guc_ring_keep_newest)),
+          now_(GetCurrentTimestamp()),
           max_age_us_(int64(guc_ring_max_age_s) * USECS_PER_SEC) {
         buf_ = static_cast<dp::AuthorItem *>(
             MemoryContextAllocHuge(TopTransactionContext, sizeof(dp::AuthorItem) * (cap + 1)));
@@ -239,7 +240,7 @@ class AuthorRows {
             // ring is full, or it is older than ring_max_age beyond the
             // newest few: ring_trim in ring.hpp) is the horizon, and so are
             // all after it.
-            if (n_ < cap_ && (n_ < dp::kAgeKeep || floor_ < it.key()))
+            if (n_ < cap_ && (n_ < keep_ || floor_ < it.key()))
                 buf_[n_++] = it;
             else if (horizon_ == dp::kMinKey)
                 horizon_ = it.key();
@@ -256,6 +257,7 @@ class AuthorRows {
   private:
     uint32 cap_;
     dp::ItemKey floor_;
+    uint32 keep_;
     TimestampTz now_;
     int64 max_age_us_;
     int64 newest_ = PG_INT64_MIN;

@@ -59,23 +59,28 @@ DP_PG_FRAME(PageArgs);
 void sql_page(bool author_feed, const PageArgs &a, Tuplestorestate *store, TupleDesc desc);
 
 // The rest of a timeline page whose first items the index gave: the newest
-// `n` items of a.uid's timeline that a's filters keep, with key below
-// `cut`, appended to `store`: of the `n_mem` items the index gave for the
-// sources whose rings are complete (newest first, kept by the filters
-// already), and of the `n_sources` other sources' items in the tables
-// (sql::timeline_rest). The two parts are
-// one state only if the tables' snapshot shows exactly the commits the
-// index had applied when it was read (applies counted `started`, none
-// since): otherwise nothing is appended and false returned (the caller
-// answers the whole page from the tables).
+// `n` items of the timeline that its filters keep, with key below `cut`,
+// appended to `store`: of the `n_mem` items the index gave for the sources
+// whose rings are complete (newest first, kept by the filters already),
+// and of the `n_sources` other sources' items in the tables
+// (sql::timeline_rest), which `keep` filters with the index's relations
+// (TimelineReader::filter_rest). The two parts are one state only if the
+// tables' snapshot shows exactly the commits the index had applied when it
+// was read (applies counted `started`, none since, also when the filter
+// has read its relations): otherwise nothing is appended and false
+// returned (the caller answers the whole page from the tables), as when
+// `keep` cannot say.
 struct RestCut {
     int64 ts;
     int64 id;
     uint32 rank;  // dp::ItemKey's, or kRankHigh + 1: every rank of (ts, id)
 };
 DP_PG_FRAME(RestCut);
-bool sql_page_rest(const PageArgs &a, RestCut cut, int32 n, uint64 started,
-                   const dp::AuthorItem *mem, size_t n_mem, const uint32 *sources,
-                   size_t n_sources, Tuplestorestate *store, TupleDesc desc);
+// Keeps, in place and in order, the rows the page shows; false when the
+// index cannot say.
+using RestFilter = bool (*)(dp::AuthorItem *rows, size_t *n);
+bool sql_page_rest(RestCut cut, int32 n, uint64 started, const dp::AuthorItem *mem, size_t n_mem,
+                   const uint32 *sources, size_t n_sources, RestFilter keep,
+                   Tuplestorestate *store, TupleDesc desc);
 
 }  // namespace dpg

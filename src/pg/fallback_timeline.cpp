@@ -58,18 +58,17 @@ void store_rows(Tuplestorestate *store, TupleDesc desc) {
     SPI_finish();
 }
 
-// timeline_rest's plans, [filtered].
+// timeline_rest's plans, [a 0.2.0 schema] (its columns differ).
 SPIPlanPtr rest_plans[2];
 
-SPIPlanPtr rest_plan_for(bool filtered) {
-    SPIPlanPtr &p = rest_plans[filtered ? 1 : 0];
+SPIPlanPtr rest_plan() {
+    SPIPlanPtr &p = rest_plans[moderation_schema() ? 1 : 0];
     if (p == nullptr) {
-        Oid types[10] = {INT4OID, INT4OID, TIMESTAMPTZOID, INT8OID, TEXTOID,
-                         BOOLOID, BOOLOID, TIMESTAMPTZOID, INT8OID, INT4ARRAYOID};
+        Oid types[6] = {INT4ARRAYOID, INT4OID, TIMESTAMPTZOID, INT8OID, TIMESTAMPTZOID, INT8OID};
         // A generic plan: its shape (each source's index, in order, as
         // deep as the page) is the same for every viewer and cut.
-        SPIPlanPtr np = SPI_prepare_cursor(sql::timeline_rest(filtered), 10, types,
-                                           CURSOR_OPT_GENERIC_PLAN);
+        SPIPlanPtr np =
+            SPI_prepare_cursor(sql::timeline_rest(), 6, types, CURSOR_OPT_GENERIC_PLAN);
         if (np == nullptr)
             elog(ERROR, "dataplane: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
         SPI_keepplan(np);
@@ -100,29 +99,79 @@ bool rank_bound(RestCut cut, uint32 rank, int64 *ts, int64 *id) {
 
 }  // namespace
 
-bool sql_page_rest(const PageArgs &a, RestCut cut, int32 n, uint64 started,
-                   const dp::AuthorItem *mem, size_t n_mem, const uint32 *sources,
-                   size_t n_sources, Tuplestorestate *store, TupleDesc desc) {
-    int64 pts, pid, rts, rid;
-    if (!rank_bound(cut, 1, &pts, &pid) || !rank_bound(cut, 2, &rts, &rid))
-        return false;  // no item is above such a cut: never so in practice
+namespace {
+
+// A row of timeline_rest as an AuthorItem.
+dp::AuthorItem rest_item(HeapTuple t, TupleDesc d) {
+    bool isnull;
+    auto i64 = [&](int col) { return DatumGetInt64(SPI_getbinval(t, d, col, &isnull)); };
+    auto u32 = [&](int col) { return uint32(DatumGetInt32(SPI_getbinval(t, d, col, &isnull))); };
+    return dp::AuthorItem{DatumGetTimestampTz(SPI_getbinval(t, d, 5, &isnull)),
+                          i64(1), i64(2), u32(3), u32(4), u32(6), u32(7), u32(8)};
+}
+
+uint32 source_of(const dp::AuthorItem &it) { return it.reposter != 0 ? it.reposter : it.author; }
+
+// By source, then posts before reposts, then newest first: the order in
+// which each source's two branches of timeline_rest can be counted.
+int by_branch(const void *x, const void *y) {
+    const auto *a = static_cast<const dp::AuthorItem *>(x);
+    const auto *b = static_cast<const dp::AuthorItem *>(y);
+    uint32 sa = source_of(*a), sb = source_of(*b);
+    if (sa != sb)
+        return sa < sb ? -1 : 1;
+    if ((a->reposter != 0) != (b->reposter != 0))
+        return a->reposter == 0 ? -1 : 1;
+    dp::ItemKey ka = a->key(), kb = b->key();
+    return kb < ka ? -1 : ka < kb ? 1 : 0;
+}
+
+int newest_first(const void *x, const void *y) {
+    dp::ItemKey ka = static_cast<const dp::AuthorItem *>(x)->key();
+    dp::ItemKey kb = static_cast<const dp::AuthorItem *>(y)->key();
+    return kb < ka ? -1 : ka < kb ? 1 : 0;
+}
+
+// The key below which the rows of one timeline_rest run may miss items:
+// the oldest row of each source's branch that returned all `per` rows it
+// could (it may hold more), the highest of them; kMinKey when no branch
+// did (the rows are every item below the cut). Sorts the rows by_branch.
+dp::ItemKey rows_complete_above(dp::AuthorItem *rows, size_t n, int32 per) {
+    qsort(rows, n, sizeof(dp::AuthorItem), by_branch);
+    dp::ItemKey b = dp::kMinKey;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && source_of(rows[j]) == source_of(rows[i]) &&
+               (rows[j].reposter != 0) == (rows[i].reposter != 0))
+            j++;
+        if (j - i >= size_t(per) && b < rows[j - 1].key())
+            b = rows[j - 1].key();
+        i = j;
+    }
+    return b;
+}
+
+}  // namespace
+
+bool sql_page_rest(RestCut cut, int32 n, uint64 started, const dp::AuthorItem *mem, size_t n_mem,
+                   const uint32 *sources, size_t n_sources, RestFilter keep,
+                   Tuplestorestate *store, TupleDesc desc) {
+    MemoryContext outer = CurrentMemoryContext;
     Datum *uids = static_cast<Datum *>(palloc(sizeof(Datum) * (n_sources + 1)));
     for (size_t i = 0; i < n_sources; i++)
         uids[i] = Int32GetDatum(int32(sources[i]));
     ArrayType *src = construct_array(uids, int(n_sources), INT4OID, sizeof(int32), true,
                                      TYPALIGN_INT);
-    Datum values[10] = {Int32GetDatum(a.uid),  Int32GetDatum(n),  TimestampTzGetDatum(pts),
-                        Int64GetDatum(pid),    a.extra[0],        a.extra[1],
-                        a.extra[2],            TimestampTzGetDatum(rts), Int64GetDatum(rid),
-                        PointerGetDatum(src)};
-    char nulls[11] = {' ', ' ', ' ', ' ', a.extra_null[0] ? 'n' : ' ', a.extra_null[1] ? 'n' : ' ',
-                      a.extra_null[2] ? 'n' : ' ', ' ', ' ', ' ', 0};
+    // What the filter kept, over all runs, and its room.
+    size_t n_kept = 0, room = size_t(Min(n, 1024)) + 16;  // n may be 2^31 - 1
+    dp::AuthorItem *kept = static_cast<dp::AuthorItem *>(palloc(sizeof(dp::AuthorItem) * room));
     // A new snapshot, as a new READ COMMITTED statement takes; it must show
     // the commits the index showed, no more and no fewer. Commits are
     // applied after they become visible, so every commit the index had
     // applied is visible now; the fence then waits out any visible commit
     // still to be applied, and if one was applied since the index was read,
-    // the two parts would show different states.
+    // the two parts would show different states. The same holds for the
+    // relations the filter reads from the index, checked at the end.
     PushActiveSnapshot(GetLatestSnapshot());
     if (!fence_visible_commits() || applied_since(started)) {
         PopActiveSnapshot();
@@ -130,50 +179,76 @@ bool sql_page_rest(const PageArgs &a, RestCut cut, int32 n, uint64 started,
     }
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "dataplane: SPI_connect failed");
-    run_as_tables_owner([&]() noexcept {
-        // Each source's newest items in its index's order, never a bitmap
-        // of all of them (a prolific source has thousands) sorted after:
-        // the generic plan's estimates cannot tell. Undone with the
-        // pinned search_path's level.
-        (void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
-                                 GUC_ACTION_SAVE, true, 0, false);
-        SPIPlanPtr plan = rest_plan_for(a.filtered);
-        int rc = SPI_execute_plan(plan, values, nulls, true, 0);
-        if (rc != SPI_OK_SELECT)
-            elog(ERROR, "dataplane: fallback query failed: %s", SPI_result_code_string(rc));
-    });
-    PopActiveSnapshot();
-    // Both parts come newest first, and hold different items (each item is
-    // in one source): merged, the newest n.
-    uint64 i = 0;
-    size_t j = 0;
-    Datum v[5];
-    bool nl[5];
-    bool have_row = false;
-    dp::ItemKey row_key = dp::kMinKey;
-    for (int32 k = 0; k < n; k++) {
-        if (!have_row && i < SPI_processed) {
-            heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, v, nl);
-            row_key = dp::ItemKey{DatumGetTimestampTz(v[4]), DatumGetInt64(v[0]),
-                                  nl[3] ? dp::kRankPost : dp::kRankRepost};
-            have_row = true;
-        }
-        if (have_row && (j == n_mem || mem[j].key() < row_key)) {
-            tuplestore_putvalues(store, desc, v, nl);
-            have_row = false;
-            i++;
-        } else if (j < n_mem) {
-            const dp::AuthorItem &it = mem[j++];
-            Datum mv[5] = {Int64GetDatum(it.id), Int64GetDatum(it.post_id),
-                           Int32GetDatum(int32(it.author)), Int32GetDatum(int32(it.reposter)),
-                           TimestampTzGetDatum(it.ts)};
-            bool mn[5] = {false, false, false, it.reposter == 0, false};
-            tuplestore_putvalues(store, desc, mv, mn);
-        } else {
+    // Each run reads at most `per` posts and `per` reposts of each source
+    // below the cut, unfiltered, and the filter keeps what the page shows.
+    // Rows at or above the highest key where a source's branch may have
+    // more (rows_complete_above) are every item there; when they and the
+    // rings' part above it are not the n the page needs, the next run goes
+    // on below that key, twice as deep.
+    bool ok = true;
+    for (int32 per = n;; per = per < (1 << 20) ? per * 2 : per) {
+        int64 pts, pid, rts, rid;
+        if (!rank_bound(cut, 1, &pts, &pid) || !rank_bound(cut, 2, &rts, &rid))
+            break;  // no item is below such a cut: never so in practice
+        Datum values[6] = {PointerGetDatum(src), Int32GetDatum(per), TimestampTzGetDatum(pts),
+                           Int64GetDatum(pid), TimestampTzGetDatum(rts), Int64GetDatum(rid)};
+        run_as_tables_owner([&]() noexcept {
+            // Each source's newest items in its index's order, never a
+            // bitmap of all of them (a prolific source has thousands)
+            // sorted after: the generic plan's estimates cannot tell.
+            // Undone with the pinned search_path's level.
+            (void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
+                                     GUC_ACTION_SAVE, true, 0, false);
+            int rc = SPI_execute_plan(rest_plan(), values, nullptr, true, 0);
+            if (rc != SPI_OK_SELECT)
+                elog(ERROR, "dataplane: fallback query failed: %s", SPI_result_code_string(rc));
+        });
+        size_t m = size_t(SPI_processed);
+        dp::AuthorItem *rows =
+            static_cast<dp::AuthorItem *>(MemoryContextAlloc(outer, sizeof(dp::AuthorItem) * (m + 1)));
+        for (size_t i = 0; i < m; i++)
+            rows[i] = rest_item(SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+        SPI_freetuptable(SPI_tuptable);
+        dp::ItemKey below = rows_complete_above(rows, m, per);
+        size_t k = 0;
+        for (size_t i = 0; i < m; i++)
+            if (!(rows[i].key() < below))
+                rows[k++] = rows[i];
+        if (!keep(rows, &k)) {
+            ok = false;
             break;
         }
+        if (n_kept + k > room) {
+            room = (n_kept + k) * 2;
+            kept = static_cast<dp::AuthorItem *>(repalloc(kept, sizeof(dp::AuthorItem) * room));
+        }
+        memcpy(kept + n_kept, rows, sizeof(dp::AuthorItem) * k);
+        n_kept += k;
+        pfree(rows);
+        size_t mem_above = 0;  // mem is newest first
+        while (mem_above < n_mem && !(mem[mem_above].key() < below))
+            mem_above++;
+        if (below == dp::kMinKey || n_kept + mem_above >= size_t(n))
+            break;
+        cut = RestCut{below.ts, below.id, below.rank};
     }
     SPI_finish();
+    PopActiveSnapshot();
+    if (!ok || applied_since(started))
+        return false;
+    // Both parts newest first, and different items (each item is in one
+    // source): merged, the newest n.
+    qsort(kept, n_kept, sizeof(dp::AuthorItem), newest_first);
+    size_t i = 0, j = 0;
+    for (int32 c = 0; c < n && (i < n_kept || j < n_mem); c++) {
+        const dp::AuthorItem &it =
+            j == n_mem || (i < n_kept && mem[j].key() < kept[i].key()) ? kept[i++] : mem[j++];
+        Datum v[5] = {Int64GetDatum(it.id), Int64GetDatum(it.post_id),
+                      Int32GetDatum(int32(it.author)), Int32GetDatum(int32(it.reposter)),
+                      TimestampTzGetDatum(it.ts)};
+        bool nl[5] = {false, false, false, it.reposter == 0, false};
+        tuplestore_putvalues(store, desc, v, nl);
+    }
     return true;
 }
 

@@ -38,6 +38,13 @@ std::vector<dp::AuthorItem> page;
 
 enum class Outcome { kIndex, kPartial, kHorizon, kUnknown, kBusy };
 
+// The filter of the page whose rest sql_page_rest reads, for keep_rest_rows.
+const dp::TimelineFilter *rest_filter = nullptr;
+
+bool keep_rest_rows(dp::AuthorItem *rows, size_t *n) {
+    return reader.filter_rest(index_env(), *rest_filter, rows, n) == dp::ReadResult::kOk;
+}
+
 // Builds uid's feed ring under every stripe lock. A viewer admitted under
 // pressure (may_evict) may cost others their rings; a build that only
 // found room below the low mark gives up when the room was not there.
@@ -270,9 +277,10 @@ Datum page_srf(FunctionCallInfo fcinfo, bool author_feed) {
             int32 rest = a.lim - int32(page.size());
             const std::vector<dp::AuthorItem> &mem = reader.rest_from_rings();
             const std::vector<uint32> &srcs = reader.rest_from_tables();
-            if (sql_page_rest(a, RestCut{cut.ts, cut.id, cut.rank}, rest, started, mem.data(),
-                              mem.size(), srcs.data(), srcs.size(), rsinfo->setResult,
-                              rsinfo->setDesc)) {
+            rest_filter = &filter;
+            if (sql_page_rest(RestCut{cut.ts, cut.id, cut.rank}, rest, started, mem.data(),
+                              mem.size(), srcs.data(), srcs.size(), keep_rest_rows,
+                              rsinfo->setResult, rsinfo->setDesc)) {
                 count_fallback(kFbHorizon);
                 count_page(false, kFbHorizon);
                 return Datum(0);

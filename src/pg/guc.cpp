@@ -12,6 +12,7 @@ int guc_memory_limit_mb = 256;
 int guc_feed_capacity = 800;
 int guc_pressure_window_s = 60;
 int guc_ring_max_age_s = 7 * 24 * 3600;
+int guc_ring_keep_newest = 0;
 int guc_author_capacity = 1000;
 int guc_fanout_limit = 10000;
 char *guc_database = nullptr;
@@ -36,12 +37,20 @@ void guc_init() {
                             nullptr, nullptr);
     DefineCustomIntVariable(
         "dataplane.ring_max_age",
-        "Age beyond which an author ring keeps only its newest 16 items.",
+        "Age beyond which author rings drop their items (beyond ring_keep_newest).",
         "Counted back from the newest created_at the index has seen (never later than now). "
         "Pages that reach below what the rings keep are read from the tables, exactly. 0 keeps "
         "items of any age (author rings are then bounded by author_capacity only).",
         &guc_ring_max_age_s, 7 * 24 * 3600, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
         nullptr);
+    DefineCustomIntVariable(
+        "dataplane.ring_keep_newest",
+        "Items every author ring keeps whatever their age (ring_max_age).",
+        "0: an author with nothing younger than ring_max_age holds no item in memory (a "
+        "48-byte header). More keeps sparse timelines in memory at the cost of memory for "
+        "every author who ever posted; lowering it takes effect as rings trim, raising it at "
+        "the next rebuild.",
+        &guc_ring_keep_newest, 0, 0, 100000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "dataplane.pressure_window",
         "Period over which status() reports ring builds, evictions and pages without a ring.",

@@ -7,6 +7,7 @@ extern int guc_memory_limit_mb;
 extern int guc_feed_capacity;
 extern int guc_pressure_window_s;
 extern int guc_ring_max_age_s;
+extern int guc_ring_keep_newest;
 extern int guc_author_capacity;
 extern int guc_fanout_limit;
 extern char *guc_database;

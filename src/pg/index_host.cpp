@@ -143,7 +143,7 @@ const dp::IndexEnv &index_env() {
     env.author_cap = uint32_t(guc_author_capacity);
     env.feed_cap = uint32_t(guc_feed_capacity);
     env.fanout_limit = uint64_t(guc_fanout_limit);
-    env.ring_floor = ring_floor();
+    env.ring_bound = dp::AgeBound{ring_floor(), uint32_t(guc_ring_keep_newest)};
     return env;
 }
 

@@ -206,11 +206,11 @@ dp::ItemKey ring_floor() {
 
 void trim_all_rings() {
     const dp::IndexEnv &env = index_env();
-    if (env.ring_floor == dp::kMinKey)
+    if (env.ring_bound.none())
         return;
     for (uint32 s = 0; s < dp::kStripes; s++) {
         LWLockAcquire(stripe_lock(s), LW_EXCLUSIVE);
-        dp::trim_stripe(*env.arena, *env.dir, s, env.ring_floor);
+        dp::trim_stripe(*env.arena, *env.dir, s, env.ring_bound);
         LWLockRelease(stripe_lock(s));
         CHECK_FOR_INTERRUPTS();
     }

@@ -144,51 +144,35 @@ const char *author_feed_page_filtered() {
 namespace {
 
 // One source's items of one kind (a LATERAL branch over the sources s): the
-// newest ones below the cursor ($ts, $id) that `keep` keeps, at most $2,
-// straight from the source's index.
-char *rest_branch(bool repost, const char *keep) {
+// newest ones below ($3, $4) for posts, ($5, $6) for reposts, at most $2,
+// straight from the source's (source, created_at, id) index.
+char *rest_branch(bool repost) {
     const char *attrs = post_attr_columns("p");
     if (!repost)
         return psprintf(
-            "(SELECT * FROM (SELECT p.id AS item_id, p.id AS post_id, p.author,"
-            " NULL::int AS reposter, p.created_at AS sort_at, 1 AS rank, %s"
+            "(SELECT p.id AS item_id, p.id AS post_id, p.author, 0 AS reposter,"
+            " p.created_at AS sort_at, %s"
             " FROM dataplane.post p WHERE p.author = s.uid"
-            " AND (p.created_at, p.id) < ($3::timestamptz, $4::bigint)) t"
-            " WHERE %s ORDER BY t.sort_at DESC, t.item_id DESC LIMIT $2)",
-            attrs, keep);
+            " AND (p.created_at, p.id) < ($3::timestamptz, $4::bigint)"
+            " ORDER BY p.created_at DESC, p.id DESC LIMIT $2)",
+            attrs);
     return psprintf(
-        "(SELECT * FROM (SELECT r.id AS item_id, r.post_id, p.author, r.reposter,"
-        " r.created_at AS sort_at, 2 AS rank, %s"
+        "(SELECT r.id AS item_id, r.post_id, p.author, r.reposter,"
+        " r.created_at AS sort_at, %s"
         " FROM dataplane.repost r JOIN dataplane.post p ON p.id = r.post_id"
         " WHERE r.reposter = s.uid"
-        " AND (r.created_at, r.id) < ($8::timestamptz, $9::bigint)) t"
-        " WHERE %s ORDER BY t.sort_at DESC, t.item_id DESC LIMIT $2)",
-        attrs, keep);
+        " AND (r.created_at, r.id) < ($5::timestamptz, $6::bigint)"
+        " ORDER BY r.created_at DESC, r.id DESC LIMIT $2)",
+        attrs);
 }
 
 }  // namespace
 
-const char *timeline_rest(bool filtered) {
-    static const char *q[2][2] = {{nullptr, nullptr}, {nullptr, nullptr}};
-    return once(q[filtered], [&] {
-        // The filters of timeline_page_filtered, item by item.
-        const char *keep =
-            !filtered ? "true"
-                      : psprintf(
-                            "%s"
-                            " AND ($6::boolean OR t.reposter IS NULL)"
-                            " AND ($7::boolean OR t.attrs & 1 = 0)"
-                            " AND ($5::text = 'all' OR t.parent = 0 OR t.reposter IS NOT NULL"
-                            "      OR ($5::text = 'followed'"
-                            "          AND (t.parent = t.author OR t.parent IN (SELECT uid FROM src))"
-                            "          AND (t.root = t.author OR t.root IN (SELECT uid FROM src))))",
-                            kModerated);
-        return psprintf("%s%s"
-                        "SELECT item_id, post_id, author, reposter, sort_at FROM ("
-                        "SELECT t.* FROM unnest($10::int[]) s(uid) CROSS JOIN LATERAL (%s UNION ALL %s) t) t "
-                        "ORDER BY t.sort_at DESC, t.item_id DESC, t.rank DESC LIMIT $2",
-                        kTimelineSources, filtered ? psprintf(", %s", moderation("$1")) : "",
-                        rest_branch(false, keep), rest_branch(true, keep));
+const char *timeline_rest() {
+    static const char *q[2] = {nullptr, nullptr};
+    return once(q, [] {
+        return psprintf("SELECT t.* FROM unnest($1::int[]) s(uid) CROSS JOIN LATERAL (%s UNION ALL %s) t",
+                        rest_branch(false), rest_branch(true));
     });
 }
 

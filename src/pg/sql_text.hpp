@@ -21,16 +21,18 @@ const char *timeline_page_filtered();
 const char *author_feed_page_filtered();
 
 // The rest of a timeline page whose first items came from the author
-// rings: the newest $2 items of $1's timeline from the sources $10 (an
-// int[]: those whose author rings do not hold them) that the reference query
-// keeps (its second part when `filtered`: $5 replies, $6 reposts, $7
-// quotes) with, for posts, (sort_at, item_id) < ($3, $4), and for reposts
-// (sort_at, item_id) < ($8, $9). Read source by source through the
-// (source, created_at, id) indexes, at most $2 rows each, so that its cost
-// grows with the followees and the page, not with their items; one generic
-// plan (planning it for each page would cost more than running it). Same
-// columns as the page.
-const char *timeline_rest(bool filtered);
+// rings, unfiltered: of each source in $1 (an int[]: those whose author
+// rings do not hold it), its newest $2 posts with (sort_at, item_id) <
+// ($3, $4) and its newest $2 reposts with (sort_at, item_id) < ($5, $6),
+// as AuthorItem's columns (item_id, post_id, author, reposter (0 for a
+// post), sort_at, parent, root, attrs). Read source by source through the
+// (source, created_at, id) indexes, so that its cost grows with the
+// followees and the page, not with their items; one generic plan (planning
+// it for each page would cost more than running it). The caller filters
+// the rows with the index's relations (moderation sets, follows), never
+// with SQL over the moderation tables: a viewer who subscribes to a list
+// of 100,000 accounts would make each page read them all.
+const char *timeline_rest();
 
 // Every item of every source, by source, as the author rings hold them:
 // src, sort_at, item_id, post_id, author, reposter (0 for a post), parent,

@@ -2,8 +2,10 @@
 // of author rings (ring_trim in ring.hpp), against simple models.
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <memory>
 #include <random>
+#include <set>
 #include <unordered_set>
 #include <vector>
 
@@ -196,6 +198,8 @@ TEST(Distinct, EstimatesWithinAFewPercent) {
 
 AuthorItem item(int64_t ts, int64_t id) { return AuthorItem{ts, id, id, 5, 0}; }
 
+AgeBound bound(int64_t cutoff, uint32_t keep) { return AgeBound{age_floor(cutoff), keep}; }
+
 TEST(RingTrim, KeepsTheNewestFewAndWhatIsYoungerThanTheFloor) {
     test::TestArena ta;
     Ref ref = kNoRef;
@@ -204,34 +208,109 @@ TEST(RingTrim, KeepsTheNewestFewAndWhatIsYoungerThanTheFloor) {
     uint32_t cap_before = AuthorRing(ta.arena.at<RingHdr>(ref)).cap();
     // Older than ts 3,000: dropped; the horizon is the newest item dropped.
     // A quarter of the slots or more still used: the block stays.
-    EXPECT_EQ(ring_trim<AuthorItem>(ta.arena, &ref, age_floor(3000)), 0u);
+    EXPECT_EQ(ring_trim<AuthorItem>(ta.arena, &ref, bound(3000, 16)), 0u);
     AuthorRing r(ta.arena.at<RingHdr>(ref));
     ASSERT_EQ(r.size(), 101u);  // 3,000 .. 4,000
     EXPECT_EQ(r.oldest().ts, 3000);
     EXPECT_TRUE(r.horizon() == item(2990, 299).key());
     EXPECT_EQ(r.cap(), cap_before);
-    // A floor above everything: the newest kAgeKeep stay, whatever their
-    // age, in a smaller block.
-    EXPECT_GT(ring_trim<AuthorItem>(ta.arena, &ref, age_floor(1000000)), 0u);
+    // A floor above everything: the newest `keep` stay, whatever their age,
+    // in a smaller block.
+    EXPECT_GT(ring_trim<AuthorItem>(ta.arena, &ref, bound(1000000, 16)), 0u);
     AuthorRing r2(ta.arena.at<RingHdr>(ref));
-    ASSERT_EQ(r2.size(), kAgeKeep);
+    ASSERT_EQ(r2.size(), 16u);
     EXPECT_EQ(r2.newest().ts, 4000);
     EXPECT_LT(r2.cap(), cap_before);
     EXPECT_TRUE(r2.horizon() == item(3840, 384).key());
     // No bound: nothing changes.
-    EXPECT_EQ(ring_trim<AuthorItem>(ta.arena, &ref, kMinKey), 0u);
-    EXPECT_EQ(AuthorRing(ta.arena.at<RingHdr>(ref)).size(), kAgeKeep);
+    EXPECT_EQ(ring_trim<AuthorItem>(ta.arena, &ref, AgeBound{}), 0u);
+    EXPECT_EQ(AuthorRing(ta.arena.at<RingHdr>(ref)).size(), 16u);
 }
 
-TEST(RingTrim, ARarePosterKeepsAWholeRing) {
+TEST(RingTrim, ARarePosterKeepsAWholeRingUnderItsKeep) {
     test::TestArena ta;
     Ref ref = kNoRef;
     for (int64_t t = 1; t <= 10; t++)
         ring_insert(ta.arena, &ref, item(t, t), 1000);
-    EXPECT_EQ(ring_trim<AuthorItem>(ta.arena, &ref, age_floor(1000000)), 0u);
+    EXPECT_EQ(ring_trim<AuthorItem>(ta.arena, &ref, bound(1000000, 16)), 0u);
     AuthorRing r(ta.arena.at<RingHdr>(ref));
     EXPECT_EQ(r.size(), 10u);
     EXPECT_TRUE(r.horizon() == kMinKey);  // still complete: pages stay in memory
+}
+
+// keep 0: an author with nothing younger than the floor keeps a header
+// alone (its horizon: the newest item it had), and grows again from it when
+// they post; what a ring holds is always every item above its horizon.
+TEST(RingTrim, KeepZeroLeavesAHeaderThatGrowsBack) {
+    test::TestArena ta;
+    Ref ref = kNoRef;
+    for (int64_t t = 1; t <= 10; t++)
+        ring_insert(ta.arena, &ref, item(t * 10, t), 1000);
+    uint64_t before = AuthorRing::bytes(AuthorRing(ta.arena.at<RingHdr>(ref)).cap());
+    EXPECT_EQ(ring_trim<AuthorItem>(ta.arena, &ref, bound(1000, 0)), before - sizeof(RingHdr));
+    AuthorRing r(ta.arena.at<RingHdr>(ref));
+    EXPECT_EQ(r.size(), 0u);
+    EXPECT_EQ(r.cap(), 0u);
+    EXPECT_TRUE(r.horizon() == item(100, 10).key());
+    EXPECT_EQ(r.find(item(100, 10).key()), nullptr);
+    // Nothing more to trim; an item at or below the horizon is refused.
+    EXPECT_EQ(ring_trim<AuthorItem>(ta.arena, &ref, bound(2000, 0)), 0u);
+    EXPECT_EQ(ring_insert(ta.arena, &ref, item(50, 5), 1000), Insert::kBelowHorizon);
+    EXPECT_EQ(AuthorRing(ta.arena.at<RingHdr>(ref)).cap(), 0u);
+    // A new post: the ring grows to its first block, the horizon stays.
+    for (int64_t t = 11; t <= 20; t++)
+        EXPECT_EQ(ring_insert(ta.arena, &ref, item(t * 10, t), 1000), Insert::kAdded);
+    AuthorRing g(ta.arena.at<RingHdr>(ref));
+    EXPECT_EQ(g.size(), 10u);
+    EXPECT_EQ(g.oldest().ts, 110);
+    EXPECT_TRUE(g.horizon() == item(100, 10).key());
+    // ring_make_room (a build's journal) grows a header-only ring too.
+    EXPECT_EQ(ring_trim<AuthorItem>(ta.arena, &ref, bound(1000000, 0)), AuthorRing::bytes(g.cap()) - sizeof(RingHdr));
+    EXPECT_TRUE(ring_make_room<AuthorItem>(ta.arena, &ref, 1u << 20));
+    EXPECT_GT(AuthorRing(ta.arena.at<RingHdr>(ref)).cap(), 0u);
+    ring_free<AuthorItem>(ta.arena, &ref);
+}
+
+// Against a model: any series of inserts, deletes and trims (any keep,
+// header-only rings included) leaves a ring holding exactly the items above
+// its horizon.
+TEST(RingTrim, MatchesAModel) {
+    test::TestArena ta;
+    std::mt19937_64 rng(15);
+    for (int round = 0; round < 200; round++) {
+        Ref ref = kNoRef;
+        std::set<std::pair<int64_t, int64_t>> model;  // (ts, id) of every item
+        uint32_t keep = uint32_t(rng() % 3 == 0 ? 0 : rng() % 20);
+        int64_t now = 0;
+        for (int step = 0; step < 300; step++) {
+            uint64_t op = rng() % 10;
+            if (op < 6) {
+                now += int64_t(rng() % 5);
+                int64_t id = step + 1;
+                model.insert({now, id});
+                ring_insert(ta.arena, &ref, item(now, id), 64);
+            } else if (op < 8 && ref != kNoRef) {
+                ring_trim<AuthorItem>(ta.arena, &ref, bound(now - int64_t(rng() % 50), keep));
+            } else if (!model.empty()) {
+                auto it = model.begin();
+                std::advance(it, rng() % model.size());
+                if (ref != kNoRef)
+                    AuthorRing(ta.arena.at<RingHdr>(ref)).erase(item(it->first, it->second).key());
+                model.erase(it);
+            }
+            if (ref == kNoRef)
+                continue;
+            AuthorRing r(ta.arena.at<RingHdr>(ref));
+            std::vector<std::pair<int64_t, int64_t>> above;
+            for (const auto &m : model)
+                if (r.horizon() < item(m.first, m.second).key())
+                    above.push_back(m);
+            ASSERT_EQ(r.size(), above.size()) << round << " " << step;
+            for (uint32_t i = 0; i < r.size(); i++)
+                ASSERT_EQ(std::make_pair(r.at(i).ts, r.at(i).id), above[i]);
+        }
+        ring_free<AuthorItem>(ta.arena, &ref);
+    }
 }
 
 }  // namespace
