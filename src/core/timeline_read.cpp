@@ -373,12 +373,17 @@ ReadResult TimelineReader::author_feed(const IndexEnv &env, uint32_t author, Ite
                                        size_t lim, const TimelineFilter &filter,
                                        std::vector<AuthorItem> *out) noexcept {
     out->clear();
+    prefix_exact_ = false;
+    rest_rings_.clear();
+    rest_sources_.clear();
     if (lim == 0)
         return ReadResult::kOk;
     try {
         return author_feed_inner(env, author, before, lim, filter, out);
     } catch (const std::bad_alloc &) {
         out->clear();
+        prefix_exact_ = false;
+        rest_sources_.clear();
         return ReadResult::kUnknown;
     }
 }
@@ -425,8 +430,18 @@ ReadResult TimelineReader::author_feed_inner(const IndexEnv &env, uint32_t autho
         }
         if (out->size() == lim)
             return ReadResult::kOk;
-        if (ran_out)
-            return horizon == kMinKey ? ReadResult::kOk : ReadResult::kHorizon;
+        if (ran_out) {
+            if (horizon == kMinKey)
+                return ReadResult::kOk;
+            // The ring held every item above its horizon: *out is the
+            // page's exact prefix, and the rest is the author's items at
+            // or below the horizon (and below `before`), from the tables.
+            tables_cut_ = before <= horizon ? before
+                                            : ItemKey{horizon.ts, horizon.id, horizon.rank + 1};
+            rest_sources_.assign(1, author);
+            prefix_exact_ = true;
+            return ReadResult::kHorizon;
+        }
         before = page_.back().item.key();
     }
 }

@@ -79,7 +79,8 @@ class TimelineReader {
     // Whether the last kRing read that answered kHorizon was cut by the
     // feed ring's own horizon (the author rings may go deeper: kFanIn).
     bool feed_horizon_hit() const { return feed_horizon_hit_; }
-    // After a kFanIn read that answered kHorizon: whether *out then holds
+    // After a kFanIn read, or an author feed's, that answered kHorizon:
+    // whether *out then holds
     // the page's first items exactly (newest first, fewer than lim), so
     // that the rest of the page is the newest lim - out->size() items the
     // filter keeps with key < tables_cut() (an exclusive bound whose rank

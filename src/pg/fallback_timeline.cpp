@@ -185,8 +185,14 @@ bool sql_page_rest(RestCut cut, int32 n, uint64 started, const dp::AuthorItem *m
     // more (rows_complete_above) are every item there; when they and the
     // rings' part above it are not the n the page needs, the next run goes
     // on below that key, twice as deep.
+    // The first run reads about twice the page's share of each source
+    // (the page needs n items of all of them together, not n of each:
+    // reading n of each of a thousand followees would read a thousand
+    // times the page), at least a few; skewed sources take a run or two
+    // more.
     bool ok = true;
-    for (int32 per = n;; per = per < (1 << 20) ? per * 2 : per) {
+    int32 first = n_sources <= 2 ? n : int32(Min(int64(n), Max(int64(8), 2 * int64(n) / int64(n_sources) + 1)));
+    for (int32 per = first;; per = per < (1 << 20) ? per * 2 : per) {
         int64 pts, pid, rts, rid;
         if (!rank_bound(cut, 1, &pts, &pid) || !rank_bound(cut, 2, &rts, &rid))
             break;  // no item is below such a cut: never so in practice

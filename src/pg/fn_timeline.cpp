@@ -95,8 +95,9 @@ bool regrow_ring(uint32 uid) {
 // A timeline page: from the viewer's feed ring; without one, a ring is
 // built if memory has room or admission lets it in (pressure.hpp), else the
 // page is merged from the author rings (kFanIn), as it is when it reaches
-// below the ring's own horizon. A page that reaches below what the author
-// rings hold (ring_max_age, author_capacity) is kPartial: its first items
+// below the ring's own horizon. A page (or an author feed's) that reaches
+// below what the author rings hold (ring_max_age, author_capacity) is
+// kPartial: its first items
 // are in `page`, and the rest is read from the tables below *cut (the
 // applies counted *started when the index was read).
 Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim,
@@ -153,7 +154,7 @@ Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim,
                 }
                 return Outcome::kIndex;
             case dp::ReadResult::kHorizon:
-                if (!author_feed && reader.prefix_exact()) {
+                if (reader.prefix_exact()) {
                     *cut = reader.tables_cut();
                     *started_out = started;
                     return Outcome::kPartial;
