@@ -425,6 +425,15 @@ is($out, ref_page('false', "$v, 50, NULL, NULL"), '(g) it equals the reference q
 cmp_ok($node->safe_psql($db, 'SELECT pages_fallback_horizon FROM dataplane.status()'),
 	'>', $h0, '(g) the page reached below the horizon');
 no_escalation('(g) the rest of a page from the tables');
+# Author 2's own feed of 50 reaches below its ring too: its rest is read
+# by the same query, with the author as its one source.
+my $h1 = $node->safe_psql($db, 'SELECT pages_fallback_horizon FROM dataplane.status()');
+($rc, $out, $err) = as_mallory('SELECT ' . page_sql('get_author_feed', '2, 50') . ';');
+is($rc, 0, '(g) an author feed below its horizon answers under mallory\'s search_path') or diag $err;
+is($out, ref_page('true', '2, 50, NULL, NULL'), '(g) it equals the reference query');
+cmp_ok($node->safe_psql($db, 'SELECT pages_fallback_horizon FROM dataplane.status()'),
+	'>', $h1, '(g) the author feed reached below the horizon');
+no_escalation('(g) the rest of an author feed from the tables');
 $node->safe_psql('postgres', 'ALTER SYSTEM RESET dataplane.ring_max_age');
 $node->reload;
 all_exact('at the end');

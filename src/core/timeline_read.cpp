@@ -36,6 +36,13 @@ ReadResult TimelineReader::timeline(const IndexEnv &env, uint32_t viewer, ItemKe
 // at least a few.
 size_t next_cap(size_t missing) { return std::max<size_t>(missing * 2, 16); }
 
+// The exclusive bound of what the tables must give below a horizon h for a
+// page below `before`: the keys <= h, which are the keys < (h.ts, h.id,
+// h.rank + 1), or those below `before` when the cursor is lower.
+ItemKey cut_at_horizon(ItemKey before, ItemKey h) {
+    return before <= h ? before : ItemKey{h.ts, h.id, h.rank + 1};
+}
+
 ReadResult TimelineReader::timeline_inner(const IndexEnv &env, uint32_t viewer, ItemKey before,
                                           size_t lim, const TimelineFilter &filter,
                                           std::vector<AuthorItem> *out) {
@@ -118,8 +125,7 @@ ReadResult TimelineReader::horizon_cut(const IndexEnv &env, ItemKey before, size
         if (h < r.horizon())
             h = r.horizon();
     if (source_ == FeedSource::kFanIn && !(h == kMinKey)) {
-        // Keys <= h are the keys < (h.ts, h.id, h.rank + 1).
-        tables_cut_ = before <= h ? before : ItemKey{h.ts, h.id, h.rank + 1};
+        tables_cut_ = cut_at_horizon(before, h);
         if (rest_in_rings(env, lim - out->size(), filter) == ReadResult::kOk) {
             prefix_exact_ = true;
             return ReadResult::kHorizon;
@@ -176,9 +182,7 @@ ReadResult TimelineReader::filter_rest(const IndexEnv &env, const TimelineFilter
         page_.clear();
         for (size_t i = 0; i < *n; i++)
             page_.push_back(PageItem{rows[i], true});
-        bool more = !first_batch_;
-        first_batch_ = false;
-        if (filter_.prepare(env, filter, page_.data(), page_.size(), more) != Read::kOk)
+        if (prepare_batch(env, filter) != Read::kOk)
             return ReadResult::kUnknown;
     } catch (const std::bad_alloc &) {
         return ReadResult::kUnknown;
@@ -191,11 +195,15 @@ ReadResult TimelineReader::filter_rest(const IndexEnv &env, const TimelineFilter
     return ReadResult::kOk;
 }
 
-ReadResult TimelineReader::keep_filtered(const IndexEnv &env, const TimelineFilter &filter,
-                                         size_t lim, std::vector<AuthorItem> *out) {
+Read TimelineReader::prepare_batch(const IndexEnv &env, const TimelineFilter &filter) {
     bool more = !first_batch_;
     first_batch_ = false;
-    if (filter_.prepare(env, filter, page_.data(), page_.size(), more) != Read::kOk)
+    return filter_.prepare(env, filter, page_.data(), page_.size(), more);
+}
+
+ReadResult TimelineReader::keep_filtered(const IndexEnv &env, const TimelineFilter &filter,
+                                         size_t lim, std::vector<AuthorItem> *out) {
+    if (prepare_batch(env, filter) != Read::kOk)
         return ReadResult::kUnknown;
     for (const PageItem &pi : page_) {
         if (out->size() == lim)
@@ -436,8 +444,7 @@ ReadResult TimelineReader::author_feed_inner(const IndexEnv &env, uint32_t autho
             // The ring held every item above its horizon: *out is the
             // page's exact prefix, and the rest is the author's items at
             // or below the horizon (and below `before`), from the tables.
-            tables_cut_ = before <= horizon ? before
-                                            : ItemKey{horizon.ts, horizon.id, horizon.rank + 1};
+            tables_cut_ = cut_at_horizon(before, horizon);
             rest_sources_.assign(1, author);
             prefix_exact_ = true;
             return ReadResult::kHorizon;

@@ -124,11 +124,13 @@ class TimelineReader {
     ReadResult horizon_cut(const IndexEnv &env, ItemKey before, size_t lim,
                            const TimelineFilter &filter, std::vector<AuthorItem> *out);
     ReadResult rest_in_rings(const IndexEnv &env, size_t need, const TimelineFilter &filter);
-    // Appends to out the items of page_ that filter keeps, up to lim. Each
-    // batch after a read's first reuses the relations the batches before it
-    // read (ItemFilter::prepare's `more`; first_batch_ says which).
+    // Appends to out the items of page_ that filter keeps, up to lim.
     ReadResult keep_filtered(const IndexEnv &env, const TimelineFilter &filter, size_t lim,
                              std::vector<AuthorItem> *out);
+    // Reads the relations page_'s items need. Each batch after a read's
+    // first reuses the relations the batches before it read
+    // (ItemFilter::prepare's `more`; first_batch_ says which).
+    Read prepare_batch(const IndexEnv &env, const TimelineFilter &filter);
     bool first_batch_ = true;
     ReadResult copy_feed(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim);
     ReadResult list_followed(const IndexEnv &env, uint32_t viewer, const DirEntry *e);

@@ -97,10 +97,6 @@ bool rank_bound(RestCut cut, uint32 rank, int64 *ts, int64 *id) {
     return true;
 }
 
-}  // namespace
-
-namespace {
-
 // A row of timeline_rest as an AuthorItem.
 dp::AuthorItem rest_item(HeapTuple t, TupleDesc d) {
     bool isnull;
@@ -249,13 +245,16 @@ bool sql_page_rest(RestCut cut, int32 n, uint64 started, const dp::AuthorItem *m
     for (int32 c = 0; c < n && (i < n_kept || j < n_mem); c++) {
         const dp::AuthorItem &it =
             j == n_mem || (i < n_kept && mem[j].key() < kept[i].key()) ? kept[i++] : mem[j++];
-        Datum v[5] = {Int64GetDatum(it.id), Int64GetDatum(it.post_id),
-                      Int32GetDatum(int32(it.author)), Int32GetDatum(int32(it.reposter)),
-                      TimestampTzGetDatum(it.ts)};
-        bool nl[5] = {false, false, false, it.reposter == 0, false};
-        tuplestore_putvalues(store, desc, v, nl);
+        put_page_item(store, desc, it);
     }
     return true;
+}
+
+void put_page_item(Tuplestorestate *store, TupleDesc desc, const dp::AuthorItem &it) {
+    Datum v[5] = {Int64GetDatum(it.id), Int64GetDatum(it.post_id), Int32GetDatum(int32(it.author)),
+                  Int32GetDatum(int32(it.reposter)), TimestampTzGetDatum(it.ts)};
+    bool n[5] = {false, false, false, it.reposter == 0, false};
+    tuplestore_putvalues(store, desc, v, n);
 }
 
 void sql_page(bool author_feed, const PageArgs &a, Tuplestorestate *store, TupleDesc desc) {

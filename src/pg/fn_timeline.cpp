@@ -167,13 +167,8 @@ Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim,
 }
 
 void emit(Tuplestorestate *store, TupleDesc desc) {
-    for (const dp::AuthorItem &it : page) {
-        Datum v[5] = {Int64GetDatum(it.id), Int64GetDatum(it.post_id),
-                      Int32GetDatum(int32(it.author)), Int32GetDatum(int32(it.reposter)),
-                      TimestampTzGetDatum(it.ts)};
-        bool n[5] = {false, false, false, it.reposter == 0, false};
-        tuplestore_putvalues(store, desc, v, n);
-    }
+    for (const dp::AuthorItem &it : page)
+        put_page_item(store, desc, it);
 }
 
 // A text argument that must be one of `names` (22023 otherwise); its index.
