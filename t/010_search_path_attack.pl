@@ -425,8 +425,21 @@ is($out, ref_page('false', "$v, 50, NULL, NULL"), '(g) it equals the reference q
 cmp_ok($node->safe_psql($db, 'SELECT pages_fallback_horizon FROM dataplane.status()'),
 	'>', $h0, '(g) the page reached below the horizon');
 no_escalation('(g) the rest of a page from the tables');
-# Author 2's own feed of 50 reaches below its ring too: its rest is read
-# by the same query, with the author as its one source.
+# The page gave what it read to author 2's ring (deep rings): the same
+# page again comes from memory, and equals the reference query.
+my $h_again = $node->safe_psql($db, 'SELECT pages_fallback_horizon FROM dataplane.status()');
+cmp_ok($node->safe_psql($db, 'SELECT author_rings_deepened FROM dataplane.status()'),
+	'>', 0, '(g) the ring took the rows the page read');
+($rc, $out, $err) = as_mallory('SELECT ' . page_sql('get_timeline', "$v, 50") . ';');
+is($out, ref_page('false', "$v, 50, NULL, NULL"), '(g) read again, it equals the reference query');
+is($node->safe_psql($db, 'SELECT pages_fallback_horizon FROM dataplane.status()'),
+	$h_again, '(g) read again, it came from memory');
+# Author 2's own feed of 50 reaches below its ring too (once the rebuild
+# has trimmed it again): its rest is read by the same query, with the
+# author as its one source.
+$node->safe_psql($db, 'SELECT dataplane.rebuild()');
+ok(wait_until($node, "SELECT state FROM dataplane.status()", 'ready', 60, $db),
+	'(g) the index is ready again, its rings trimmed');
 my $h1 = $node->safe_psql($db, 'SELECT pages_fallback_horizon FROM dataplane.status()');
 ($rc, $out, $err) = as_mallory('SELECT ' . page_sql('get_author_feed', '2, 50') . ';');
 is($rc, 0, '(g) an author feed below its horizon answers under mallory\'s search_path') or diag $err;

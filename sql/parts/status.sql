@@ -69,7 +69,8 @@ CREATE FUNCTION dataplane.status(
     OUT evictions_per_s float8,
     OUT pages_without_ring_share float8,
     OUT active_viewers bigint,
-    OUT memory_needed bigint)
+    OUT memory_needed bigint,
+    OUT author_rings_deepened bigint)
     AS 'MODULE_PATHNAME', 'dataplane_status'
     LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dataplane.status() IS

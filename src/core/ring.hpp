@@ -133,6 +133,14 @@ static_assert(sizeof(RingHdr) == 48, "RingHdr layout");
 // ring the sweep finds unreferenced was not read since its last pass.
 constexpr uint32_t kRingReferenced = 1;
 
+// Author rings (ring_deepen.hpp): the ring took older items for a page
+// (kRingDeep), and the eviction sweep has passed it since it was last read
+// (kRingAged): CLOCK for those items. Readers that peek at a ring without
+// its lock only read these; a read clears kRingAged under the stripe lock,
+// shared (an atomic and), as feed rings' readers set kRingReferenced.
+constexpr uint32_t kRingDeep = 2;
+constexpr uint32_t kRingAged = 4;
+
 // Author rings: items with created_at above fanned_until were never fanned
 // out to followers' feed rings (the author is a celebrity since then), so
 // deleting one needs no fan-out. kAllFanned: any item may have been.

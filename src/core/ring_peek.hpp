@@ -24,6 +24,7 @@ class PeekedRing {
         n_ = __atomic_load_n(&h->n, __ATOMIC_RELAXED);
         head_ = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
         horizon_ = h->horizon;
+        flags_ = __atomic_load_n(&h->flags, __ATOMIC_RELAXED);
         // (A ring trimmed to its header alone has cap 0: no item, its
         // horizon.)
         if (cap_ > max_cap || n_ > cap_ || (cap_ > 0 ? head_ >= cap_ : head_ != 0) ||
@@ -40,6 +41,9 @@ class PeekedRing {
             __builtin_prefetch(&at(n_ - 1));
     }
     ItemKey horizon() const { return horizon_; }
+    // A deep ring the eviction sweep will trim unless it is read (a hint:
+    // the caller clears the mark under the ring's lock).
+    bool aged() const { return (flags_ & kRingAged) != 0; }
     ItemKey horizon_key() const { return horizon_; }
     const AuthorItem &at(size_t i) const {
         uint32_t slot = head_ + uint32_t(i);
@@ -66,7 +70,7 @@ class PeekedRing {
 
   private:
     const AuthorItem *items_ = nullptr;
-    uint32_t cap_ = 0, n_ = 0, head_ = 0;
+    uint32_t cap_ = 0, n_ = 0, head_ = 0, flags_ = 0;
     ItemKey horizon_ = kMinKey;
 };
 

@@ -15,10 +15,12 @@ ReadResult TimelineReader::timeline(const IndexEnv &env, uint32_t viewer, ItemKe
                                     size_t lim, const TimelineFilter &filter,
                                     std::vector<AuthorItem> *out, FeedSource source) noexcept {
     source_ = source;
+    aged_.clear();
     feed_horizon_hit_ = false;
     prefix_exact_ = false;
     rest_rings_.clear();
     rest_sources_.clear();
+    rest_horizons_.clear();
     try {
         return timeline_inner(env, viewer, before, lim, filter, out);
     } catch (const std::bad_alloc &) {
@@ -26,6 +28,7 @@ ReadResult TimelineReader::timeline(const IndexEnv &env, uint32_t viewer, ItemKe
         prefix_exact_ = false;
         rest_rings_.clear();
         rest_sources_.clear();
+        rest_horizons_.clear();
         return ReadResult::kUnknown;
     }
 }
@@ -134,6 +137,7 @@ ReadResult TimelineReader::horizon_cut(const IndexEnv &env, ItemKey before, size
     out->clear();
     rest_rings_.clear();
     rest_sources_.clear();
+    rest_horizons_.clear();
     return ReadResult::kHorizon;
 }
 
@@ -145,12 +149,15 @@ ReadResult TimelineReader::rest_in_rings(const IndexEnv &env, size_t need,
                                          const TimelineFilter &filter) {
     rest_rings_.clear();
     rest_sources_.clear();
+    rest_horizons_.clear();
     complete_.clear();
     for (size_t i = 0; i < celeb_rings_.size(); i++) {
-        if (celeb_rings_[i].horizon() == kMinKey)
+        if (celeb_rings_[i].horizon() == kMinKey) {
             complete_.push_back(celeb_rings_[i]);
-        else
+        } else {
             rest_sources_.push_back(celeb_uids_[i]);
+            rest_horizons_.push_back(celeb_rings_[i].horizon());
+        }
     }
     ItemKey before = tables_cut_;
     for (size_t cap = need; rest_rings_.size() < need && !complete_.empty();
@@ -302,6 +309,7 @@ void TimelineReader::deepen(const IndexEnv &env, uint32_t viewer) noexcept {
 ReadResult TimelineReader::open_celebs(const IndexEnv &env) {
     celeb_rings_.clear();
     celeb_uids_.clear();
+    aged_.clear();
     for (uint32_t c : celebs_) {
         if (env.dir->lost(c))
             return ReadResult::kUnknown;
@@ -314,8 +322,21 @@ ReadResult TimelineReader::open_celebs(const IndexEnv &env) {
             return ReadResult::kUnknown;
         celeb_rings_.push_back(ring);
         celeb_uids_.push_back(c);
+        if (ring.aged())
+            aged_.push_back(c);
     }
     return ReadResult::kOk;
+}
+
+void TimelineReader::touch_aged(const IndexEnv &env) noexcept {
+    for (uint32_t uid : aged_) {
+        StripeGuard g(env, stripe_of(uid), false);
+        DirEntry *e = env.dir->find(uid);
+        if (e != nullptr && held(e->author))
+            __atomic_fetch_and(&env.arena->at<RingHdr>(e->author)->flags, ~kRingAged,
+                               __ATOMIC_RELAXED);
+    }
+    aged_.clear();
 }
 
 // Reposts from the feed ring: their post and its author, from the
@@ -384,6 +405,7 @@ ReadResult TimelineReader::author_feed(const IndexEnv &env, uint32_t author, Ite
     prefix_exact_ = false;
     rest_rings_.clear();
     rest_sources_.clear();
+    rest_horizons_.clear();
     if (lim == 0)
         return ReadResult::kOk;
     try {
@@ -392,6 +414,7 @@ ReadResult TimelineReader::author_feed(const IndexEnv &env, uint32_t author, Ite
         out->clear();
         prefix_exact_ = false;
         rest_sources_.clear();
+        rest_horizons_.clear();
         return ReadResult::kUnknown;
     }
 }
@@ -419,6 +442,8 @@ ReadResult TimelineReader::author_feed_inner(const IndexEnv &env, uint32_t autho
                 return ReadResult::kUnknown;
             AuthorRing ring(env.arena->at<RingHdr>(e->author));
             horizon = ring.horizon();
+            if (ring.hdr()->flags & kRingAged)  // read: the sweep keeps it (touch_aged)
+                __atomic_fetch_and(&ring.hdr()->flags, ~kRingAged, __ATOMIC_RELAXED);
             copy_below(ring, before, copy_cap, &items);
         }
         // Newest first: the candidates, exact down to the oldest copied
@@ -446,6 +471,7 @@ ReadResult TimelineReader::author_feed_inner(const IndexEnv &env, uint32_t autho
             // or below the horizon (and below `before`), from the tables.
             tables_cut_ = cut_at_horizon(before, horizon);
             rest_sources_.assign(1, author);
+            rest_horizons_.assign(1, horizon);
             prefix_exact_ = true;
             return ReadResult::kHorizon;
         }

@@ -73,6 +73,10 @@ class TimelineReader {
         return author_feed(env, author, before, lim, TimelineFilter(), out);
     }
 
+    // Clears the sweep's mark (kRingAged) on the deep author rings the last
+    // timeline read opened: they are read, the sweep keeps them. Takes each
+    // one's stripe lock, shared: call it holding none.
+    void touch_aged(const IndexEnv &env) noexcept;
     // Author rings merged by the last timeline read: the celebrities the
     // viewer follows, or (kFanIn) everyone they follow and themselves.
     size_t last_merged() const { return celebs_.size(); }
@@ -98,6 +102,10 @@ class TimelineReader {
     // together (no item is in both: each item is in one source's ring).
     const std::vector<AuthorItem> &rest_from_rings() const { return rest_rings_; }
     const std::vector<uint32_t> &rest_from_tables() const { return rest_sources_; }
+    // ... and their rings' horizons when they were read (the rows the
+    // tables give of a source below the cut and down to its horizon can
+    // deepen its ring: ring_deepen.hpp).
+    const std::vector<ItemKey> &rest_horizons() const { return rest_horizons_; }
     // Keeps, of the rows the caller read from the tables for that rest,
     // those the filter keeps (in place, in their order; *n becomes their
     // count), with the relations of the same read: kUnknown when the index
@@ -143,9 +151,11 @@ class TimelineReader {
     std::vector<uint32_t> celebs_;
     std::vector<PeekedRing> celeb_rings_;
     std::vector<uint32_t> celeb_uids_;      // the source of each of celeb_rings_
+    std::vector<uint32_t> aged_;            // ... those with kRingAged (touch_aged)
     std::vector<PeekedRing> complete_;      // horizon_cut: the rings without a horizon
     std::vector<AuthorItem> rest_rings_;    // ... their newest items below the cut
     std::vector<uint32_t> rest_sources_;    // ... and the sources read from the tables
+    std::vector<ItemKey> rest_horizons_;    // ... and their horizons
     std::vector<AuthorItem> own_items_;  // author_feed's copy
     std::vector<PageItem> page_;
     std::vector<Ref> resolve_rings_;        // resolve(): each repost's author ring

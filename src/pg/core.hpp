@@ -17,6 +17,7 @@
 #include "lww.hpp"
 #include "moderation_read.hpp"
 #include "ring.hpp"
+#include "ring_deepen.hpp"
 #include "ring_ops.hpp"
 #include "ring_peek.hpp"
 #include "roaring_views.hpp"

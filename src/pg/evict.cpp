@@ -32,6 +32,22 @@ void sweep(uint64 goal) {
                 LWLockAcquire(stripe_lock(s), LW_EXCLUSIVE);
                 freed += dp::sweep_feeds(*env.arena, *env.dir, s, lo, hi, goal - freed, &evicted,
                                          &sketch, &victim_freq);
+                // On the second turn only (a whole turn over the feed
+                // rings did not free enough), the items author rings took
+                // for sparse pages: a page that needs them costs several
+                // pages without a feed ring, and they cost a few items per
+                // author. Author rings are read without locks: trimming one
+                // counts as an apply (their readers retry).
+                bool trimming = false;
+                if (visited >= leaves)
+                    freed += dp::age_deep_rings(*env.arena, *env.dir, s, lo, hi, env.ring_bound,
+                                                [&] {
+                                                    pg_atomic_fetch_add_u64(
+                                                        &L.sh->applies_started, 1);
+                                                    trimming = true;
+                                                });
+                if (trimming)
+                    pg_atomic_fetch_add_u64(&L.sh->applies_finished, 1);
                 LWLockRelease(stripe_lock(s));
             }
         }

@@ -1,9 +1,11 @@
 // Keeping the index under dataplane.memory_limit: when it is over its high
 // mark, feed rings that were not read lately are freed (a CLOCK sweep over
 // the directory, one leaf of users at a time), until it is under its low
-// mark. Feed rings are rebuilt on their viewer's next read; the follow
-// graph and the author rings are never evicted (what does not fit of them
-// is answered from the tables).
+// mark. Feed rings are rebuilt on their viewer's next read; author rings
+// that took older items for a page (ring_deepen.hpp) are trimmed back to
+// the age bound the second time the sweep passes them; the follow graph
+// and the rest of the author rings are never evicted (what does not fit of
+// them is answered from the tables).
 #pragma once
 
 #include "pg_prelude.hpp"

@@ -83,8 +83,20 @@ void put_page_item(Tuplestorestate *store, TupleDesc desc, const dp::AuthorItem 
 // Keeps, in place and in order, the rows the page shows; false when the
 // index cannot say.
 using RestFilter = bool (*)(dp::AuthorItem *rows, size_t *n);
+// What those reads of the tables covered, unfiltered (for the sources'
+// author rings: deepen_rings.hpp), when `cover` is not null: `rows` (in
+// the caller's memory context, by source, then ascending) hold every item
+// of sources[i] with key below the cut and above bound[i] (kMinKey: all of
+// them). valid is false when the page was not read this way.
+struct RestCover {
+    dp::AuthorItem *rows;
+    size_t n;
+    dp::ItemKey *bound;
+    bool valid;
+};
+DP_PG_FRAME(RestCover);
 bool sql_page_rest(RestCut cut, int32 n, uint64 started, const dp::AuthorItem *mem, size_t n_mem,
                    const uint32 *sources, size_t n_sources, RestFilter keep,
-                   Tuplestorestate *store, TupleDesc desc);
+                   Tuplestorestate *store, TupleDesc desc, RestCover *cover = nullptr);
 
 }  // namespace dpg

@@ -147,12 +147,128 @@ dp::ItemKey rows_complete_above(dp::AuthorItem *rows, size_t n, int32 per) {
     return b;
 }
 
+// What the runs of sql_page_rest covered (RestCover): each run's rows
+// (sorted by_branch) are every item of each source below the run's cut
+// and down to where its branches may have more; a run that is not the last
+// keeps only what lies at or above the next run's cut (the next run reads
+// the rest again), the last one all it read.
+class Covered {
+  public:
+    Covered(RestCover *cover, size_t n_sources, MemoryContext cxt)
+        : cover_(cover), n_sources_(n_sources), cxt_(cxt) {
+        if (cover_ != nullptr)
+            *cover_ = RestCover{nullptr, 0, nullptr, false};
+    }
+    // This run's rows, before the filter changes them.
+    void run(const dp::AuthorItem *rows, size_t m) {
+        if (cover_ == nullptr)
+            return;
+        run_ = static_cast<dp::AuthorItem *>(alloc(sizeof(dp::AuthorItem) * (m + 1)));
+        memcpy(run_, rows, sizeof(dp::AuthorItem) * m);
+        n_run_ = m;
+    }
+    // More runs follow, below `below`.
+    void next_run(dp::ItemKey below) {
+        if (cover_ == nullptr)
+            return;
+        for (size_t i = 0; i < n_run_; i++)
+            if (!(run_[i].key() < below))
+                add(run_[i]);
+        pfree(run_);
+        run_ = nullptr;
+    }
+    // The last run, which read at most `per` of each source's branches.
+    void last_run(const uint32 *sources, int32 per) {
+        if (cover_ == nullptr)
+            return;
+        for (size_t i = 0; i < n_run_; i++)
+            add(run_[i]);
+        // A branch that gave all `per` rows may have more below its
+        // oldest: the source is covered down to just below that row (a
+        // post with the same (ts, id) as a repost is a different item).
+        // The full branches' bounds, in source order (run_ is by_branch);
+        // then each source's, the higher of its two.
+        size_t n_full = 0;
+        auto *full = static_cast<dp::AuthorItem *>(alloc(sizeof(dp::AuthorItem) * (n_run_ + 1)));
+        for (size_t i = 0; i < n_run_;) {
+            size_t j = i + 1;
+            while (j < n_run_ && source_of(run_[j]) == source_of(run_[i]) &&
+                   (run_[j].reposter != 0) == (run_[i].reposter != 0))
+                j++;
+            if (j - i >= size_t(per))
+                full[n_full++] = run_[j - 1];
+            i = j;
+        }
+        cover_->bound = static_cast<dp::ItemKey *>(alloc(sizeof(dp::ItemKey) * (n_sources_ + 1)));
+        for (size_t s = 0; s < n_sources_; s++) {
+            dp::ItemKey b = dp::kMinKey;
+            size_t lo = 0, hi = n_full;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (source_of(full[mid]) < sources[s])
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            for (; lo < n_full && source_of(full[lo]) == sources[s]; lo++) {
+                dp::ItemKey k = full[lo].key();
+                k.rank--;
+                if (b < k)
+                    b = k;
+            }
+            cover_->bound[s] = b;
+        }
+        pfree(full);
+        pfree(run_);
+        run_ = nullptr;
+        n_run_ = 0;
+        last_ = true;
+    }
+    // The page's rest is one state with the index: the cover is too.
+    void finish() {
+        if (cover_ == nullptr || !last_)
+            return;
+        qsort(cover_->rows, cover_->n, sizeof(dp::AuthorItem), by_source_ascending);
+        cover_->valid = true;
+    }
+
+  private:
+    // In the caller's context: SPI's goes with SPI_finish.
+    void *alloc(size_t bytes) { return MemoryContextAlloc(cxt_, bytes); }
+    void add(const dp::AuthorItem &it) {
+        if (cover_->n == room_) {
+            room_ = room_ == 0 ? 64 : room_ * 2;
+            cover_->rows = static_cast<dp::AuthorItem *>(
+                cover_->rows == nullptr ? alloc(sizeof(dp::AuthorItem) * room_)
+                                        : repalloc(cover_->rows, sizeof(dp::AuthorItem) * room_));
+        }
+        cover_->rows[cover_->n++] = it;
+    }
+    static int by_source_ascending(const void *x, const void *y) {
+        const auto *a = static_cast<const dp::AuthorItem *>(x);
+        const auto *b = static_cast<const dp::AuthorItem *>(y);
+        uint32 sa = source_of(*a), sb = source_of(*b);
+        if (sa != sb)
+            return sa < sb ? -1 : 1;
+        dp::ItemKey ka = a->key(), kb = b->key();
+        return ka < kb ? -1 : kb < ka ? 1 : 0;
+    }
+    RestCover *cover_;
+    size_t n_sources_;
+    MemoryContext cxt_;
+    dp::AuthorItem *run_ = nullptr;
+    size_t n_run_ = 0, room_ = 0;
+    bool last_ = false;
+};
+DP_PG_FRAME(Covered);
+
 }  // namespace
 
 bool sql_page_rest(RestCut cut, int32 n, uint64 started, const dp::AuthorItem *mem, size_t n_mem,
                    const uint32 *sources, size_t n_sources, RestFilter keep,
-                   Tuplestorestate *store, TupleDesc desc) {
+                   Tuplestorestate *store, TupleDesc desc, RestCover *cover) {
     MemoryContext outer = CurrentMemoryContext;
+    Covered covered(cover, n_sources, outer);
     Datum *uids = static_cast<Datum *>(palloc(sizeof(Datum) * (n_sources + 1)));
     for (size_t i = 0; i < n_sources; i++)
         uids[i] = Int32GetDatum(int32(sources[i]));
@@ -212,6 +328,7 @@ bool sql_page_rest(RestCut cut, int32 n, uint64 started, const dp::AuthorItem *m
             rows[i] = rest_item(SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
         SPI_freetuptable(SPI_tuptable);
         dp::ItemKey below = rows_complete_above(rows, m, per);
+        covered.run(rows, m);
         size_t k = 0;
         for (size_t i = 0; i < m; i++)
             if (!(rows[i].key() < below))
@@ -230,14 +347,18 @@ bool sql_page_rest(RestCut cut, int32 n, uint64 started, const dp::AuthorItem *m
         size_t mem_above = 0;  // mem is newest first
         while (mem_above < n_mem && !(mem[mem_above].key() < below))
             mem_above++;
-        if (below == dp::kMinKey || n_kept + mem_above >= size_t(n))
+        if (below == dp::kMinKey || n_kept + mem_above >= size_t(n)) {
+            covered.last_run(sources, per);
             break;
+        }
+        covered.next_run(below);
         cut = RestCut{below.ts, below.id, below.rank};
     }
     SPI_finish();
     PopActiveSnapshot();
     if (!ok || applied_since(started))
         return false;
+    covered.finish();
     // Both parts newest first, and different items (each item is in one
     // source): merged, the newest n.
     qsort(kept, n_kept, sizeof(dp::AuthorItem), newest_first);

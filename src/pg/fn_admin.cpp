@@ -93,14 +93,16 @@ void jetstream_columns(StatusRow &row, DpShared *sh) {
 // would hold the working set when the current one is short.
 void pressure_columns(StatusRow &row, DpShared *sh) {
     pressure_tick();
-    uint64 ringless = 0, denied = 0;
+    uint64 ringless = 0, denied = 0, deepened = 0;
     const ReadCounters *rc = read_counters(sh);
     for (int b = 0; b < MaxBackends; b++) {
         ringless += rc[b].pages_ringless;
         denied += rc[b].rings_denied;
+        deepened += rc[b].rings_deepened;
     }
     row.i64("pages_without_ring", ringless);
     row.i64("rings_not_admitted", denied);
+    row.i64("author_rings_deepened", deepened);
     // A copy of the last window, taken while no one rolls it (nothing here
     // may raise an error while the flag is held).
     PressureShared &p = sh->pressure;

@@ -11,6 +11,7 @@
 #include "evict.hpp"
 #include "entry.hpp"
 #include "srf.hpp"
+#include "deepen_rings.hpp"
 #include "fallback.hpp"
 #include "feed_build.hpp"
 #include "gate.hpp"
@@ -146,6 +147,8 @@ Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim,
             if (!regrow_ring(uid))
                 reader.deepen(env, uid);
         }
+        if (!author_feed)
+            reader.touch_aged(env);  // the deep author rings it read stay
         switch (r) {
             case dp::ReadResult::kOk:
                 if (source == dp::FeedSource::kFanIn && L.counters != nullptr) {
@@ -274,9 +277,14 @@ Datum page_srf(FunctionCallInfo fcinfo, bool author_feed) {
             const std::vector<dp::AuthorItem> &mem = reader.rest_from_rings();
             const std::vector<uint32> &srcs = reader.rest_from_tables();
             rest_filter = &filter;
+            RestCover cover;
             if (sql_page_rest(RestCut{cut.ts, cut.id, cut.rank}, rest, started, mem.data(),
                               mem.size(), srcs.data(), srcs.size(), keep_rest_rows,
-                              rsinfo->setResult, rsinfo->setDesc)) {
+                              rsinfo->setResult, rsinfo->setDesc, &cover)) {
+                // What the tables gave the page, the sources' rings take:
+                // the page, read again, comes from memory.
+                deepen_rings(started, srcs.data(), reader.rest_horizons().data(), srcs.size(),
+                             cut, cover);
                 count_fallback(kFbHorizon);
                 count_page(false, kFbHorizon);
                 return Datum(0);

@@ -185,6 +185,7 @@ struct alignas(128) ReadCounters {
     uint64 pages_sql[kFbCount];     // ... and from the tables, by reason
     uint64 pages_ringless;          // timeline pages from memory without a feed ring
     uint64 rings_denied;            // ... of viewers whose ring was not built (admission)
+    uint64 rings_deepened;          // author rings that took a page's rows from the tables
 };
 
 // This backend's handles on the shared index.

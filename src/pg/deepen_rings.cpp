@@ -1,0 +1,78 @@
+#include "deepen_rings.hpp"
+
+#include "evict.hpp"
+#include "index_host.hpp"
+#include "shmem.hpp"
+
+namespace dpg {
+
+namespace {
+
+// The rows of source `uid` in cover (by source, ascending): [*lo, *hi).
+void rows_of(const RestCover &cover, uint32 uid, size_t *lo, size_t *hi) {
+    auto src = [&](size_t i) {
+        const dp::AuthorItem &it = cover.rows[i];
+        return it.reposter != 0 ? it.reposter : it.author;
+    };
+    size_t a = 0, b = cover.n;
+    while (a < b) {
+        size_t mid = (a + b) / 2;
+        if (src(mid) < uid)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    *lo = a;
+    while (a < cover.n && src(a) == uid)
+        a++;
+    *hi = a;
+}
+
+}  // namespace
+
+void deepen_rings(uint64 started, const uint32 *sources, const dp::ItemKey *horizons,
+                  size_t n_sources, dp::ItemKey cut, const RestCover &cover) {
+    if (!cover.valid || L.sh == nullptr)
+        return;
+    const dp::IndexEnv &env = index_env();
+    uint64 expected = started, deepened = 0;
+    for (size_t i = 0; i < n_sources; i++) {
+        dp::ItemKey h = horizons[i], bound = cover.bound[i];
+        // The read must have reached the horizon, and gone below it.
+        if (!(h < cut) || !(bound < h))
+            continue;
+        size_t lo, hi;
+        rows_of(cover, sources[i], &lo, &hi);
+        uint32 s = dp::stripe_of(sources[i]);
+        LWLockAcquire(stripe_lock(s), LW_EXCLUSIVE);
+        // Since the index was read, only our own changes: else the rows
+        // may not be where the ring left off.
+        if (pg_atomic_read_u64(&L.sh->applies_started) != expected) {
+            LWLockRelease(stripe_lock(s));
+            break;
+        }
+        dp::DirEntry *e = env.dir->find(sources[i]);
+        dp::Deepen d = dp::Deepen::kNothing;
+        if (e != nullptr && dp::held(e->author) &&
+            env.arena->at<dp::RingHdr>(e->author)->horizon == h) {
+            pg_atomic_fetch_add_u64(&L.sh->applies_started, 1);
+            expected++;
+            d = dp::author_ring_deepen(*env.arena, &e->author, cover.rows + lo, hi - lo, bound,
+                                       env.author_cap);
+            pg_atomic_fetch_add_u64(&L.sh->applies_finished, 1);
+        }
+        LWLockRelease(stripe_lock(s));
+        if (d == dp::Deepen::kNoMem) {
+            note_memory_full();
+            break;
+        }
+        deepened += d == dp::Deepen::kDeeper;
+    }
+    if (deepened > 0) {
+        if (L.counters != nullptr)
+            L.counters->rings_deepened += deepened;
+        evict_if_needed();
+    }
+}
+
+}  // namespace dpg
