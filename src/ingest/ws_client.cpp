@@ -34,6 +34,8 @@ constexpr char kProtocolName[] = "dataplane-jetstream";
 constexpr int kFdLimit = 8;
 // Bytes the library reads and hands over per callback.
 constexpr size_t kRxBuffer = 64 * 1024;
+// How late the retry timer may be before service() starts the attempt.
+constexpr int64_t kRetryGraceMs = 50;
 
 int64_t now_ms() {
     using namespace std::chrono;
@@ -592,6 +594,14 @@ int WsClient::service(int timeout_ms) noexcept {
     };
     if (idle())
         return 0;
+    // The next attempt is the library's timer's to start; under load (two
+    // clients in one process, a busy machine) it was seen not to fire, the
+    // client waiting forever. A slice that finds the attempt overdue starts
+    // it itself.
+    if (m.st.state == WsState::kWaiting && !m.live && now_ms() >= m.retry_at_ms + kRetryGraceMs) {
+        lws_sul_cancel(&m.retry.sul);
+        m.connect_now();
+    }
     if (timeout_ms <= 0) {
         lws_service(m.ctx, -1);  // a negative timeout polls without waiting
         return m.delivered;

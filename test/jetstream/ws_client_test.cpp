@@ -632,6 +632,12 @@ TEST_F(WsClientTest, TwoClientsAreIndependent) {
         ca.service(20);
         cb.service(20);
     }
+    // (A client that stopped short says where it stood, and the server why.)
+    const ing::WsStats &sa = ca.stats();
+    ASSERT_EQ(a.got.size(), events_.size())
+        << "state " << int(sa.state) << ", attempts " << sa.attempts << ", connects "
+        << sa.connects << ", retry in " << sa.retry_in_ms << " ms, last reason: " << sa.reason
+        << "\n" << server_log();
     EXPECT_EQ(a.got, events_);
     EXPECT_EQ(b.got.size(), posts);
 }
