@@ -147,6 +147,11 @@ write_report() {
         r=$(ratio "$p99" "$fp99")
         target "\`get_timeline\` p99 ≤ 1/10 of the fan-in query's" "$p99 µs vs $fp99 µs ($r)" "$(le "$r" 0.1)"
         moderation_targets
+        if [ -n "$PRESSURE_OUT" ] && [ -f "$DP_ROOT/$PRESSURE_OUT" ]; then
+            # bench/pressure's target row, with a link to its report.
+            grep -m1 '≥ 0.6 ×' "$DP_ROOT/$PRESSURE_OUT" |
+                sed "s#(issue 15) |#(issue 15; its run: [pressure-$SCALE/latest.md](pressure-$SCALE/latest.md)) |#"
+        fi
     fi
     local sp call r2 wi wn
     sp=$(ratio "$(tps_of social_proof_count_top10_index)" "$s1")
