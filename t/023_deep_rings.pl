@@ -4,8 +4,9 @@
 # again, come from memory. What a ring holds must stay exactly its items
 # above its horizon: verify() and the reference query say so after sparse
 # pages are read, while writers insert, backdate and delete items inside
-# the deepened ranges and post new ones (which trim them), and under a
-# memory_limit whose eviction sweep trims deep rings back.
+# the deepened ranges and post new ones (which trim them), under a
+# memory_limit whose eviction sweep trims deep rings back, and with author
+# rings of 3 items.
 use strict;
 use warnings;
 
@@ -114,6 +115,19 @@ cmp_ok($e1[0] - $e0[0], '>', 0, 'the sweep ran (' . ($e1[0] - $e0[0]) . ' evicti
 cmp_ok($e1[1] - $e0[1], '>', 0, 'rings were deepened under pressure (' . ($e1[1] - $e0[1]) . ')');
 verify_clean($node, 'under pressure');
 check_timelines($node, 'under pressure', actors => $N);
+
+# Tiny author rings (author_capacity = 3): a ring takes only the newest of
+# the rows a page read, up to its capacity, and its horizon stays above the
+# rest; pages read twice stay exact.
+$node->append_conf('postgresql.conf', "dataplane.memory_limit = 64MB\ndataplane.author_capacity = 3\n");
+$node->restart;
+ok(wait_state($node, 'ready'), 'the index is built again with author_capacity = 3');
+my $d0 = status_field($node, 'author_rings_deepened');
+check_timelines($node, 'author_capacity = 3', actors => $N);
+check_timelines($node, 'author_capacity = 3, read again', actors => $N);
+cmp_ok(status_field($node, 'author_rings_deepened') - $d0, '>', 0,
+	'rings under their capacity took rows (' . (status_field($node, 'author_rings_deepened') - $d0) . ')');
+verify_clean($node, 'author_capacity = 3');
 
 $node->stop;
 done_testing();
