@@ -19,6 +19,16 @@ Page merge_page(const Source<FeedItem> &feed, const AuthorSource *authors, size_
         return Page::kExact;
     if (before <= horizon)
         return Page::kNeedsTables;
+    if (n_authors == 0) {
+        // The feed ring alone (no celebrity followed): its items in order.
+        size_t pos = feed.end_below(before), taken = 0;
+        for (; taken < lim && pos > 0; taken++, pos--) {
+            if (feed.items[pos - 1].key() <= horizon)
+                return Page::kNeedsTables;
+            out->push_back(page_item_of(feed.items[pos - 1]));
+        }
+        return taken == lim || horizon == kMinKey ? Page::kExact : Page::kNeedsTables;
+    }
 
     // A max-heap of the sources by their next (newest remaining) item below
     // `before`. Sources: -1 the feed, 0.. the author rings. On equal keys
