@@ -10,22 +10,14 @@ namespace {
 
 // The rows of source `uid` in cover (by source, ascending): [*lo, *hi).
 void rows_of(const RestCover &cover, uint32 uid, size_t *lo, size_t *hi) {
-    auto src = [&](size_t i) {
-        const dp::AuthorItem &it = cover.rows[i];
-        return it.reposter != 0 ? it.reposter : it.author;
-    };
-    size_t a = 0, b = cover.n;
-    while (a < b) {
-        size_t mid = (a + b) / 2;
-        if (src(mid) < uid)
-            a = mid + 1;
-        else
-            b = mid;
-    }
-    *lo = a;
-    while (a < cover.n && src(a) == uid)
-        a++;
-    *hi = a;
+    const dp::AuthorItem *rows = cover.rows, *end = rows + cover.n;
+    const dp::AuthorItem *a = std::lower_bound(
+        rows, end, uid, [](const dp::AuthorItem &it, uint32 u) { return dp::item_src(it) < u; });
+    const dp::AuthorItem *b = a;
+    while (b < end && dp::item_src(*b) == uid)
+        b++;
+    *lo = size_t(a - rows);
+    *hi = size_t(b - rows);
 }
 
 }  // namespace

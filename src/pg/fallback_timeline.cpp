@@ -106,14 +106,12 @@ dp::AuthorItem rest_item(HeapTuple t, TupleDesc d) {
                           i64(1), i64(2), u32(3), u32(4), u32(6), u32(7), u32(8)};
 }
 
-uint32 source_of(const dp::AuthorItem &it) { return it.reposter != 0 ? it.reposter : it.author; }
-
 // By source, then posts before reposts, then newest first: the order in
 // which each source's two branches of timeline_rest can be counted.
 int by_branch(const void *x, const void *y) {
     const auto *a = static_cast<const dp::AuthorItem *>(x);
     const auto *b = static_cast<const dp::AuthorItem *>(y);
-    uint32 sa = source_of(*a), sb = source_of(*b);
+    uint32 sa = dp::item_src(*a), sb = dp::item_src(*b);
     if (sa != sb)
         return sa < sb ? -1 : 1;
     if ((a->reposter != 0) != (b->reposter != 0))
@@ -128,22 +126,33 @@ int newest_first(const void *x, const void *y) {
     return kb < ka ? -1 : ka < kb ? 1 : 0;
 }
 
+// Calls f(oldest) with the oldest row of each source's branch (rows
+// sorted by_branch) that returned all `per` rows it could: it may hold
+// more below.
+template <typename F>
+void for_each_full_branch(const dp::AuthorItem *rows, size_t n, int32 per, F f) {
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && dp::item_src(rows[j]) == dp::item_src(rows[i]) &&
+               (rows[j].reposter != 0) == (rows[i].reposter != 0))
+            j++;
+        if (j - i >= size_t(per))
+            f(rows[j - 1]);
+        i = j;
+    }
+}
+
 // The key below which the rows of one timeline_rest run may miss items:
-// the oldest row of each source's branch that returned all `per` rows it
-// could (it may hold more), the highest of them; kMinKey when no branch
-// did (the rows are every item below the cut). Sorts the rows by_branch.
+// the oldest row of each full branch, the highest of them; kMinKey when no
+// branch was full (the rows are every item below the cut). Sorts the rows
+// by_branch.
 dp::ItemKey rows_complete_above(dp::AuthorItem *rows, size_t n, int32 per) {
     qsort(rows, n, sizeof(dp::AuthorItem), by_branch);
     dp::ItemKey b = dp::kMinKey;
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && source_of(rows[j]) == source_of(rows[i]) &&
-               (rows[j].reposter != 0) == (rows[i].reposter != 0))
-            j++;
-        if (j - i >= size_t(per) && b < rows[j - 1].key())
-            b = rows[j - 1].key();
-        i = j;
-    }
+    for_each_full_branch(rows, n, per, [&](const dp::AuthorItem &oldest) {
+        if (b < oldest.key())
+            b = oldest.key();
+    });
     return b;
 }
 
@@ -190,28 +199,16 @@ class Covered {
         // then each source's, the higher of its two.
         size_t n_full = 0;
         auto *full = static_cast<dp::AuthorItem *>(alloc(sizeof(dp::AuthorItem) * (n_run_ + 1)));
-        for (size_t i = 0; i < n_run_;) {
-            size_t j = i + 1;
-            while (j < n_run_ && source_of(run_[j]) == source_of(run_[i]) &&
-                   (run_[j].reposter != 0) == (run_[i].reposter != 0))
-                j++;
-            if (j - i >= size_t(per))
-                full[n_full++] = run_[j - 1];
-            i = j;
-        }
+        for_each_full_branch(run_, n_run_, per,
+                             [&](const dp::AuthorItem &oldest) { full[n_full++] = oldest; });
         cover_->bound = static_cast<dp::ItemKey *>(alloc(sizeof(dp::ItemKey) * (n_sources_ + 1)));
         for (size_t s = 0; s < n_sources_; s++) {
             dp::ItemKey b = dp::kMinKey;
-            size_t lo = 0, hi = n_full;
-            while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                if (source_of(full[mid]) < sources[s])
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            for (; lo < n_full && source_of(full[lo]) == sources[s]; lo++) {
-                dp::ItemKey k = full[lo].key();
+            const dp::AuthorItem *f = std::lower_bound(
+                full, full + n_full, sources[s],
+                [](const dp::AuthorItem &it, uint32 uid) { return dp::item_src(it) < uid; });
+            for (; f < full + n_full && dp::item_src(*f) == sources[s]; f++) {
+                dp::ItemKey k = f->key();
                 k.rank--;
                 if (b < k)
                     b = k;
@@ -247,7 +244,7 @@ class Covered {
     static int by_source_ascending(const void *x, const void *y) {
         const auto *a = static_cast<const dp::AuthorItem *>(x);
         const auto *b = static_cast<const dp::AuthorItem *>(y);
-        uint32 sa = source_of(*a), sb = source_of(*b);
+        uint32 sa = dp::item_src(*a), sb = dp::item_src(*b);
         if (sa != sb)
             return sa < sb ? -1 : 1;
         dp::ItemKey ka = a->key(), kb = b->key();
