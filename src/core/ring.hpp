@@ -133,6 +133,17 @@ static_assert(sizeof(RingHdr) == 48, "RingHdr layout");
 // ring the sweep finds unreferenced was not read since its last pass.
 constexpr uint32_t kRingReferenced = 1;
 
+// Feed rings: how many candidates the viewer's last filtered page needed
+// (TimelineReader sizes the first cut of the next one by it, so that a
+// viewer whose blocks, mutes or reply settings drop many items pays for
+// one cut of the ring, not several): bits 8-15 hold the candidates per 16
+// items of the page (0: no hint), bits 16-23 the filter they were counted
+// for (cut_hint_sig). Written by readers, under the stripe lock shared, by
+// compare-and-swap; only a hint (a lost or stale one costs a cut).
+constexpr uint32_t kCutHintShift = 8;
+constexpr uint32_t kCutSigShift = 16;
+constexpr uint32_t kCutHintMask = 0xFFFFu << kCutHintShift;
+
 // Author rings (ring_deepen.hpp): the ring took older items for a page
 // (kRingDeep), and the eviction sweep has passed it since it was last read
 // (kRingAged): CLOCK for those items. Readers that peek at a ring without

@@ -173,6 +173,26 @@ static inline bool contains_interpolated(const uint16_t *v, uint32_t n, uint16_t
     return contains_branchless(v, n, x);
 }
 
+// The run of a run container that may hold x: the last run starting at or
+// below x, found by galloping on from `from` (a run at or below the one
+// before, for ascending probes); 0 when x is below every run.
+static uint32_t run_at_or_below(const rle16_t *runs, uint32_t n, uint32_t from, uint16_t x) {
+    uint32_t lo = from, step = 1;
+    while (lo + step < n && runs[lo + step].value <= x) {
+        lo += step;
+        step <<= 1;
+    }
+    uint32_t hi = std::min(lo + step, n);  // runs[hi].value > x, or hi == n
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (runs[mid].value <= x)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 // ----------------------------------------------------------------- BaseProbe
 
 void BaseProbe::init(const BaseHdr *h, const roaring_bitmap_t *view) {
@@ -222,6 +242,27 @@ bool BaseProbe::contains(uint32_t x) {
             if (ra.typecodes[pos_] == BITSET_CONTAINER_TYPE_CODE)
                 return bitset_container_get(
                     static_cast<const bitset_container_t *>(ra.containers[pos_]), uint16_t(x));
+            // A sparser group (a smaller list's members) is a sorted array:
+            // interpolation, as for Packed16's big groups, instead of
+            // CRoaring's binary search (a dozen dependent cache misses).
+            if (ra.typecodes[pos_] == ARRAY_CONTAINER_TYPE_CODE) {
+                auto *a = static_cast<const array_container_t *>(ra.containers[pos_]);
+                return contains_interpolated(a->array, uint32_t(a->cardinality), uint16_t(x));
+            }
+            // Runs (a list of consecutive accounts): go on from the last
+            // probe's run in the group, as for Packed16's small groups.
+            if (ra.typecodes[pos_] == RUN_CONTAINER_TYPE_CODE) {
+                auto *r = static_cast<const run_container_t *>(ra.containers[pos_]);
+                if (r->n_runs == 0)
+                    return false;
+                if (low_group_ != pos_) {
+                    low_group_ = pos_;
+                    low_ = 0;
+                }
+                low_ = run_at_or_below(r->runs, uint32_t(r->n_runs), low_, uint16_t(x));
+                const rle16_t &run = r->runs[low_];
+                return run.value <= uint16_t(x) && uint16_t(x) - run.value <= run.length;
+            }
             return container_contains(ra.containers[pos_], uint16_t(x), ra.typecodes[pos_]);
         }
     }

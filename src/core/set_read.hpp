@@ -48,8 +48,8 @@ class BaseProbe {
     const BaseHdr *h_ = nullptr;
     const roaring_bitmap_t *view_ = nullptr;
     uint32_t pos_ = 0;  // Array32: index; Packed16/Roaring: group index
-    uint32_t low_group_ = UINT32_MAX;  // Packed16: the small group low_ is in
-    uint32_t low_ = 0;                 // ... and the index of the last probe's low there
+    uint32_t low_group_ = UINT32_MAX;  // Packed16: the small group low_ is in; Roaring: the run group
+    uint32_t low_ = 0;                 // ... and the last probe's low (or run) there
 };
 
 // A read-only view of one set: base plus delta.

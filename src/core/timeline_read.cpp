@@ -46,6 +46,15 @@ ItemKey cut_at_horizon(ItemKey before, ItemKey h) {
     return before <= h ? before : ItemKey{h.ts, h.id, h.rank + 1};
 }
 
+// The filter a cut hint was counted for: 0 for none (an unfiltered page
+// takes lim candidates), else a byte.
+uint32_t cut_hint_sig(const TimelineFilter &f) {
+    if (!f.active())
+        return 0;
+    return 1 + (uint32_t(f.moderate) | uint32_t(f.replies) << 1 | uint32_t(f.reposts) << 3 |
+                uint32_t(f.quotes) << 4 | uint32_t(f.author) << 5);
+}
+
 ReadResult TimelineReader::timeline_inner(const IndexEnv &env, uint32_t viewer, ItemKey before,
                                           size_t lim, const TimelineFilter &filter,
                                           std::vector<AuthorItem> *out) {
@@ -53,15 +62,48 @@ ReadResult TimelineReader::timeline_inner(const IndexEnv &env, uint32_t viewer, 
     if (lim == 0)
         return ReadResult::kOk;
     first_batch_ = true;
+    hint_sig_ = source_ == FeedSource::kRing ? cut_hint_sig(filter) : 0;
+    hint_read_ = false;
+    examined_ = 0;
     // Each cut goes on below the last candidate of the one before: a read
     // that a commit's apply overlapped is discarded by the caller, so the
     // cuts together show one state of the index.
     for (size_t cap = lim;; cap = next_cap(lim - out->size())) {
         bool more = false;
         ReadResult r = timeline_cut(env, viewer, before, lim, cap, filter, out, &more);
-        if (r != ReadResult::kOk || !more)
+        if (r != ReadResult::kOk || !more) {
+            if (r == ReadResult::kOk && out->size() == lim && hint_read_)
+                store_cut_hint(env, viewer, lim);
             return r;
+        }
         before = page_.back().item.key();
+    }
+}
+
+// Candidates per 16 items of the page, rounded up (at most 255): a first
+// cut of lim * q / 16 candidates, and a few more when the filter drops
+// some, holds the page as the last one needed it.
+void TimelineReader::read_cut_hint(uint32_t flags, size_t lim, size_t *cap) {
+    hint_bits_ = flags & kCutHintMask;
+    uint32_t q = (flags >> kCutHintShift) & 0xFF;
+    if (q > 16 && (flags >> kCutSigShift & 0xFF) == hint_sig_)
+        *cap = std::max(*cap, lim * q / 16 + 4);
+}
+
+void TimelineReader::store_cut_hint(const IndexEnv &env, uint32_t viewer, size_t lim) {
+    uint32_t q = uint32_t(std::min<size_t>((16 * examined_ + lim - 1) / lim, 255));
+    uint32_t old_q = hint_bits_ >> kCutHintShift & 0xFF, old_sig = hint_bits_ >> kCutSigShift;
+    if (old_sig == hint_sig_ && q <= old_q && q + 2 >= old_q)
+        return;  // the usual case (the hint held, and not by much more): no lock taken
+    uint32_t bits = hint_sig_ << kCutSigShift | q << kCutHintShift;
+    StripeGuard g(env, stripe_of(viewer), false);
+    DirEntry *e = env.dir->find(viewer);
+    if (e == nullptr || e->feed != hint_ring_ || !held(e->feed))
+        return;  // the ring was rebuilt or evicted since
+    uint32_t *flags = &env.arena->at<RingHdr>(e->feed)->flags;
+    uint32_t old = __atomic_load_n(flags, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(flags, &old, (old & ~kCutHintMask) | bits, true,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
     }
 }
 
@@ -69,11 +111,8 @@ ReadResult TimelineReader::timeline_cut(const IndexEnv &env, uint32_t viewer, It
                                         size_t lim, size_t cap, const TimelineFilter &filter,
                                         std::vector<AuthorItem> *out, bool *more) {
     *more = false;
-    // Copies hold at most cap items per source: no cut needs more.
-    size_t copy_cap = std::min<size_t>(cap, env.feed_cap + env.author_cap + 1);
     feed_.clear();
-    feed_.reserve(copy_cap);
-    ReadResult r = copy_feed(env, viewer, before, copy_cap);
+    ReadResult r = copy_feed(env, viewer, before, lim, &cap);
     if (r != ReadResult::kOk)
         return r;
     r = open_celebs(env);
@@ -215,16 +254,18 @@ ReadResult TimelineReader::keep_filtered(const IndexEnv &env, const TimelineFilt
     for (const PageItem &pi : page_) {
         if (out->size() == lim)
             break;
+        examined_++;
         if (filter_.keep(filter, pi.item))
             out->push_back(pi.item);
     }
     return ReadResult::kOk;
 }
 
-// Under the viewer's stripe lock: the feed ring's candidates, and the
-// celebrities the viewer follows.
+// Under the viewer's stripe lock: the feed ring's candidates (*cap of
+// them, more on a filtered page's first cut when the ring's hint says the
+// filter needs more), and the celebrities the viewer follows.
 ReadResult TimelineReader::copy_feed(const IndexEnv &env, uint32_t viewer, ItemKey before,
-                                     size_t lim) {
+                                     size_t lim, size_t *cap) {
     celebs_.clear();
     feed_horizon_ = kMinKey;
     StripeGuard g(env, stripe_of(viewer), false);
@@ -243,11 +284,20 @@ ReadResult TimelineReader::copy_feed(const IndexEnv &env, uint32_t viewer, ItemK
         return ReadResult::kNoRing;
     }
     RingHdr *h = env.arena->at<RingHdr>(e->feed);
-    if (!(__atomic_load_n(&h->flags, __ATOMIC_RELAXED) & kRingReferenced))
+    uint32_t flags = __atomic_load_n(&h->flags, __ATOMIC_RELAXED);
+    if (!(flags & kRingReferenced))
         __atomic_fetch_or(&h->flags, kRingReferenced, __ATOMIC_RELAXED);
+    if (hint_sig_ != 0 && !hint_read_) {
+        hint_read_ = true;
+        hint_ring_ = e->feed;
+        read_cut_hint(flags, lim, cap);
+    }
     FeedRing ring(h);
     feed_horizon_ = ring.horizon();
-    copy_below(ring, before, lim, &feed_);
+    // Copies hold at most cap items per source: no cut needs more.
+    size_t copy_cap = std::min<size_t>(*cap, env.feed_cap + env.author_cap + 1);
+    feed_.reserve(copy_cap);
+    copy_below(ring, before, copy_cap, &feed_);
     SetRef cs;
     {
         CelebGuard cg(env, false);

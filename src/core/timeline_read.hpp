@@ -140,7 +140,17 @@ class TimelineReader {
     // (ItemFilter::prepare's `more`; first_batch_ says which).
     Read prepare_batch(const IndexEnv &env, const TimelineFilter &filter);
     bool first_batch_ = true;
-    ReadResult copy_feed(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim);
+    ReadResult copy_feed(const IndexEnv &env, uint32_t viewer, ItemKey before, size_t lim,
+                         size_t *cap);
+    // The first cut's size from the feed ring's hint (kCutHintMask), and
+    // the hint's update after the page (store_cut_hint).
+    void read_cut_hint(uint32_t flags, size_t lim, size_t *cap);
+    void store_cut_hint(const IndexEnv &env, uint32_t viewer, size_t lim);
+    uint32_t hint_sig_ = 0;      // the read's filter (0: no filter, no hint)
+    bool hint_read_ = false;     // the first cut read the hint ...
+    Ref hint_ring_ = kNoRef;     // ... of this feed ring
+    uint32_t hint_bits_ = 0;     // ... and found these bits
+    size_t examined_ = 0;        // candidates the filter looked at for the page
     ReadResult list_followed(const IndexEnv &env, uint32_t viewer, const DirEntry *e);
     ReadResult open_celebs(const IndexEnv &env);
     bool resolve(const IndexEnv &env);

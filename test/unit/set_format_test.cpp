@@ -468,6 +468,27 @@ TEST(SetRead, ListAfterOnEveryFormatWithDeltas) {
     }
 }
 
+// A Roaring set of many runs with gaps in two groups (a moderation list of
+// mostly consecutive accounts): run containers, which probes search by
+// galloping on from the last probe's run.
+TEST(SetRead, ProbesOnManyRuns) {
+    TestArena ta;
+    RoaringViews views;
+    std::mt19937_64 rng(47);
+    Model m;
+    for (uint32_t x = 10001; x < 120000;) {
+        uint32_t len = 1 + uint32_t(rng() % 200), gap = 1 + uint32_t(rng() % 5);
+        for (uint32_t i = 0; i < len && x + i < 120000; i++)
+            m.insert(x + i);
+        x += len + gap;
+    }
+    SetRef r = make_set(ta.arena, m);
+    EXPECT_EQ(fmt_of(ta.arena, r), kFmtRoaring);
+    check_reads(ta.arena, r, m, &views, rng);
+    WriteStats st;
+    set_free(ta.arena, &r, &st);
+}
+
 // Growing one set through every format by applies: Array32 -> Packed16 ->
 // Roaring, past kPacked16Max, and shrinking back.
 TEST(SetApply, ThroughEveryFormat) {
