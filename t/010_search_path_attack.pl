@@ -27,7 +27,10 @@
 #       hostile m.< (which PostgreSQL cannot use in a row comparison) does
 #       not break the reads;
 #   (g) a page below an author ring's horizon (ring_max_age), whose rest
-#       is read from the tables, escalates nothing either.
+#       is read from the tables, escalates nothing either;
+#   (h) ingest_jetstream run by a superuser with mallory's search_path
+#       (and her m.= for text), and the skeleton functions, escalate
+#       nothing, and the ingested rows are those the events name.
 # m.hits records, for the diagnostics, which shadowing object ran as which
 # superuser in which backend.
 use strict;
@@ -449,6 +452,79 @@ cmp_ok($node->safe_psql($db, 'SELECT pages_fallback_horizon FROM dataplane.statu
 no_escalation('(g) the rest of an author feed from the tables');
 $node->safe_psql('postgres', 'ALTER SYSTEM RESET dataplane.ring_max_age');
 $node->reload;
+
+# ------------------------------ (h) ingest and skeletons as a superuser
+
+# ingest_jetstream is the DBA's (not PUBLIC's): a superuser runs it, here
+# in a session with mallory's search_path, to which she adds m.= for text
+# (what the ingest's lookups by DID, rkey and AT-URI would resolve were
+# they not pinned). Events of every kind go in; nothing escalates, and
+# the rows are those the events name. Then the skeletons, as that
+# superuser and as mallory.
+($rc, $out, $err) = as_mallory(q{
+CREATE FUNCTION m.eqt(a pg_catalog.text, b pg_catalog.text) RETURNS bool LANGUAGE plpgsql AS $f$
+BEGIN
+  IF pg_catalog.current_setting('mallory.eqt', true) OPERATOR(pg_catalog.=) 'done' THEN NULL;
+  ELSE PERFORM m.pwn('eqt', '= (text, text)'); END IF;
+  RETURN a OPERATOR(pg_catalog.=) b;
+END $f$;
+CREATE OPERATOR m.= (LEFTARG = pg_catalog.text, RIGHTARG = pg_catalog.text, FUNCTION = m.eqt);
+});
+is($rc, 0, '(h) mallory creates m.= for text') or diag $err;
+
+my %did = map { $_ => 'did:plc:' . ($_ x 24) } qw(h i j);
+sub ev
+{
+	my ($who, $t, $op, $coll, $rkey, $rec) = @_;
+	my $commit = qq{"operation":"$op","collection":"$coll","rkey":"$rkey"};
+	$commit .= qq{,"cid":"bafy$rkey","record":$rec} if defined $rec;
+	return qq({"did":"$did{$who}","time_us":${t}000000,"kind":"commit","commit":{$commit}});
+}
+my $at = '"createdAt":"2026-11-01T10:00:00.000Z"';
+my $post_uri = "at://$did{i}/app.bsky.feed.post/3kpost";
+my $list_uri = "at://$did{h}/app.bsky.graph.list/3klist";
+my $events = join "\n",
+  ev('h', 1700000001, 'create', 'app.bsky.graph.follow', '3kf1', qq({"subject":"$did{i}",$at})),
+  ev('h', 1700000002, 'create', 'app.bsky.graph.follow', '3kf2', qq({"subject":"$did{j}",$at})),
+  ev('i', 1700000003, 'create', 'app.bsky.feed.post', '3kpost', qq({"text":"hi",$at})),
+  ev('h', 1700000004, 'create', 'app.bsky.feed.repost', '3krp',
+	qq({"subject":{"uri":"$post_uri","cid":"bafyp"},$at})),
+  ev('h', 1700000005, 'create', 'app.bsky.graph.block', '3kb', qq({"subject":"$did{j}",$at})),
+  ev('h', 1700000006, 'create', 'app.bsky.graph.list', '3klist',
+	qq({"purpose":"app.bsky.graph.defs#modlist","name":"l",$at})),
+  ev('h', 1700000007, 'create', 'app.bsky.graph.listitem', '3kli',
+	qq({"list":"$list_uri","subject":"$did{j}",$at})),
+  ev('i', 1700000008, 'create', 'app.bsky.graph.listblock', '3klb', qq({"subject":"$list_uri",$at})),
+  ev('h', 1700000009, 'delete', 'app.bsky.graph.follow', '3kf2');
+($rc, $out, $err) = $node->psql($db,
+	"SET search_path = m, pg_catalog; SELECT dataplane.ingest_jetstream(\$ev\$$events\$ev\$);");
+is($rc, 0, '(h) a superuser ingests events with mallory\'s search_path') or diag $err;
+is($out, '1700000009000000', '(h) it returns the last event\'s time_us');
+no_escalation('(h) ingest_jetstream by a superuser');
+my $uid = sub { "(SELECT uid FROM dataplane.actor WHERE did = '$did{$_[0]}')" };
+is( $node->safe_psql(
+		$db,
+		'SET search_path = pg_catalog; SELECT '
+		  . join(', ',
+			"(SELECT string_agg(followee::text, ',') FROM dataplane.follow WHERE follower = "
+			  . $uid->('h') . ") = " . $uid->('i') . '::text',
+			"(SELECT count(*) FROM dataplane.post WHERE author = " . $uid->('i') . ")",
+			"(SELECT count(*) FROM dataplane.repost WHERE reposter = " . $uid->('h') . ")",
+			"(SELECT count(*) FROM dataplane.block WHERE blocker = " . $uid->('h') . ")",
+			"(SELECT count(*) FROM dataplane.list_item i JOIN dataplane.list l ON l.id = i.list_id "
+			  . "WHERE l.owner = " . $uid->('h') . " AND i.subject = " . $uid->('j') . ")",
+			"(SELECT count(*) FROM dataplane.list_block WHERE actor = " . $uid->('i') . ")")),
+	't|1|1|1|1|1',
+	'(h) the rows are those the events name (the deleted follow gone)');
+my $skel = "SELECT string_agg(coalesce(repost_uri, uri), ' ' ORDER BY cursor DESC) "
+  . "FROM dataplane.timeline_skeleton('$did{h}')";
+my $want_skel = "at://$did{h}/app.bsky.feed.repost/3krp";
+($rc, $out, $err) = $node->psql($db, "SET search_path = m, pg_catalog; $skel;");
+is($rc, 0, '(h) a superuser reads a skeleton with mallory\'s search_path') or diag $err;
+like($out, qr/\Q$want_skel\E/, '(h) the skeleton holds the repost');
+($rc, $out, $err) = as_mallory("$skel; SELECT count(*) FROM dataplane.author_feed_skeleton('$did{i}');");
+is($rc, 0, '(h) mallory reads the skeletons') or diag $err;
+no_escalation('(h) the skeletons');
 all_exact('at the end');
 
 $node->stop;
