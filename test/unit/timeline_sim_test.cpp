@@ -7,7 +7,12 @@
 // at random moments, also while commits are half applied. Whenever no
 // commit is pending, timelines and author feeds read from the index must be
 // exactly the reference query of DESIGN.md evaluated on the model (or
-// decline, for pages beyond the rings' horizons).
+// decline, for pages beyond the rings' horizons). With moderation, blocks,
+// mutes and inactive accounts change in the same transactions, posts are
+// replies and quotes, and filtered pages (the viewer's blocks and mutes,
+// the replies / reposts / quotes switches, the author feed's filters) must
+// be DESIGN.md's second-part reference query on the model, each read twice
+// (the second with the first cut sized by the first's hint).
 //
 // The lock callbacks check the lock order every caller must keep: stripes
 // ascending, the celebrity lock last, nothing taken twice.
@@ -22,6 +27,7 @@
 #include <vector>
 
 #include "commit_apply.hpp"
+#include "edge_batch.hpp"
 #include "feed_build.hpp"
 #include "ring_ops.hpp"
 #include "set_read.hpp"
@@ -39,6 +45,8 @@ using test::TestArena;
 struct Post {
     uint32_t author;
     int64_t ts;
+    uint32_t parent = 0, root = 0;  // reply authors (0: not a reply)
+    uint32_t attrs = 0;             // kAttrQuote | media << kAttrMediaShift
 };
 struct Repost {
     uint32_t reposter;
@@ -50,14 +58,56 @@ struct Model {
     std::set<std::pair<uint32_t, uint32_t>> follows;
     std::map<int64_t, Post> posts;
     std::map<int64_t, Repost> reposts;
+    std::set<std::pair<uint32_t, uint32_t>> blocks, mutes;  // (blocker, blocked), (muter, muted)
+    std::set<uint32_t> inactive;
 
     AuthorItem post_item(int64_t id) const {
         const Post &p = posts.at(id);
-        return AuthorItem{p.ts, id, id, p.author, 0};
+        return AuthorItem{p.ts, id, id, p.author, 0, p.parent, p.root, p.attrs};
     }
     AuthorItem repost_item(int64_t id) const {
         const Repost &r = reposts.at(id);
-        return AuthorItem{r.ts, id, r.post_id, posts.at(r.post_id).author, r.reposter};
+        const Post &p = posts.at(r.post_id);
+        return AuthorItem{r.ts, id, r.post_id, p.author, r.reposter, p.parent, p.root, p.attrs};
+    }
+
+    // DESIGN.md's second part: does the page show t (viewer f.viewer,
+    // moderated when f.moderate)?
+    bool shows(const TimelineFilter &f, const AuthorItem &t) const {
+        uint32_t v = f.viewer;
+        auto blocked = [&](uint32_t x) { return blocks.count({v, x}) || blocks.count({x, v}); };
+        auto hidden = [&](uint32_t x) {
+            return blocked(x) || mutes.count({v, x}) || inactive.count(x);
+        };
+        bool repost = t.reposter != 0, reply = t.parent != 0;
+        if (f.moderate && (hidden(t.author) || (repost && hidden(t.reposter)) ||
+                           (reply && (blocked(t.parent) || blocked(t.root)))))
+            return false;
+        if (!f.reposts && repost)
+            return false;
+        if (!f.quotes && (t.attrs & kAttrQuote))
+            return false;
+        if (f.replies != Replies::kAll && reply && !repost) {
+            auto in_src = [&](uint32_t x) { return x == t.author || x == v || follows.count({v, x}); };
+            if (f.replies == Replies::kNone || !in_src(t.parent) || !in_src(t.root))
+                return false;
+        }
+        switch (f.author) {
+            case AuthorFilter::kPostsWithReplies: return true;
+            case AuthorFilter::kPostsNoReplies: return repost || !reply;
+            case AuthorFilter::kPostsWithMedia: return !repost && media_of(t.attrs) == kMediaImages;
+            case AuthorFilter::kPostsWithVideo: return !repost && media_of(t.attrs) == kMediaVideo;
+            case AuthorFilter::kPostsAndAuthorThreads: return repost || !reply || t.root == t.author;
+        }
+        return true;
+    }
+    std::vector<AuthorItem> filtered(const std::vector<AuthorItem> &all, const TimelineFilter &f,
+                                     size_t lim) const {
+        std::vector<AuthorItem> out;
+        for (const AuthorItem &t : all)
+            if (out.size() < lim && shows(f, t))
+                out.push_back(t);
+        return out;
     }
 
     // The reference query: items of src, key < before, newest lim.
@@ -77,12 +127,15 @@ struct Model {
                 out.push_back(it);
         return out;
     }
-    std::vector<AuthorItem> timeline(uint32_t v, ItemKey before, size_t lim) const {
+    std::set<uint32_t> sources(uint32_t v) const {
         std::set<uint32_t> src{v};
         for (const auto &[a, b] : follows)
             if (a == v)
                 src.insert(b);
-        return page(src, before, lim);
+        return src;
+    }
+    std::vector<AuthorItem> timeline(uint32_t v, ItemKey before, size_t lim) const {
+        return page(sources(v), before, lim);
     }
     std::vector<AuthorItem> author_feed(uint32_t a, ItemKey before, size_t lim) const {
         return page({a}, before, lim);
@@ -99,8 +152,10 @@ struct Txn;
 struct SimHost final : Host {
     TestArena ta;
     Arena arena;
-    DirTopHolder top;
+    DirTopHolder top, mods, lists;
     Directory dir{arena, top.top};
+    ModDirectory mod_dir{arena, mods.top};
+    ModDirectory list_dir{arena, lists.top};
     RoaringViews views;
     std::vector<LwwTable> edge_lww = std::vector<LwwTable>(kStripes);
     std::vector<ItemLwwTable> item_lww = std::vector<ItemLwwTable>(kStripes);
@@ -121,6 +176,8 @@ struct SimHost final : Host {
         arena.host = this;
         env.arena = &arena;
         env.dir = &dir;
+        env.mod_dir = &mod_dir;
+        env.list_dir = &list_dir;
         env.views = &views;
         env.edge_lww = edge_lww.data();
         env.item_lww = item_lww.data();
@@ -256,6 +313,7 @@ struct Params {
     uint64_t seed;
     bool expect_no_fallback;  // capacities large enough for every page
     size_t arena_limit = SIZE_MAX;
+    bool moderation = false;  // blocks, mutes, inactive accounts, replies; filtered pages
 };
 
 class Sim {
@@ -288,16 +346,18 @@ class Sim {
     uint64_t fallbacks = 0, exact = 0, builds = 0, nomem_builds = 0, fanin_reads = 0, regrows = 0;
     uint64_t partial_reads = 0;  // kHorizon with an exact prefix, checked with the rest
     uint64_t split_rests = 0;    // ... whose rest came partly from complete rings
+    uint64_t filtered_exact = 0, filtered_partial = 0;  // filtered pages checked
     TimelineStats totals;
     void report() const {
         printf("  exact %llu, fallbacks %llu, builds %llu, fan-out %llu, backfills %llu, "
-               "promotions %llu, stale %llu, feeds dropped %llu, rings lost %llu, no-mem builds %llu, fan-in reads %llu, regrown rings %llu\n",
+               "promotions %llu, stale %llu, feeds dropped %llu, rings lost %llu, no-mem builds %llu, fan-in reads %llu, regrown rings %llu, filtered %llu + %llu\n",
                (unsigned long long) exact, (unsigned long long) fallbacks,
                (unsigned long long) builds, (unsigned long long) totals.fanout,
                (unsigned long long) totals.backfills, (unsigned long long) totals.promotions,
                (unsigned long long) totals.items_stale, (unsigned long long) totals.feeds_dropped,
                (unsigned long long) totals.rings_lost, (unsigned long long) nomem_builds,
-               (unsigned long long) fanin_reads, (unsigned long long) regrows);
+               (unsigned long long) fanin_reads, (unsigned long long) regrows,
+               (unsigned long long) filtered_exact, (unsigned long long) filtered_partial);
     }
 
   private:
@@ -311,6 +371,10 @@ class Sim {
     // ---------------------------------------------------- transactions
 
     void op(Txn &t) {
+        if (p_.moderation && rng_() % 6 == 0) {
+            moderation_op(t);
+            return;
+        }
         int r = int(rng_() % 100);
         Model &m = model_;
         if (r < 28) {  // follow (popular accounts more often)
@@ -329,6 +393,14 @@ class Sim {
             int64_t id = next_id_++;
             uint32_t a = rng_() % 3 ? 1 + uint32_t(rng_() % 4) : user();
             m.posts[id] = Post{a, ts()};
+            if (p_.moderation) {
+                Post &p = m.posts[id];
+                if (rng_() % 3 == 0) {  // a reply: sometimes in the author's own thread
+                    p.parent = rng_() % 3 == 0 ? a : user();
+                    p.root = rng_() % 2 ? p.parent : rng_() % 2 ? a : user();
+                }
+                p.attrs = uint32_t(rng_() % 4 == 0) | uint32_t(rng_() % 4) << kAttrMediaShift;
+            }
             t.raw_items.push_back(RawItem{m.post_item(id), kInsert, kPost});
         } else if (r < 78) {  // delete a post, and its reposts with it
             if (m.posts.empty())
@@ -402,6 +474,31 @@ class Sim {
         }
     }
 
+    // A block or unblock, a mute or unmute, an account (de)activated.
+    void moderation_op(Txn &t) {
+        Model &m = model_;
+        uint32_t a = user(), b = rng_() % 2 ? 1 + uint32_t(rng_() % 4) : user();
+        int r = int(rng_() % 10);
+        if (r < 4 || r >= 8) {
+            bool block = r < 4;
+            auto &rows = block ? m.blocks : m.mutes;
+            uint8_t rel = block ? kRelBlock : kRelMute;
+            if (a == b)
+                return;
+            if (rows.insert({a, b}).second) {
+                t.raw_edges.push_back(RawEdge{a, b, kInsert, rel});
+            } else {
+                rows.erase({a, b});
+                t.raw_edges.push_back(RawEdge{a, b, kDelete, rel});
+            }
+        } else if (m.inactive.insert(a).second) {
+            t.raw_edges.push_back(RawEdge{a, 1, kInsert, kRelInactive});
+        } else {
+            m.inactive.erase(a);
+            t.raw_edges.push_back(RawEdge{a, 1, kDelete, kRelInactive});
+        }
+    }
+
     void delete_post(Txn &t, int64_t id) {
         Model &m = model_;
         for (auto it = m.reposts.begin(); it != m.reposts.end();) {
@@ -418,6 +515,20 @@ class Sim {
 
     void delete_actor(Txn &t, uint32_t u) {
         Model &m = model_;
+        // The actor's blocks and mutes go with it (ON DELETE CASCADE), and
+        // with its row, its place in the inactive accounts.
+        for (auto *rows : {&m.blocks, &m.mutes})
+            for (auto it = rows->begin(); it != rows->end();) {
+                if (it->first == u || it->second == u) {
+                    t.raw_edges.push_back(RawEdge{it->first, it->second, kDelete,
+                                                  rows == &m.blocks ? kRelBlock : kRelMute});
+                    it = rows->erase(it);
+                } else {
+                    ++it;
+                }
+            }
+        if (m.inactive.erase(u))
+            t.raw_edges.push_back(RawEdge{u, 1, kDelete, kRelInactive});
         for (auto it = m.follows.begin(); it != m.follows.end();) {
             if (it->first == u || it->second == u) {
                 t.raw_edges.push_back(RawEdge{it->first, it->second, kDelete});
@@ -600,6 +711,91 @@ class Sim {
             expect_same(got, model_.author_feed(v, before, lim), "author feed", v);
         else if (p_.expect_no_fallback)
             FAIL() << "author feed of " << v << " fell back";
+        if (p_.moderation)
+            check_filtered(v, before, lim);
+    }
+
+    TimelineFilter random_filter(uint32_t v) {
+        TimelineFilter f;
+        f.viewer = v;
+        f.moderate = rng_() % 4 != 0;
+        f.replies = Replies(rng_() % 3);
+        f.reposts = rng_() % 4 != 0;
+        f.quotes = rng_() % 4 != 0;
+        return f;
+    }
+
+    // As src/pg completes a page whose first items are exact (kHorizon,
+    // prefix_exact): the rest below the cut, from the complete rings
+    // (already filtered) and, for the other sources, from the tables (the
+    // model's rows, through filter_rest), the newest lim - got->size().
+    // False when the index cannot filter the tables' rows (a set given up
+    // under a memory limit: src/pg reads the whole page from the tables).
+    bool add_rest(std::vector<AuthorItem> *got, size_t lim, const TimelineFilter &f) {
+        EXPECT_LT(got->size(), lim);
+        size_t need = lim - got->size();
+        const std::vector<AuthorItem> &mem = reader_.rest_from_rings();
+        EXPECT_LE(mem.size(), need);
+        std::set<uint32_t> srcs(reader_.rest_from_tables().begin(),
+                                reader_.rest_from_tables().end());
+        std::vector<AuthorItem> rows = model_.page(srcs, reader_.tables_cut(), SIZE_MAX);
+        size_t n = rows.size();
+        ReadResult r = reader_.filter_rest(host_.env, f, rows.data(), &n);
+        if (r != ReadResult::kOk) {
+            EXPECT_NE(p_.arena_limit, SIZE_MAX) << "filter_rest declined without a memory limit";
+            return false;
+        }
+        rows.resize(n);
+        std::vector<AuthorItem> rest(mem.begin(), mem.end());
+        rest.insert(rest.end(), rows.begin(), rows.end());
+        std::sort(rest.begin(), rest.end(),
+                  [](const AuthorItem &a, const AuthorItem &b) { return b.key() < a.key(); });
+        if (rest.size() > need)
+            rest.resize(need);
+        for (const AuthorItem &x : *got)
+            EXPECT_TRUE(reader_.tables_cut() < x.key());
+        got->insert(got->end(), rest.begin(), rest.end());
+        return true;
+    }
+
+    // A filtered timeline page of v, read twice (the second read's first
+    // cut is sized by the hint the first left in the feed ring), and v's
+    // author feed as another viewer sees it, against the model.
+    void check_filtered(uint32_t v, ItemKey before, size_t lim) {
+        TimelineFilter f = random_filter(v);
+        std::vector<AuthorItem> want =
+            model_.filtered(model_.page(model_.sources(v), before, SIZE_MAX), f, lim);
+        std::vector<AuthorItem> got;
+        FeedSource src = rng_() % 4 == 0 ? FeedSource::kFanIn : FeedSource::kRing;
+        for (int k = 0; k < 2 && !::testing::Test::HasFatalFailure(); k++) {
+            ReadResult r = reader_.timeline(host_.env, v, before, lim, f, &got, src);
+            ASSERT_TRUE(host_.quiet());
+            if (r == ReadResult::kNoRing || (r == ReadResult::kHorizon && src == FeedSource::kRing &&
+                                              reader_.feed_horizon_hit()))
+                r = reader_.timeline(host_.env, v, before, lim, f, &got, FeedSource::kFanIn);
+            if (r == ReadResult::kHorizon && reader_.prefix_exact()) {
+                if (!add_rest(&got, lim, f))
+                    continue;
+                filtered_partial++;
+                expect_same(got, want, "filtered timeline, prefix and rest", v);
+            } else if (r == ReadResult::kOk) {
+                filtered_exact++;
+                expect_same(got, want, "filtered timeline", v);
+            }
+        }
+        TimelineFilter af = random_filter(rng_() % 4 == 0 ? 0 : user());
+        af.moderate = af.viewer != 0 && af.moderate;
+        af.replies = Replies::kAll;
+        af.reposts = af.quotes = true;
+        af.author = AuthorFilter(rng_() % 5);
+        want = model_.filtered(model_.author_feed(v, before, SIZE_MAX), af, lim);
+        ReadResult r = reader_.author_feed(host_.env, v, before, lim, af, &got);
+        if (r == ReadResult::kHorizon && reader_.prefix_exact()) {
+            if (add_rest(&got, lim, af))
+                expect_same(got, want, "filtered author feed, prefix and rest", v);
+        } else if (r == ReadResult::kOk) {
+            expect_same(got, want, "filtered author feed", v);
+        }
     }
 
     void check_reads() {
@@ -643,6 +839,42 @@ TEST(TimelineSim, LargeRingsNeverFallBack) {
         sim.run();
         sim.report();
         EXPECT_GT(sim.exact, 100u);
+    }
+}
+
+// With blocks, mutes, inactive accounts, replies and quotes: filtered
+// timelines and author feeds against DESIGN.md's second part.
+TEST(TimelineSim, FilteredPagesMatchTheModel) {
+    for (uint64_t seed = 1; seed <= 4 && !HasFatalFailure(); seed++) {
+        Params p{40, 100000, 100000, 1000000, 6000, seed, true};
+        p.moderation = true;
+        Sim sim(p);
+        sim.run();
+        sim.report();
+        EXPECT_GT(sim.filtered_exact, 200u);
+    }
+}
+
+TEST(TimelineSim, FilteredPagesTinyRings) {
+    for (uint64_t seed = 1; seed <= 6 && !HasFatalFailure(); seed++) {
+        Params p{40, 1 + uint32_t(seed % 5), 1 + uint32_t(seed % 7), seed % 4, 6000, seed, false};
+        p.moderation = true;
+        Sim sim(p);
+        sim.run();
+        sim.report();
+        EXPECT_GT(sim.filtered_exact + sim.filtered_partial, 20u);
+    }
+}
+
+TEST(TimelineSim, FilteredPagesFullArena) {
+    for (uint64_t seed = 40; seed <= 45 && !HasFatalFailure(); seed++) {
+        Params p{150, 50, 40, 5, 5000, seed, false};
+        p.arena_limit = size_t(100000 + (seed - 40) * 8000);
+        p.moderation = true;
+        Sim sim(p);
+        sim.run();
+        sim.report();
+        EXPECT_GT(sim.filtered_exact + sim.filtered_partial, 10u);
     }
 }
 
