@@ -92,14 +92,13 @@ struct Model {
             if (f.replies == Replies::kNone || !in_src(t.parent) || !in_src(t.root))
                 return false;
         }
-        switch (f.author) {
-            case AuthorFilter::kPostsWithReplies: return true;
-            case AuthorFilter::kPostsNoReplies: return repost || !reply;
-            case AuthorFilter::kPostsWithMedia: return !repost && media_of(t.attrs) == kMediaImages;
-            case AuthorFilter::kPostsWithVideo: return !repost && media_of(t.attrs) == kMediaVideo;
-            case AuthorFilter::kPostsAndAuthorThreads: return repost || !reply || t.root == t.author;
-        }
-        return true;
+        // The author feed's filter, as the reference query's conditions.
+        const AuthorFilter a = f.author;
+        const uint32_t media = media_of(t.attrs);
+        return (a != AuthorFilter::kPostsNoReplies || repost || !reply) &&
+               (a != AuthorFilter::kPostsWithMedia || (!repost && media == kMediaImages)) &&
+               (a != AuthorFilter::kPostsWithVideo || (!repost && media == kMediaVideo)) &&
+               (a != AuthorFilter::kPostsAndAuthorThreads || repost || !reply || t.root == t.author);
     }
     std::vector<AuthorItem> filtered(const std::vector<AuthorItem> &all, const TimelineFilter &f,
                                      size_t lim) const {
