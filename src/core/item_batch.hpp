@@ -8,8 +8,10 @@
 
 #include "core_only.hpp"  // before the first PostgreSQL header, always
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "edge_batch.hpp"
@@ -32,6 +34,16 @@ struct RawItem {
 };
 
 inline uint32_t item_src(const AuthorItem &it) { return it.reposter ? it.reposter : it.author; }
+
+// The items of source src among n sorted by source: [first, second).
+inline std::pair<const AuthorItem *, const AuthorItem *> items_of_src(const AuthorItem *items,
+                                                                      size_t n, uint32_t src) {
+    struct BySrc {
+        bool operator()(const AuthorItem &a, uint32_t s) const { return item_src(a) < s; }
+        bool operator()(uint32_t s, const AuthorItem &a) const { return s < item_src(a); }
+    };
+    return std::equal_range(items, items + n, src, BySrc{});
+}
 
 // One netted change to one item, owned by its source's author ring. An
 // insertion replaces an item with the same key (its details may differ).

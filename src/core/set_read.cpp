@@ -183,14 +183,9 @@ static uint32_t run_at_or_below(const rle16_t *runs, uint32_t n, uint32_t from, 
         step <<= 1;
     }
     uint32_t hi = std::min(lo + step, n);  // runs[hi].value > x, or hi == n
-    while (hi - lo > 1) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (runs[mid].value <= x)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
+    const rle16_t *first_above = std::upper_bound(
+        runs + lo + 1, runs + hi, x, [](uint16_t v, const rle16_t &r) { return v < r.value; });
+    return uint32_t(first_above - runs) - 1;
 }
 
 // ----------------------------------------------------------------- BaseProbe

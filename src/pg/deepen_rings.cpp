@@ -6,22 +6,6 @@
 
 namespace dpg {
 
-namespace {
-
-// The rows of source `uid` in cover (by source, ascending): [*lo, *hi).
-void rows_of(const RestCover &cover, uint32 uid, size_t *lo, size_t *hi) {
-    const dp::AuthorItem *rows = cover.rows, *end = rows + cover.n;
-    const dp::AuthorItem *a = std::lower_bound(
-        rows, end, uid, [](const dp::AuthorItem &it, uint32 u) { return dp::item_src(it) < u; });
-    const dp::AuthorItem *b = a;
-    while (b < end && dp::item_src(*b) == uid)
-        b++;
-    *lo = size_t(a - rows);
-    *hi = size_t(b - rows);
-}
-
-}  // namespace
-
 void deepen_rings(uint64 started, const uint32 *sources, const dp::ItemKey *horizons,
                   size_t n_sources, dp::ItemKey cut, const RestCover &cover) {
     if (!cover.valid || L.sh == nullptr)
@@ -33,8 +17,8 @@ void deepen_rings(uint64 started, const uint32 *sources, const dp::ItemKey *hori
         // The read must have reached the horizon, and gone below it.
         if (!(h < cut) || !(bound < h))
             continue;
-        size_t lo, hi;
-        rows_of(cover, sources[i], &lo, &hi);
+        // The rows of this source (cover's rows are by source, ascending).
+        auto [rows, rows_end] = dp::items_of_src(cover.rows, cover.n, sources[i]);
         uint32 s = dp::stripe_of(sources[i]);
         LWLockAcquire(stripe_lock(s), LW_EXCLUSIVE);
         // Since the index was read, only our own changes: else the rows
@@ -49,8 +33,8 @@ void deepen_rings(uint64 started, const uint32 *sources, const dp::ItemKey *hori
             env.arena->at<dp::RingHdr>(e->author)->horizon == h) {
             pg_atomic_fetch_add_u64(&L.sh->applies_started, 1);
             expected++;
-            d = dp::author_ring_deepen(*env.arena, &e->author, cover.rows + lo, hi - lo, bound,
-                                       env.author_cap);
+            d = dp::author_ring_deepen(*env.arena, &e->author, rows, size_t(rows_end - rows),
+                                       bound, env.author_cap);
             pg_atomic_fetch_add_u64(&L.sh->applies_finished, 1);
         }
         LWLockRelease(stripe_lock(s));

@@ -204,10 +204,8 @@ class Covered {
         cover_->bound = static_cast<dp::ItemKey *>(alloc(sizeof(dp::ItemKey) * (n_sources_ + 1)));
         for (size_t s = 0; s < n_sources_; s++) {
             dp::ItemKey b = dp::kMinKey;
-            const dp::AuthorItem *f = std::lower_bound(
-                full, full + n_full, sources[s],
-                [](const dp::AuthorItem &it, uint32 uid) { return dp::item_src(it) < uid; });
-            for (; f < full + n_full && dp::item_src(*f) == sources[s]; f++) {
+            auto [f, end] = dp::items_of_src(full, n_full, sources[s]);
+            for (; f < end; f++) {
                 dp::ItemKey k = f->key();
                 k.rank--;
                 if (b < k)

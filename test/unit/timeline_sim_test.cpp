@@ -29,6 +29,7 @@
 #include "commit_apply.hpp"
 #include "edge_batch.hpp"
 #include "feed_build.hpp"
+#include "item_batch.hpp"
 #include "ring_ops.hpp"
 #include "set_read.hpp"
 #include "test_util.hpp"
@@ -664,34 +665,10 @@ class Sim {
             r = reader_.timeline(host_.env, v, before, lim, &got, FeedSource::kFanIn);
         }
         if (r == ReadResult::kHorizon && reader_.prefix_exact()) {
-            // As src/pg answers it: the prefix from the author rings, the
-            // rest below the cut from the complete rings and, for the
-            // other sources, from the tables (the model), merged.
             partial_reads++;
-            ASSERT_LT(got.size(), lim);
-            ASSERT_TRUE(reader_.tables_cut() <= before);
-            size_t need = lim - got.size();
-            const std::vector<AuthorItem> &mem = reader_.rest_from_rings();
-            ASSERT_LE(mem.size(), need);
-            std::set<uint32_t> srcs(reader_.rest_from_tables().begin(),
-                                    reader_.rest_from_tables().end());
-            ASSERT_EQ(srcs.size(), reader_.rest_from_tables().size());
-            if (!mem.empty())
-                split_rests++;
-            for (const AuthorItem &x : mem) {
-                ASSERT_TRUE(x.key() < reader_.tables_cut());
-                ASSERT_EQ(srcs.count(x.reposter ? x.reposter : x.author), 0u);
-            }
-            std::vector<AuthorItem> tables = model_.page(srcs, reader_.tables_cut(), need);
-            std::vector<AuthorItem> rest(mem.begin(), mem.end());
-            rest.insert(rest.end(), tables.begin(), tables.end());
-            std::sort(rest.begin(), rest.end(),
-                      [](const AuthorItem &a, const AuthorItem &b) { return b.key() < a.key(); });
-            if (rest.size() > need)
-                rest.resize(need);
-            for (const AuthorItem &x : got)
-                ASSERT_TRUE(reader_.tables_cut() < x.key());
-            got.insert(got.end(), rest.begin(), rest.end());
+            bool added = false;
+            add_rest(&got, before, lim, TimelineFilter(), &added);
+            ASSERT_TRUE(added);
             expect_same(got, model_.timeline(v, before, lim), "timeline, prefix and rest", v);
         }
         if (r == ReadResult::kOk) {
@@ -725,24 +702,34 @@ class Sim {
     }
 
     // As src/pg completes a page whose first items are exact (kHorizon,
-    // prefix_exact): the rest below the cut, from the complete rings
-    // (already filtered) and, for the other sources, from the tables (the
-    // model's rows, through filter_rest), the newest lim - got->size().
-    // False when the index cannot filter the tables' rows (a set given up
-    // under a memory limit: src/pg reads the whole page from the tables).
-    bool add_rest(std::vector<AuthorItem> *got, size_t lim, const TimelineFilter &f) {
-        EXPECT_LT(got->size(), lim);
+    // prefix_exact): the prefix from the author rings, the rest below the
+    // cut from the complete rings (already filtered) and, for the other
+    // sources, from the tables (the model's rows, through filter_rest),
+    // merged: the newest lim - got->size(). *added stays false when the
+    // index cannot filter the tables' rows (a set given up under a memory
+    // limit: src/pg reads the whole page from the tables).
+    void add_rest(std::vector<AuthorItem> *got, ItemKey before, size_t lim, const TimelineFilter &f,
+                  bool *added) {
+        *added = false;
+        ASSERT_LT(got->size(), lim);
+        ASSERT_TRUE(reader_.tables_cut() <= before);
         size_t need = lim - got->size();
         const std::vector<AuthorItem> &mem = reader_.rest_from_rings();
-        EXPECT_LE(mem.size(), need);
+        ASSERT_LE(mem.size(), need);
         std::set<uint32_t> srcs(reader_.rest_from_tables().begin(),
                                 reader_.rest_from_tables().end());
+        ASSERT_EQ(srcs.size(), reader_.rest_from_tables().size());
+        if (!mem.empty())
+            split_rests++;
+        for (const AuthorItem &x : mem) {
+            ASSERT_TRUE(x.key() < reader_.tables_cut());
+            ASSERT_EQ(srcs.count(item_src(x)), 0u);
+        }
         std::vector<AuthorItem> rows = model_.page(srcs, reader_.tables_cut(), SIZE_MAX);
         size_t n = rows.size();
-        ReadResult r = reader_.filter_rest(host_.env, f, rows.data(), &n);
-        if (r != ReadResult::kOk) {
-            EXPECT_NE(p_.arena_limit, SIZE_MAX) << "filter_rest declined without a memory limit";
-            return false;
+        if (reader_.filter_rest(host_.env, f, rows.data(), &n) != ReadResult::kOk) {
+            ASSERT_NE(p_.arena_limit, SIZE_MAX) << "filter_rest declined without a memory limit";
+            return;
         }
         rows.resize(n);
         std::vector<AuthorItem> rest(mem.begin(), mem.end());
@@ -752,9 +739,9 @@ class Sim {
         if (rest.size() > need)
             rest.resize(need);
         for (const AuthorItem &x : *got)
-            EXPECT_TRUE(reader_.tables_cut() < x.key());
+            ASSERT_TRUE(reader_.tables_cut() < x.key());
         got->insert(got->end(), rest.begin(), rest.end());
-        return true;
+        *added = true;
     }
 
     // A filtered timeline page of v, read twice (the second read's first
@@ -773,7 +760,9 @@ class Sim {
                                               reader_.feed_horizon_hit()))
                 r = reader_.timeline(host_.env, v, before, lim, f, &got, FeedSource::kFanIn);
             if (r == ReadResult::kHorizon && reader_.prefix_exact()) {
-                if (!add_rest(&got, lim, f))
+                bool added = false;
+                add_rest(&got, before, lim, f, &added);
+                if (!added)
                     continue;
                 filtered_partial++;
                 expect_same(got, want, "filtered timeline, prefix and rest", v);
@@ -790,7 +779,9 @@ class Sim {
         want = model_.filtered(model_.author_feed(v, before, SIZE_MAX), af, lim);
         ReadResult r = reader_.author_feed(host_.env, v, before, lim, af, &got);
         if (r == ReadResult::kHorizon && reader_.prefix_exact()) {
-            if (add_rest(&got, lim, af))
+            bool added = false;
+            add_rest(&got, before, lim, af, &added);
+            if (added)
                 expect_same(got, want, "filtered author feed, prefix and rest", v);
         } else if (r == ReadResult::kOk) {
             expect_same(got, want, "filtered author feed", v);
