@@ -12,6 +12,11 @@ namespace {
 bool apply_one(const Arena &arena, Ref *ref, const ItemChange &c, uint32_t cap,
                bool any_version, AgeBound bound) {
     if (c.op == kInsert) {
+        // Racing, the ring may hold a version an older commit put there
+        // whose removal will be skipped as stale (this one is newer): at
+        // this commit the item is this version only.
+        if (any_version && *ref != kNoRef)
+            AuthorRing(arena.at<RingHdr>(*ref)).erase_other_versions(c.item.key(), c.src);
         Insert res = ring_insert(arena, ref, c.item, cap, 4, true);
         if (res == Insert::kBelowHorizon && *ref == kNoRef)
             return false;  // no ring at all
@@ -22,7 +27,7 @@ bool apply_one(const Arena &arena, Ref *ref, const ItemChange &c, uint32_t cap,
         return true;
     AuthorRing ring(arena.at<RingHdr>(*ref));
     if (!ring.erase(c.item.key()) && any_version) {
-        uint32_t pos = ring.find_version(c.item.key());
+        uint32_t pos = ring.find_version(c.item.key(), c.src);
         if (pos < ring.size())
             ring.erase_at(pos);
     }

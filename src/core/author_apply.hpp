@@ -32,14 +32,16 @@ inline bool is_tombstone(const AuthorItem &it) { return it.author == 0; }
 // kInvalidRef). False if the arena could not hold it: the caller gives the
 // ring up.
 //
-// any_version: a delete whose own version (its created_at) is not in the
-// ring removes another version of the same item. The caller sets it when
-// another commit touching that item is pending: an UPDATE committed just
-// before this delete may not be applied yet, and will be skipped as stale
-// when it is, leaving the version before it in the ring. (Within one
-// commit, deletes are applied before inserts, so the version removed is
-// never one this commit put there.) An insertion then trims the ring to
-// `bound` (ring_trim, dataplane.ring_max_age and ring_keep_newest).
+// any_version: the caller sets it when another commit touching that item
+// is pending. A delete whose own version (its created_at) is not in the
+// ring then removes another version of the same item: an UPDATE committed
+// just before this delete may not be applied yet, and will be skipped as
+// stale when it is, leaving the version before it in the ring. An insert
+// removes every other version first: an older commit's version whose
+// removal that commit will skip as stale (this one is newer). (Within one
+// commit, deletes are applied before inserts, so neither removes a version
+// this commit put there.) An insertion then trims the ring to `bound`
+// (ring_trim, dataplane.ring_max_age and ring_keep_newest).
 bool author_ring_apply(const Arena &arena, Ref *ref, const ItemChange &c, uint32_t cap,
                        bool journal, bool any_version = false, AgeBound bound = {});
 

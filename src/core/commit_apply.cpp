@@ -15,7 +15,9 @@ namespace {
 
 bool valid_uid(uint32_t u) { return u != 0 && u < (uint32_t(1) << 31); }
 
-ItemLwwKey lww_key(const ItemChange &c) { return ItemLwwKey{c.item.id, c.kind, 0}; }
+ItemLwwKey lww_key(const ItemChange &c, uint16_t rings) {
+    return ItemLwwKey{c.item.id, c.src, c.kind, rings};
+}
 
 void drop_feed(const Arena &arena, DirEntry *e, TimelineStats *st) {
     if (held(e->feed)) {
@@ -71,16 +73,30 @@ class CommitApply::Observer final : public EdgeObserver {
         if (side != kOut)
             return;
         DirEntry *e = env_.dir->find(owner);
-        if (e == nullptr || !held(e->feed))
-            return;
-        if (!ok) {
+        bool ring = e != nullptr && held(e->feed);
+        if (ring && !ok) {
             drop_feed(*env_.arena, e, &c_->stats_);  // its follow set is no longer known
             return;
         }
-        feed_erase_sources(*env_.arena, e->feed, owner, del, n_del);
-        for (size_t i = 0; i < n_ins; i++)
-            if (ins[i] != owner)
-                c_->follows_.push_back(Follow{owner, ins[i]});
+        if (ring)
+            feed_erase_sources(*env_.arena, e->feed, owner, del, n_del);
+        // A new followee's items are backfilled into the owner's ring.
+        // When the followee's side (its followers) comes in a later step,
+        // a ring built in between (the owner may have none yet) copies the
+        // followee's items while the followee's fan-out, planned from its
+        // followers, does not reach it: a deletion then passes the copy
+        // by. And a follow racing an unfollow of the same account (edge
+        // LWW, lww.hpp) may find the ring as the unfollow left it or not,
+        // while a fan-out planned between the two missed it. Either way
+        // the followee's items in the ring are replaced by its author
+        // ring's (a resync), once both sides hold the follow.
+        Host &host = env_.host();
+        for (size_t i = 0; i < n_ins; i++) {
+            bool later = stripe_of(ins[i]) > stripe_of(owner);
+            if (ins[i] != owner && ok && (ring || later))
+                c_->follows_.push_back(Follow{
+                    owner, ins[i], later || host.edge_others_pending(owner, ins[i], kOut)});
+        }
     }
 
   private:
@@ -92,8 +108,11 @@ void CommitApply::begin(const CommitWork *w) {
     w_ = w;
     stats_ = TimelineStats();
     reset_feeds_ = false;
-    applied_.assign(w->items.changes.size(), 0);
     replace_only_.assign(w->items.changes.size(), 0);
+    plan_generation_.assign(w->items.changes.size(), 0);
+    for (uint32_t slot : advanced_slots_)
+        generation_advanced_.reset(slot);
+    advanced_slots_.clear();
     fan_.clear();
     fan_sorted_.clear();
     fan_starts_.clear();
@@ -146,6 +165,9 @@ bool CommitApply::step(const IndexEnv &env) {
         __atomic_add_fetch(env.unfollows_started, 1, __ATOMIC_ACQ_REL);
         unfollow_counted_ = true;
     }
+    // Another commit may promote an account between two steps (the locks
+    // are not held in between): is_celeb's answer holds for one step.
+    celeb_known_ = false;
     switch (phase_) {
         case kEdges: step_edges(env, uint32_t(pos_)); break;
         case kItems: step_items(env, uint32_t(pos_)); break;
@@ -212,8 +234,11 @@ bool CommitApply::advance() {
                 phase_ = kBackfill;
                 pos_ = 0;
                 std::sort(follows_.begin(), follows_.end(), [](const Follow &a, const Follow &b) {
-                    return a.viewer != b.viewer ? a.viewer < b.viewer : a.followee < b.followee;
+                    if (a.viewer != b.viewer)
+                        return a.viewer < b.viewer;
+                    return a.followee != b.followee ? a.followee < b.followee : a.resync > b.resync;
                 });
+                // (A resync first among equals: it is the one kept.)
                 follows_.erase(std::unique(follows_.begin(), follows_.end(),
                                            [](const Follow &a, const Follow &b) {
                                                return a.viewer == b.viewer &&
@@ -261,6 +286,11 @@ void CommitApply::step_edges(const IndexEnv &env, uint32_t s) {
             size_t from = w_->edge_starts[s], to = w_->edge_starts[s + 1];
             apply_stripe(a, w_->edges.data() + from, to - from, &r);
             env.host().stripe_counted(s, r);
+        } else {
+            StripeApply a{env.arena, env.dir, &env.edge_lww[s], env.views, w_->lsn, nullptr,
+                          env.mod_dir, env.list_dir};
+            size_t from = w_->edge_starts[s], to = w_->edge_starts[s + 1];
+            skip_stripe(a, w_->edges.data() + from, to - from);
         }
     }
     env.host().edge_stripe_released(s);
@@ -270,8 +300,13 @@ void CommitApply::step_edges(const IndexEnv &env, uint32_t s) {
 
 void CommitApply::step_items(const IndexEnv &env, uint32_t s) {
     StripeGuard g(env, s, true);
-    if (!maintained(env.host(), s))
+    if (!maintained(env.host(), s)) {
+        // Emptied by a build: its snapshot holds this commit. An older
+        // commit journaled later must not undo it there (skip_stripe).
+        for (size_t i = w_->item_starts[s]; i < w_->item_starts[s + 1]; i++)
+            record_author_change(env, s, w_->items.changes[i]);
         return;
+    }
     Host &host = env.host();
     for (uint8_t k = 0; k < 2; k++)
         if (w_->items.truncated[k])
@@ -290,13 +325,24 @@ void CommitApply::apply_item(const IndexEnv &env, uint32_t s, size_t i) {
     if (!valid_uid(c.src))
         return;
     ItemLwwTable &lww = env.item_lww[s];
-    ItemLwwKey key = lww_key(c);
-    if (lww.n && lww.newer(key, w_->lsn)) {
-        stats_.items_stale++;
-        return;
-    }
-    applied_[i] = 1;
+    ItemLwwKey key = lww_key(c, kLwwAuthorRings);
+    // A newer commit has changed this item in its author ring already. The
+    // feed rings have registers of their own, and the newer commit may not
+    // have reached them yet, or not all the rings that hold this source's
+    // version (it planned its fan-out from the followers it knew then): a
+    // deletion is still fanned out. An insertion is not: the newer version
+    // reaches the followers by that commit's fan-out, or by the backfill
+    // of a follow that came after its plan (which reads the author ring).
+    bool stale = lww.n && lww.newer(key, w_->lsn);
+    stats_.items_stale += stale;
     Host &host = env.host();
+    uint32_t slot = item_generation_slot(c.item.id, c.kind);
+    if (!generation_advanced_.test(slot)) {  // once per commit and slot
+        generation_advanced_.set(slot);
+        advanced_slots_.push_back(slot);
+        host.item_changed(slot);
+    }
+    plan_generation_[i] = host.item_generation(slot);
     bool journal = author_journal(host, c.src);
     DirEntry *e = env.dir->get(c.src);
     if (e == nullptr) {
@@ -307,17 +353,25 @@ void CommitApply::apply_item(const IndexEnv &env, uint32_t s, size_t i) {
         // Its followers are not known either: no fan-out is possible.
         if (env.host().feeds_on())
             reset_feeds_ = true;
+        record_author_change(env, s, c);
         return;
     }
     // The fan-out is planned against the ring as it was before this change
     // (a promotion records what was fanned out until now).
-    if (!journal && env.host().feeds_on())
+    if (!journal && env.host().feeds_on() && !(stale && c.op == kInsert))
         plan_fanout(env, i, e);
+    if (stale)
+        return;
     Ref *ref = &e->author;
-    if (*ref == kInvalidRef)
-        return;  // the author's items are not held; reads of them use the tables
+    if (*ref == kInvalidRef) {
+        // The author's items are not held; reads of them use the tables. A
+        // build will read this commit: an older one journaled later must
+        // not undo it there.
+        record_author_change(env, s, c);
+        return;
+    }
     bool was_none = *ref == kNoRef;
-    bool racing = c.op != kInsert && host.item_others_pending(item_bucket(c.item.id, c.kind));
+    bool racing = host.item_others_pending(item_bucket(c.item.id, c.kind));
     if (!author_ring_apply(*env.arena, ref, c, env.author_cap, journal, racing, env.ring_bound)) {
         author_ring_give_up(*env.arena, ref);
         stats_.rings_lost++;
@@ -328,14 +382,23 @@ void CommitApply::apply_item(const IndexEnv &env, uint32_t s, size_t i) {
     // of theirs from before the promotion was deleted (the ring was empty).
     if (was_none && held(*ref) && !journal && is_celeb(env, c.src))
         env.arena->at<RingHdr>(*ref)->fanned_until = kNoneFanned;
+    if (!record_author_change(env, s, c)) {
+        author_ring_give_up(*env.arena, ref);  // cannot order it
+        stats_.rings_lost++;
+    }
+}
+
+// Registers an item change in the author rings' register of stripe s where
+// another pending commit may change the item too (lww.hpp). False if the
+// register is full.
+bool CommitApply::record_author_change(const IndexEnv &env, uint32_t s, const ItemChange &c) {
+    Host &host = env.host();
+    if (!valid_uid(c.src) || !host.item_others_pending(item_bucket(c.item.id, c.kind)))
+        return true;
     auto needed = [&](const ItemLwwKey &k) {
         return host.item_any_pending(item_bucket(k.id, uint8_t(k.kind)));
     };
-    if (host.item_others_pending(item_bucket(c.item.id, c.kind)) &&
-        !lww.record(key, w_->lsn, needed)) {
-        author_ring_give_up(*env.arena, ref);
-        stats_.rings_lost++;
-    }
+    return env.item_lww[s].record(lww_key(c, kLwwAuthorRings), w_->lsn, needed);
 }
 
 bool CommitApply::is_celeb(const IndexEnv &env, uint32_t uid) {
@@ -460,6 +523,7 @@ void CommitApply::step_fanout(const IndexEnv &env, uint32_t t) {
     bool check = plan_checked_ || env.unfollows_started == nullptr ||
                  __atomic_load_n(env.unfollows_started, __ATOMIC_ACQUIRE) != plan_epoch_;
     size_t from = fan_starts_[t], to = fan_starts_[t + 1];
+    racing_change_ = UINT32_MAX;
     const FanOp *all = fan_sorted_.data();
     const size_t total = fan_sorted_.size();
     // Each target costs three loads that miss the cache, each depending on
@@ -508,17 +572,54 @@ void CommitApply::step_fanout(const IndexEnv &env, uint32_t t) {
         last = ch;
         const ItemChange &c = w_->items.changes[ch];
         if (host.item_others_pending(item_bucket(c.item.id, c.kind)) &&
-            !lww.record(lww_key(c), w_->lsn, needed))
+            !lww.record(lww_key(c, kLwwFeedRings), w_->lsn, needed))
             reset_feeds_ = true;  // cannot order it: rebuild the feed rings
     }
+}
+
+// Is another commit that may change this change's item pending? Asked
+// once per change and fan-out step (a stripe's targets of one change are
+// consecutive): under the stripe lock the answer holds for the step, as no
+// other commit changes these rings meanwhile.
+bool CommitApply::racing(const IndexEnv &env, uint32_t change) {
+    asked(env, change);
+    return racing_;
+}
+
+// Has another commit changed this change's item (or one in its slot) in
+// its author ring since the fan-out was planned?
+bool CommitApply::changed_since_plan(const IndexEnv &env, uint32_t change) {
+    asked(env, change);
+    return changed_;
+}
+
+void CommitApply::asked(const IndexEnv &env, uint32_t change) {
+    if (change == racing_change_)
+        return;
+    const ItemChange &c = w_->items.changes[change];
+    racing_change_ = change;
+    racing_ = env.host().item_others_pending(item_bucket(c.item.id, c.kind));
+    changed_ = env.host().item_generation(item_generation_slot(c.item.id, c.kind)) !=
+               plan_generation_[change];
 }
 
 void CommitApply::fan_one(const IndexEnv &env, uint32_t t, DirEntry *e, uint32_t target,
                           uint32_t change, bool check) {
     const ItemChange &c = w_->items.changes[change];
     ItemLwwTable &lww = env.item_lww[t];
-    if (lww.n && lww.newer(lww_key(c), w_->lsn))
+    if (lww.n && lww.newer(lww_key(c, kLwwFeedRings), w_->lsn))
         return;
+    // An unfollow started since the plan, and another commit changed the
+    // item since: the target may have unfollowed the source and followed it
+    // again, its ring given the source's items as they are now (the
+    // backfill), which the other commit's fan-out, planned while it did
+    // not follow, passed by. Whether this change is older or newer than
+    // what the ring holds, the ring cannot tell: it is given up, and built
+    // again from the author rings when next read.
+    if (check && target != c.src && changed_since_plan(env, change)) {
+        drop_feed(*env.arena, e, &stats_);
+        return;
+    }
     RingHdr *h = env.arena->at<RingHdr>(e->feed);
     if (c.op == kInsert) {
         // (The source's own ring holds all its items, celebrity or not.)
@@ -531,6 +632,22 @@ void CommitApply::fan_one(const IndexEnv &env, uint32_t t, DirEntry *e, uint32_t
         // Replacing: the same item may be there from its old source (an
         // UPDATE gave it another author, whose insertion may come first).
         FeedItem it = feed_item_of(c.item);
+        if (racing(env, change)) {
+            // An older commit's version from this source may be here whose
+            // removal that commit will skip as stale (author_apply.hpp).
+            FeedRing ring(h);
+            ring.erase_other_versions(c.item.key(), c.src);
+            // The same key from a source this commit does not move the item
+            // from: a newer commit's version (a follow's backfill copied it
+            // from the author ring), or an older one that a pending commit
+            // will delete. Which, the ring cannot tell: it is given up, and
+            // built again from the author rings when next read.
+            const FeedItem *same = ring.find(c.item.key());
+            if (same != nullptr && same->src != c.src && same->src != c.moved_from) {
+                drop_feed(*env.arena, e, &stats_);
+                return;
+            }
+        }
         uint32_t depth = feed_depth(h, env.feed_cap);
         if (h->n == h->cap && h->cap >= depth)
             FeedRing(h).upsert(it);  // full size: the common case, no growth
@@ -544,8 +661,8 @@ void CommitApply::fan_one(const IndexEnv &env, uint32_t t, DirEntry *e, uint32_t
         uint32_t pos = ring.lower_bound(c.item.key());
         if (pos < ring.size() && !(ring.at(pos).key() == c.item.key()))
             pos = ring.size();
-        if (pos == ring.size() && env.host().item_others_pending(item_bucket(c.item.id, c.kind)))
-            pos = ring.find_version(c.item.key());
+        if (pos == ring.size() && racing(env, change))
+            pos = ring.find_version(c.item.key(), c.src);
         if (pos == ring.size() || ring.at(pos).src != c.src)
             return;
         ring.erase_at(pos);
@@ -571,6 +688,8 @@ void CommitApply::step_backfill(const IndexEnv &env, size_t i) {
         drop_feed(*env.arena, ve, &stats_);
         return;
     }
+    if (follows_[i].resync)
+        feed_erase_sources(*env.arena, ve->feed, v, &x, 1);
     DirEntry *xe = env.dir->find(x);
     if (xe == nullptr || xe->author == kNoRef)
         return;  // no items

@@ -29,6 +29,7 @@
 
 #include "core_only.hpp"  // before the first PostgreSQL header, always
 
+#include <bitset>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -102,6 +103,10 @@ class CommitApply {
     bool is_celeb(const IndexEnv &env, uint32_t uid);
     void fan_one(const IndexEnv &env, uint32_t t, DirEntry *e, uint32_t target, uint32_t change,
                  bool check);
+    bool record_author_change(const IndexEnv &env, uint32_t s, const ItemChange &c);
+    bool racing(const IndexEnv &env, uint32_t change);
+    bool changed_since_plan(const IndexEnv &env, uint32_t change);
+    void asked(const IndexEnv &env, uint32_t change);
     void note_plan_epoch(const IndexEnv &env);
     void end_unfollows(const IndexEnv &env);
     void sort_fanout();
@@ -112,7 +117,6 @@ class CommitApply {
     size_t pos_ = 0;
     TimelineStats stats_;
     bool reset_feeds_ = false;
-    std::vector<uint8_t> applied_;  // per item change: reached its author ring
     // Per item change: a celebrity's item fanned out before its promotion,
     // inserted again (an UPDATE of it): only the copies already in feed
     // rings are replaced, no ring gets a new one.
@@ -122,6 +126,13 @@ class CommitApply {
         uint32_t change;
     };
     std::vector<FanOp> fan_, fan_sorted_;
+    // Per item change: the item slot's generation when the fan-out was
+    // planned (Host::item_changed), which this commit advances once per slot.
+    std::vector<uint32_t> plan_generation_;
+    std::bitset<kItemGenerations> generation_advanced_;
+    std::vector<uint32_t> advanced_slots_;
+    uint32_t racing_change_ = UINT32_MAX;  // asked(): the change last asked about
+    bool racing_ = false, changed_ = false;
     std::vector<uint32_t> followers_;  // scratch of plan_fanout
     std::vector<DirEntry *> ent_;      // step_fanout: each target's entry (hint)
     size_t pf_[3] = {0, 0, 0};         // step_fanout: prefetch pipeline positions
@@ -129,6 +140,10 @@ class CommitApply {
     struct Follow {
         uint32_t viewer;
         uint32_t followee;
+        // The ring may hold copies of the followee's items that its fan-out
+        // did not keep current (the Observer says when): they are replaced
+        // by the author ring's, not merged with them.
+        bool resync;
     };
     std::vector<Follow> follows_;
     uint32_t celeb_uid_ = 0;  // is_celeb cache

@@ -58,6 +58,13 @@ struct ApplyResult {
 
 void apply_stripe(const StripeApply &a, const SideChange *v, size_t n, ApplyResult *r);
 
+// The same for a stripe that a build has emptied and not yet switched to
+// journals (index_env.hpp: maintained): nothing is applied, as the build's
+// snapshot holds the commit, but the changes are recorded where another
+// pending commit may change them too, so that an older commit journaled
+// later does not undo them over the snapshot.
+void skip_stripe(const StripeApply &a, const SideChange *v, size_t n);
+
 // Every side, for clear_stripe.
 constexpr uint32_t kAllSides = (1u << kNumSides) - 1;
 

@@ -60,6 +60,12 @@ class Host {
     virtual bool edge_any_pending(uint32_t, uint32_t, uint8_t) noexcept { return false; }
     virtual bool item_others_pending(uint32_t /*bucket*/) noexcept { return false; }
     virtual bool item_any_pending(uint32_t /*bucket*/) noexcept { return false; }
+    // A generation per item slot (item_generation_slot), advanced once by
+    // each commit that changes an item of the slot in an author ring: a
+    // fan-out can tell that another commit changed its item (or one sharing
+    // its slot) since it was planned.
+    virtual void item_changed(uint32_t /*slot*/) noexcept {}
+    virtual uint32_t item_generation(uint32_t /*slot*/) noexcept { return 0; }
 
     // ---- bookkeeping: what a step did to a stripe (called under its
     // exclusive lock), and that the applying commit is done with a stripe's

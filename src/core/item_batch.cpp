@@ -47,8 +47,11 @@ NettedItems net_item_changes(const RawItem *raw, size_t n) {
         bool replaced = last.op == kInsert && same_place(first.item, last.item);
         if (first.op == kDelete && !replaced)
             emit(first);
-        if (last.op == kInsert)
+        if (last.op == kInsert) {
             emit(last);
+            if (first.op == kDelete && item_src(first.item) != item_src(last.item))
+                out.changes.back().moved_from = item_src(first.item);
+        }
         i = j;
     }
     std::sort(out.changes.begin(), out.changes.end(), [](const ItemChange &a, const ItemChange &b) {

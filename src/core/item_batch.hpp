@@ -52,6 +52,9 @@ struct ItemChange {
     uint32_t src;
     uint8_t op;
     uint8_t kind;
+    // An insertion whose commit deletes the item's version from another
+    // source (an UPDATE gave it another author or reposter): that source.
+    uint32_t moved_from = 0;
     uint32_t stripe() const { return stripe_of(src); }
 };
 
@@ -75,6 +78,15 @@ constexpr uint32_t kItemBuckets = 1024;
 inline uint32_t item_bucket(int64_t id, uint8_t kind) {
     uint64_t h = (uint64_t(id) ^ (uint64_t(kind) << 62)) * 0x9E3779B97F4A7C15ull;
     return uint32_t(h >> 54) % kItemBuckets;
+}
+
+// Slots of the item change generations (Host::item_changed): finer than
+// the buckets, as a commit of a large batch touches most buckets.
+constexpr uint32_t kItemGenerations = 16384;
+
+inline uint32_t item_generation_slot(int64_t id, uint8_t kind) {
+    uint64_t h = (uint64_t(id) ^ (uint64_t(kind) << 62)) * 0x9E3779B97F4A7C15ull;
+    return uint32_t(h >> 50) % kItemGenerations;
 }
 
 }  // namespace dp

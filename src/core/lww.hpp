@@ -19,8 +19,19 @@
 //
 // Every structure that a key's change touches keeps its own register in the
 // stripe that structure lives in: an edge in the stripes of both its users,
-// an item in its author's stripe and in the stripe of every feed ring it is
-// fanned out to.
+// an item in its source's stripe (the author ring) and in the stripe of
+// every feed ring it is fanned out to, per source (ItemLwwKey).
+//
+// Skipping is not all: a change that overtakes an older one of the same
+// item must also do what the older one, skipped, no longer will. An insertion
+// removes the source's other versions of the item (the older commit's,
+// whose removal will be skipped); a deletion whose version is missing
+// removes another version of it; an older change found stale in the author
+// ring still fans out its deletion (commit_apply.cpp). Where the order
+// cannot be known (a fan-out that meets another source's copy of its key,
+// or that another commit's change of its item overtook while the target
+// unfollowed and followed again), the feed ring is given up and built
+// again when next read.
 #pragma once
 
 #include "core_only.hpp"  // before the first PostgreSQL header, always
@@ -90,13 +101,29 @@ struct EdgeKey {
     uint8_t side() const { return uint8_t(side_); }
 };
 
-// A post or repost, by kind and id.
+// A post or repost (kind and id) from one source (its author, or its
+// reposter), in the author rings or in the feed rings of a stripe.
+//
+// A register covers exactly what the change it records reached, so that
+// skipping an older change is right: a commit's change of an item from a
+// source reaches, in one step under the stripe lock, that source's author
+// ring, or every feed ring in the stripe that follows the source, and
+// leaves there that source's version of the item as it is at the commit.
+// An older change of the same item from another source (an UPDATE that
+// moved it) reached other rings, and must still be applied; so must an
+// older change of the author rings when the newer one has only reached
+// the feed rings, which a commit changes in a later step.
+enum : uint16_t { kLwwAuthorRings = 0, kLwwFeedRings = 1 };
 struct ItemLwwKey {
     int64_t id;
-    uint32_t kind;
-    uint32_t pad;
-    bool operator==(const ItemLwwKey &o) const { return id == o.id && kind == o.kind; }
+    uint32_t src;
+    uint16_t kind;
+    uint16_t rings;  // kLwwAuthorRings or kLwwFeedRings
+    bool operator==(const ItemLwwKey &o) const {
+        return id == o.id && src == o.src && kind == o.kind && rings == o.rings;
+    }
 };
+static_assert(sizeof(ItemLwwKey) == 16, "ItemLwwKey layout");
 
 // The edge table, with the (owner, other, side) interface its callers use.
 struct LwwTable : LwwTableT<EdgeKey> {

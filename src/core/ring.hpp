@@ -112,6 +112,17 @@ inline FeedItem feed_item_of(const AuthorItem &a) {
                     (a.reposter ? kItemRepost : 0) | a.attrs << kItemAttrShift, a.parent, a.root};
 }
 
+// The source of a ring's entry: the reposter of a repost, else the author.
+inline uint32_t src_of(const AuthorItem &a) { return a.reposter ? a.reposter : a.author; }
+inline uint32_t src_of(const FeedItem &f) { return f.src; }
+
+// Is x a version of k's item (same id and rank) from source src?
+template <typename Item>
+bool same_item(const Item &x, ItemKey k, uint32_t src) {
+    ItemKey y = x.key();
+    return y.id == k.id && y.rank == k.rank && src_of(x) == src;
+}
+
 struct RingHdr {
     uint32_t cap;          // slots allocated
     uint32_t n;            // items held
@@ -282,16 +293,22 @@ class Ring {
         return true;
     }
 
-    // Logical index of an item with the id and rank of k, whatever its
-    // created_at (another version of the same post or repost), or size():
-    // a scan, for the rare delete whose own version is not there.
-    uint32_t find_version(ItemKey k) const {
-        for (uint32_t i = 0; i < h_->n; i++) {
-            ItemKey x = at(i).key();
-            if (x.id == k.id && x.rank == k.rank)
+    // Logical index of an item from source src with the id and rank of k,
+    // whatever its created_at (another version of the same post or
+    // repost), or size(): a scan, for the rare delete whose own version is
+    // not there.
+    uint32_t find_version(ItemKey k, uint32_t src) const {
+        for (uint32_t i = 0; i < h_->n; i++)
+            if (same_item(at(i), k, src))
                 return i;
-        }
         return h_->n;
+    }
+
+    // Removes every other version of k's item from source src (same id
+    // and rank, another created_at); returns how many. A scan, for the
+    // rare racing insert.
+    uint32_t erase_other_versions(ItemKey k, uint32_t src) {
+        return erase_if([&](const Item &x) { return same_item(x, k, src) && !(x.key() == k); });
     }
 
     void erase_at(uint32_t pos) {

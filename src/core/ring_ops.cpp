@@ -68,7 +68,7 @@ bool feed_backfill(const Arena &arena, Ref *feed, Ref author, uint32_t cap) {
         else if (j < 0)
             from_f = true;
         else
-            from_f = !(f.at(uint32_t(i)).key() < a.at(uint32_t(j)).key());
+            from_f = a.at(uint32_t(j)).key() < f.at(uint32_t(i)).key();
         ItemKey k = from_f ? f.at(uint32_t(i)).key() : a.at(uint32_t(j)).key();
         if (k <= horizon)
             break;  // nothing below the horizon is kept
@@ -76,13 +76,18 @@ bool feed_backfill(const Arena &arena, Ref *feed, Ref author, uint32_t cap) {
             horizon = k;  // the newest item that does not fit
             break;
         }
+        // The same key in both: the author ring's version. It is at least
+        // as new (a commit changes the author ring before it fans out), and
+        // when it is from another source (an UPDATE moved the item, keeping
+        // its created_at) the feed ring's copy is about to be deleted by a
+        // fan-out planned before this follow, which spares another source's.
         if (from_f) {
             merged.push_back(f.at(uint32_t(i)));
-            if (j >= 0 && a.at(uint32_t(j)).key() == k)
-                j--;
             i--;
         } else {
             merged.push_back(feed_item_of(a.at(uint32_t(j))));
+            if (i >= 0 && f.at(uint32_t(i)).key() == k)
+                i--;
             j--;
         }
     }

@@ -93,6 +93,12 @@ class PgHost final : public dp::Host {
     bool item_any_pending(uint32_t b) noexcept override {
         return pg_atomic_read_u32(&L.sh->item_pending[b]) > 0;
     }
+    void item_changed(uint32_t b) noexcept override {
+        pg_atomic_fetch_add_u32(&L.sh->item_generation[b], 1);
+    }
+    uint32_t item_generation(uint32_t b) noexcept override {
+        return pg_atomic_read_u32(&L.sh->item_generation[b]);
+    }
 
     void stripe_counted(uint32_t s, const dp::ApplyResult &r) noexcept override {
         StripeShared &st = L.sh->stripes[s];

@@ -86,6 +86,7 @@ static void init_fresh(DpShared *sh) {
         init(*a);
     init(sh->cursor);
     init(sh->item_pending);
+    init(sh->item_generation);
     init(sh->reads_sql);
     for (pg_atomic_uint64 *c = &sh->tl.items_applied; c <= &sh->tl.evictions; c++)
         init(*c);

@@ -144,6 +144,7 @@ struct DpShared {
     pg_atomic_uint64 applies_started;
     pg_atomic_uint64 applies_finished;
     pg_atomic_uint32 item_pending[dp::kItemBuckets];  // item pending-key filter
+    pg_atomic_uint32 item_generation[dp::kItemGenerations];  // dp::Host::item_changed
     uint64 unfollows[2];           // dp::IndexEnv::unfollows_started, _finished
     dp::SetRef celebs;             // under the celebrity lock
     pg_atomic_uint32 evicting;     // one eviction sweep at a time

@@ -12,6 +12,7 @@
 
 #include "graph_read.hpp"
 #include "graph_sim.hpp"
+#include "test_util.hpp"
 
 namespace dp {
 namespace {
@@ -109,7 +110,7 @@ void load_initial(Sim &sim, Traffic &tr, Table *table) {
 // earlier one. The end state must be the table's.
 TEST(GraphApply, ShuffledCommitsLastLsnWins) {
     uint64_t stale = 0, compactions = 0;
-    for (uint64_t seed = 1; seed <= 12; seed++) {
+    for (uint64_t seed : test::seeds(1, 12)) {
         Sim sim;
         Traffic tr(seed);
         Table table;
@@ -212,10 +213,16 @@ TEST(GraphApply, SerialCommitsRecordNothing) {
 // ------------------------------------------------------------------ builds
 
 // Commits before, during and after the build's reset and snapshot, applied
-// late and out of order; the installed index must equal the table.
+// late and out of order; the installed index must equal the table. (Seeds
+// 59 and 178 found a newer commit that reached no set, an invalid one or
+// an emptied stripe's, and an older one journaled after it that undid it
+// over the snapshot.)
 TEST(GraphBuild, InterleavedCommitsEndAsTable) {
     uint64_t journaled = 0, stale = 0;
-    for (uint64_t seed = 1; seed <= 8; seed++) {
+    std::vector<uint64_t> runs = test::seeds(1, 8);
+    if (getenv("SIM_SEEDS") == nullptr)
+        runs.insert(runs.end(), {59, 178});
+    for (uint64_t seed : runs) {
         Sim sim;
         Traffic tr(1000 + seed);
         Table table;

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <bitset>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <random>
@@ -153,6 +154,10 @@ class Sim : public Host {
             applying_ = &t;
             apply_stripe(a, t.changes.data() + t.starts[s], t.starts[s + 1] - t.starts[s], &r);
             applying_ = nullptr;
+        } else {
+            applying_ = &t;
+            skip_stripe(a, t.changes.data() + t.starts[s], t.starts[s + 1] - t.starts[s]);
+            applying_ = nullptr;
         }
         stripe_counted(s, r);
         for (uint32_t b = 0; b < kBuckets; b++)
@@ -209,7 +214,16 @@ class Sim : public Host {
                 auto it = want[side].find(u);
                 const Vec empty;
                 const Vec &w = it == want[side].end() ? empty : it->second;
-                EXPECT_EQ(got, w) << "uid " << u << " side " << side;
+                if (got != w) {
+                    Vec extra, missing;
+                    std::set_difference(got.begin(), got.end(), w.begin(), w.end(),
+                                        std::back_inserter(extra));
+                    std::set_difference(w.begin(), w.end(), got.begin(), got.end(),
+                                        std::back_inserter(missing));
+                    ADD_FAILURE() << "uid " << u << " side " << side << ": "
+                                  << ::testing::PrintToString(extra) << " not in the table, "
+                                  << ::testing::PrintToString(missing) << " missing";
+                }
                 EXPECT_EQ(SetView(ta.arena, ref, &views).size(), w.size())
                     << "uid " << u << " side " << side;
                 sizes[side] += int64_t(got.size());

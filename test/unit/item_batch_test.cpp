@@ -40,6 +40,15 @@ TEST(ItemBatch, LastChangeWinsAndTheCommittedStateLeaves) {
     EXPECT_EQ(n.changes[0].op, kDelete);
     EXPECT_EQ(n.changes[1].src, 7u);
     EXPECT_EQ(n.changes[1].item.ts, 12);
+    // The insertion knows the source it moves the item from; an UPDATE
+    // within one source, or a new item, moves it from none.
+    EXPECT_EQ(n.changes[0].moved_from, 0u);
+    EXPECT_EQ(n.changes[1].moved_from, 5u);
+    raw = {post(10, 4, 5, kDelete), post(20, 4, 5, kInsert), post(30, 8, 6, kInsert)};
+    n = net_item_changes(raw.data(), raw.size());
+    ASSERT_EQ(n.changes.size(), 3u);
+    for (const auto &c : n.changes)
+        EXPECT_EQ(c.moved_from, 0u);
 }
 
 TEST(ItemBatch, TruncateVoidsEarlierChangesOfItsKind) {
@@ -102,6 +111,27 @@ TEST(AuthorApply, DeleteOvertakingAnUpdateRemovesTheOlderVersion) {
     EXPECT_EQ(AuthorRing(ta.arena.at<RingHdr>(ref)).size(), 1u);
     ASSERT_TRUE(author_ring_apply(ta.arena, &ref, change(15, kDelete), 1000, false, true));
     EXPECT_EQ(ref, kNoRef);  // the t=12 version is gone, and the ring with it
+}
+
+TEST(AuthorApply, InsertOvertakingAnOlderCommitRemovesItsVersion) {
+    // Commit 1 inserts post 11 at t=12 (applied); commit 2 deletes it
+    // (committed, not applied yet); commit 3 inserts it again, at t=9 (an
+    // explicit id), and is applied first. Commit 2 will be skipped as
+    // stale: commit 3's racing insertion must take the t=12 version out.
+    test::TestArena ta;
+    Ref ref = kNoRef;
+    auto change = [](int64_t ts, uint8_t op) {
+        return ItemChange{AuthorItem{ts, 11, 11, 5, 0}, 5, op, kPost};
+    };
+    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, change(12, kInsert), 1000, false));
+    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, change(9, kInsert), 1000, false, true));
+    AuthorRing r(ta.arena.at<RingHdr>(ref));
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r.at(0).ts, 9);
+    // Not racing, an insertion leaves other versions alone (within one
+    // commit the deletion of the old one comes first).
+    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, change(12, kInsert), 1000, false));
+    EXPECT_EQ(AuthorRing(ta.arena.at<RingHdr>(ref)).size(), 2u);
 }
 
 TEST(AuthorInstall, JournalReplaysOverTheScan) {

@@ -96,7 +96,7 @@ RawEdge random_edge(std::mt19937_64 &rng, uint32_t n_users, uint32_t n_lists) {
 }
 
 TEST(ModerationRead, MatchesTheModel) {
-    for (uint64_t seed = 1; seed <= 6; seed++) {
+    for (uint64_t seed : test::seeds(1, 6)) {
         std::mt19937_64 rng(seed);
         World w;
         const uint32_t n_users = 30 + uint32_t(seed * 7), n_lists = 5;
@@ -173,7 +173,7 @@ TEST(ModerationRead, ViewerOnManyLists) {
 // the model's relations: random items naming random authors, reposters,
 // parents and roots (repeated, as on a page), every switch combination.
 TEST(ModerationRead, ItemFilterMatchesTheRules) {
-    for (uint64_t seed = 11; seed <= 14; seed++) {
+    for (uint64_t seed : test::seeds(11, 14)) {
         std::mt19937_64 rng(seed);
         World w;
         const uint32_t n_users = 40, n_lists = 4;

@@ -164,4 +164,18 @@ class ScriptedHost : public Host {
     Host &mem_;
 };
 
+// The seeds a randomized test runs: [lo, hi], or those of SIM_SEEDS ("N"
+// or "N-M"), to reproduce one or to search a wider range.
+inline std::vector<uint64_t> seeds(uint64_t lo, uint64_t hi) {
+    if (const char *env = getenv("SIM_SEEDS")) {
+        char *end = nullptr;
+        lo = strtoull(env, &end, 10);
+        hi = *end == '-' ? strtoull(end + 1, nullptr, 10) : lo;
+    }
+    std::vector<uint64_t> out;
+    for (uint64_t s = lo; s <= hi; s++)
+        out.push_back(s);
+    return out;
+}
+
 }  // namespace dp::test

@@ -39,6 +39,7 @@ namespace dp {
 namespace {
 
 using test::DirTopHolder;
+using test::seeds;
 using test::TestArena;
 
 // ------------------------------------------------------------ the model
@@ -163,6 +164,7 @@ struct SimHost final : Host {
     uint64_t unfollows_started = 0, unfollows_finished = 0;
     uint32_t edge_pending[kStripes][kBuckets] = {};
     uint32_t item_pending[kItemBuckets] = {};
+    uint32_t item_generations[kItemGenerations] = {};
     IndexEnv env;
     Txn *applying = nullptr;
 
@@ -227,6 +229,8 @@ struct SimHost final : Host {
     }
     bool item_others_pending(uint32_t b) noexcept override;
     bool item_any_pending(uint32_t b) noexcept override { return item_pending[b] > 0; }
+    void item_changed(uint32_t slot) noexcept override { item_generations[slot]++; }
+    uint32_t item_generation(uint32_t slot) noexcept override { return item_generations[slot]; }
     void edge_stripe_released(uint32_t s) noexcept override;
 
     bool quiet() const { return held.empty() && !celeb_held; }
@@ -349,9 +353,9 @@ class Sim {
     uint64_t filtered_exact = 0, filtered_partial = 0;  // filtered pages checked
     TimelineStats totals;
     void report() const {
-        printf("  exact %llu, fallbacks %llu, builds %llu, fan-out %llu, backfills %llu, "
+        printf("  seed %llu: exact %llu, fallbacks %llu, builds %llu, fan-out %llu, backfills %llu, "
                "promotions %llu, stale %llu, feeds dropped %llu, rings lost %llu, no-mem builds %llu, fan-in reads %llu, regrown rings %llu, filtered %llu + %llu\n",
-               (unsigned long long) exact, (unsigned long long) fallbacks,
+               (unsigned long long) p_.seed, (unsigned long long) exact, (unsigned long long) fallbacks,
                (unsigned long long) builds, (unsigned long long) totals.fanout,
                (unsigned long long) totals.backfills, (unsigned long long) totals.promotions,
                (unsigned long long) totals.items_stale, (unsigned long long) totals.feeds_dropped,
@@ -560,12 +564,15 @@ class Sim {
         for (int i = 0; i < n && !t->exclusive; i++)
             op(*t);
         t->prepare(++lsn_);
+        trace_commit(*t);
         pending_.push_back(std::move(t));
     }
 
     void step_pending() {
         size_t i = rng_() % pending_.size();
-        if (pending_[i]->step()) {
+        bool done = pending_[i]->step();
+        trace_rings(done ? "applied" : "a step of", pending_[i]->work.lsn);
+        if (done) {
             const TimelineStats &st = pending_[i]->apply.stats();
             ASSERT_EQ(st.out_of_memory, 0u);
             totals.fanout += st.fanout;
@@ -586,6 +593,7 @@ class Sim {
         host_.all_held = true;
         host_.celeb_held = true;
         FeedBuild r = build_feed(host_.env, v, &scratch_);
+        trace_rings("build", v);
         nomem_builds += r == FeedBuild::kNoMem;
         host_.all_held = false;
         host_.celeb_held = false;
@@ -600,6 +608,8 @@ class Sim {
         uint32_t s = uint32_t(rng_() % kStripes);
         host_.lock(s, true);
         sweep_feeds(host_.arena, host_.dir, s, 0, UINT32_MAX, rng_() % 2 ? UINT64_MAX : 100, &n);
+        if (n > 0)
+            trace_rings("eviction in stripe", s);
         host_.unlock(s);
     }
 
@@ -616,7 +626,8 @@ class Sim {
         ASSERT_EQ(got.size(), want.size()) << what << " of " << who << "\n got:" << dump(got)
                                            << "\nwant:" << dump(want);
         for (size_t i = 0; i < got.size(); i++) {
-            ASSERT_EQ(got[i].ts, want[i].ts) << what << " of " << who << " row " << i;
+            ASSERT_EQ(got[i].ts, want[i].ts) << what << " of " << who << " row " << i
+                                             << "\n got:" << dump(got) << "\nwant:" << dump(want);
             ASSERT_EQ(got[i].id, want[i].id) << what << " of " << who << " row " << i;
             ASSERT_EQ(got[i].post_id, want[i].post_id) << what << " of " << who << " row " << i;
             ASSERT_EQ(got[i].author, want[i].author) << what << " of " << who << " row " << i;
@@ -788,6 +799,52 @@ class Sim {
         }
     }
 
+    // ------------------------------------------------------- tracing
+
+    // SIM_TRACE=ITEM SIM_UID=USER (with SIM_SEEDS=N): the commits that
+    // change item ITEM (or a repost of it) or USER's follows, blocks and
+    // mutes, and the copies of ITEM in USER's author and feed rings after
+    // every step, build and eviction: what a failing seed needs to be read.
+    const int64_t trace_item_ = getenv("SIM_TRACE") ? atoll(getenv("SIM_TRACE")) : -1;
+    const uint32_t trace_uid_ = getenv("SIM_UID") ? uint32_t(atol(getenv("SIM_UID"))) : 0;
+
+    void trace_commit(const Txn &t) const {
+        if (trace_item_ < 0)
+            return;
+        for (const RawEdge &e : t.raw_edges)
+            if (e.follower == trace_uid_ || e.followee == trace_uid_)
+                printf("TRACE %llu: edge %u -> %u op %d rel %d\n", (unsigned long long) lsn_,
+                       e.follower, e.followee, e.op, e.rel);
+        for (const ItemChange &c : t.work.items.changes)
+            if (c.item.id == trace_item_ || c.item.post_id == trace_item_)
+                printf("TRACE %llu: op %d kind %d (%lld, %lld) post %lld author %u reposter %u\n",
+                       (unsigned long long) lsn_, c.op, c.kind, (long long) c.item.ts,
+                       (long long) c.item.id, (long long) c.item.post_id, c.item.author,
+                       c.item.reposter);
+    }
+
+    void trace_rings(const char *what, uint64_t arg) {
+        if (trace_item_ < 0)
+            return;
+        std::string out;
+        if (const DirEntry *e = host_.dir.get(trace_uid_)) {
+            if (held(e->author)) {
+                AuthorRing r(host_.arena.at<RingHdr>(e->author));
+                for (uint32_t i = 0; i < r.size(); i++)
+                    if (r.at(i).id == trace_item_)
+                        out += " author ring (" + std::to_string(r.at(i).ts) + ")";
+            }
+            if (held(e->feed)) {
+                FeedRing r(host_.arena.at<RingHdr>(e->feed));
+                for (uint32_t i = 0; i < r.size(); i++)
+                    if (r.at(i).id == trace_item_)
+                        out += " feed ring (" + std::to_string(r.at(i).ts) + " from " +
+                               std::to_string(r.at(i).src) + ")";
+            }
+        }
+        printf("TRACE %s %llu:%s\n", what, (unsigned long long) arg, out.c_str());
+    }
+
     void check_reads() {
         for (int k = 0; k < 6 && !::testing::Test::HasFatalFailure(); k++) {
             uint32_t v = user();
@@ -824,7 +881,9 @@ class Sim {
 };
 
 TEST(TimelineSim, LargeRingsNeverFallBack) {
-    for (uint64_t seed = 1; seed <= 6 && !HasFatalFailure(); seed++) {
+    for (uint64_t seed : seeds(1, 30)) {
+        if (HasFatalFailure())
+            break;
         Sim sim(Params{60, 100000, 100000, 1000000, 8000, seed, true});
         sim.run();
         sim.report();
@@ -835,7 +894,9 @@ TEST(TimelineSim, LargeRingsNeverFallBack) {
 // With blocks, mutes, inactive accounts, replies and quotes: filtered
 // timelines and author feeds against DESIGN.md's second part.
 TEST(TimelineSim, FilteredPagesMatchTheModel) {
-    for (uint64_t seed = 1; seed <= 4 && !HasFatalFailure(); seed++) {
+    for (uint64_t seed : seeds(1, 4)) {
+        if (HasFatalFailure())
+            break;
         Params p{40, 100000, 100000, 1000000, 6000, seed, true};
         p.moderation = true;
         Sim sim(p);
@@ -846,7 +907,9 @@ TEST(TimelineSim, FilteredPagesMatchTheModel) {
 }
 
 TEST(TimelineSim, FilteredPagesTinyRings) {
-    for (uint64_t seed = 1; seed <= 6 && !HasFatalFailure(); seed++) {
+    for (uint64_t seed : seeds(1, 6)) {
+        if (HasFatalFailure())
+            break;
         Params p{40, 1 + uint32_t(seed % 5), 1 + uint32_t(seed % 7), seed % 4, 6000, seed, false};
         p.moderation = true;
         Sim sim(p);
@@ -857,7 +920,9 @@ TEST(TimelineSim, FilteredPagesTinyRings) {
 }
 
 TEST(TimelineSim, FilteredPagesFullArena) {
-    for (uint64_t seed = 40; seed <= 45 && !HasFatalFailure(); seed++) {
+    for (uint64_t seed : seeds(40, 45)) {
+        if (HasFatalFailure())
+            break;
         Params p{150, 50, 40, 5, 5000, seed, false};
         p.arena_limit = size_t(100000 + (seed - 40) * 8000);
         p.moderation = true;
@@ -869,7 +934,9 @@ TEST(TimelineSim, FilteredPagesFullArena) {
 }
 
 TEST(TimelineSim, TinyRingsAndCelebrities) {
-    for (uint64_t seed = 1; seed <= 10 && !HasFatalFailure(); seed++) {
+    for (uint64_t seed : seeds(1, 10)) {
+        if (HasFatalFailure())
+            break;
         Sim sim(Params{40, 1 + uint32_t(seed % 5), 1 + uint32_t(seed % 7), seed % 4, 8000, seed, false});
         sim.run();
         sim.report();
@@ -880,7 +947,9 @@ TEST(TimelineSim, TinyRingsAndCelebrities) {
 TEST(TimelineSim, FullArenaStaysExact) {
     // Rings, sets and leaves are given up as the arena fills: whatever the
     // index still answers must be exact.
-    for (uint64_t seed = 40; seed <= 45 && !HasFatalFailure(); seed++) {
+    for (uint64_t seed : seeds(40, 45)) {
+        if (HasFatalFailure())
+            break;
         Params p{150, 50, 40, 5, 5000, seed, false};
         p.arena_limit = size_t(100000 + (seed - 40) * 8000);
         Sim sim(p);
@@ -890,8 +959,55 @@ TEST(TimelineSim, FullArenaStaysExact) {
     }
 }
 
+// Seeds that each found a race: commits applied out of commit order
+// (lww.hpp), or a feed ring built or promoted between two steps of one.
+// An UPDATE's new version overtaken by an older commit's; an author ring's
+// register that made an older commit skip its feed rings; one source's
+// register that made it skip another source's; a stale change whose
+// deletion was never fanned out, or whose insertion was; a follow's
+// backfill that kept the feed ring's older copy; a ring built between the
+// two sides of a follow; a follow that overtook an unfollow of the same
+// account; an account promoted to celebrity between two steps; an older
+// insertion over a newer copy of the same key from another source; an
+// older insertion after an unfollow, a newer deletion and a follow again;
+// a ring built between the two sides of a follow that kept a deleted item.
+TEST(TimelineSim, SeedsThatFoundRaces) {
+    auto large = [](uint64_t seed) { return Params{60, 100000, 100000, 1000000, 8000, seed, true}; };
+    auto filtered = [](uint64_t seed) {
+        Params p{40, 100000, 100000, 1000000, 6000, seed, true};
+        p.moderation = true;
+        return p;
+    };
+    auto full_arena = [](uint64_t seed) {
+        Params p{150, 50, 40, 5, 5000, seed, false};
+        p.arena_limit = size_t(100000 + (seed - 40) * 8000);
+        p.moderation = true;
+        return p;
+    };
+    auto full_arena_plain = [](uint64_t seed) {
+        Params p{150, 50, 40, 5, 5000, seed, false};
+        p.arena_limit = size_t(100000 + (seed - 40) * 8000);
+        return p;
+    };
+    std::vector<Params> runs;
+    for (uint64_t seed : {19, 28, 125, 153, 172, 622, 901, 1685})
+        runs.push_back(large(seed));
+    for (uint64_t seed : {70, 88, 156, 208, 443, 455, 1193})
+        runs.push_back(filtered(seed));
+    for (uint64_t seed : {64, 427, 1206})
+        runs.push_back(full_arena(seed));
+    runs.push_back(full_arena_plain(3983));
+    for (const Params &p : runs) {
+        Sim sim(p);
+        sim.run();
+        ASSERT_FALSE(HasFatalFailure()) << "seed " << p.seed;
+    }
+}
+
 TEST(TimelineSim, MidSizeRingsManyUsers) {
-    for (uint64_t seed = 20; seed <= 23 && !HasFatalFailure(); seed++) {
+    for (uint64_t seed : seeds(20, 23)) {
+        if (HasFatalFailure())
+            break;
         Sim sim(Params{200, 30, 20, 6, 6000, seed, false});
         sim.run();
         sim.report();
