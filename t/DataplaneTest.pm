@@ -399,7 +399,15 @@ sub wait_until
 	my $last = '';
 	while (time < $deadline)
 	{
-		my ($rc, $out, $err) = $node->psql($db // 'postgres', $sql);
+		# A server that is still starting may refuse the connection before
+		# psql has read its input: IPC::Run then dies of the broken pipe.
+		my ($rc, $out, $err) = eval { $node->psql($db // 'postgres', $sql) };
+		if (!defined $rc)
+		{
+			$last = $@;
+			usleep(50_000);
+			next;
+		}
 		$last = "$out$err";
 		return 1 if $rc == 0 && $out eq $expected;
 		usleep(50_000);
