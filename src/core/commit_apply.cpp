@@ -333,6 +333,10 @@ void CommitApply::apply_item(const IndexEnv &env, uint32_t s, size_t i) {
     // deletion is still fanned out. An insertion is not: the newer version
     // reaches the followers by that commit's fan-out, or by the backfill
     // of a follow that came after its plan (which reads the author ring).
+    // (Left open: a newer commit that re-creates the very version this
+    // deletion names, same created_at and source, copied by such a backfill
+    // into a ring it did not plan for, which this deletion then reaches.
+    // No simulated seed has met it.)
     bool stale = lww.n && lww.newer(key, w_->lsn);
     stats_.items_stale += stale;
     Host &host = env.host();
