@@ -33,8 +33,7 @@ bool record_pending(const StripeApply &a, const SideChange *v, size_t n) {
     for (size_t i = 0; i < n; i++) {
         if (!host.edge_others_pending(v[i].owner, v[i].other, v[i].side))
             continue;
-        if (a.lww->n && a.lww->newer(v[i].owner, v[i].other, v[i].side, a.lsn))
-            continue;  // stale: a newer commit's register stays
+        // (A stale change's key is held at its newer LSN: record keeps it.)
         ok = a.lww->record(v[i].owner, v[i].other, v[i].side, a.lsn, needed) && ok;
     }
     return ok;

@@ -33,8 +33,6 @@ struct RawItem {
     uint8_t kind;  // ItemKind
 };
 
-inline uint32_t item_src(const AuthorItem &it) { return it.reposter ? it.reposter : it.author; }
-
 // The items of source src among n sorted by source: [first, second).
 inline std::pair<const AuthorItem *, const AuthorItem *> items_of_src(const AuthorItem *items,
                                                                       size_t n, uint32_t src) {
@@ -75,9 +73,12 @@ NettedItems net_item_changes(const RawItem *raw, size_t n);
 // its bucket is announced once, for all stripes.
 constexpr uint32_t kItemBuckets = 1024;
 
+inline uint64_t item_hash(int64_t id, uint8_t kind) {
+    return (uint64_t(id) ^ (uint64_t(kind) << 62)) * 0x9E3779B97F4A7C15ull;
+}
+
 inline uint32_t item_bucket(int64_t id, uint8_t kind) {
-    uint64_t h = (uint64_t(id) ^ (uint64_t(kind) << 62)) * 0x9E3779B97F4A7C15ull;
-    return uint32_t(h >> 54) % kItemBuckets;
+    return uint32_t(item_hash(id, kind) >> 54) % kItemBuckets;
 }
 
 // Slots of the item change generations (Host::item_changed): finer than
@@ -85,8 +86,7 @@ inline uint32_t item_bucket(int64_t id, uint8_t kind) {
 constexpr uint32_t kItemGenerations = 16384;
 
 inline uint32_t item_generation_slot(int64_t id, uint8_t kind) {
-    uint64_t h = (uint64_t(id) ^ (uint64_t(kind) << 62)) * 0x9E3779B97F4A7C15ull;
-    return uint32_t(h >> 50) % kItemGenerations;
+    return uint32_t(item_hash(id, kind) >> 50) % kItemGenerations;
 }
 
 }  // namespace dp

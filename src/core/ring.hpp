@@ -112,15 +112,15 @@ inline FeedItem feed_item_of(const AuthorItem &a) {
                     (a.reposter ? kItemRepost : 0) | a.attrs << kItemAttrShift, a.parent, a.root};
 }
 
-// The source of a ring's entry: the reposter of a repost, else the author.
-inline uint32_t src_of(const AuthorItem &a) { return a.reposter ? a.reposter : a.author; }
-inline uint32_t src_of(const FeedItem &f) { return f.src; }
+// The source of an item: the reposter of a repost, else the author.
+inline uint32_t item_src(const AuthorItem &it) { return it.reposter ? it.reposter : it.author; }
+inline uint32_t item_src(const FeedItem &f) { return f.src; }
 
 // Is x a version of k's item (same id and rank) from source src?
 template <typename Item>
 bool same_item(const Item &x, ItemKey k, uint32_t src) {
     ItemKey y = x.key();
-    return y.id == k.id && y.rank == k.rank && src_of(x) == src;
+    return y.id == k.id && y.rank == k.rank && item_src(x) == src;
 }
 
 struct RingHdr {

@@ -95,6 +95,11 @@ TEST(ItemBatch, DeletionsBeforeInsertionsOfASource) {
     EXPECT_EQ(n.changes[2].item.ts, 25);
 }
 
+// A change of post 11 by author 5, at created_at ts.
+ItemChange post11(int64_t ts, uint8_t op) {
+    return ItemChange{AuthorItem{ts, 11, 11, 5, 0}, 5, op, kPost};
+}
+
 TEST(AuthorApply, DeleteOvertakingAnUpdateRemovesTheOlderVersion) {
     // Commit 1 inserts post 11 at t=12 (applied); commit 2 moves it to t=15
     // (committed, not applied yet); commit 3 deletes it at t=15 and is
@@ -102,14 +107,11 @@ TEST(AuthorApply, DeleteOvertakingAnUpdateRemovesTheOlderVersion) {
     // must take the t=12 version out, or it stays forever.
     test::TestArena ta;
     Ref ref = kNoRef;
-    auto change = [](int64_t ts, uint8_t op) {
-        return ItemChange{AuthorItem{ts, 11, 11, 5, 0}, 5, op, kPost};
-    };
-    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, change(12, kInsert), 1000, false));
+    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, post11(12, kInsert), 1000, false));
     // Without a pending commit on the item, only the exact version goes.
-    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, change(15, kDelete), 1000, false, false));
+    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, post11(15, kDelete), 1000, false, false));
     EXPECT_EQ(AuthorRing(ta.arena.at<RingHdr>(ref)).size(), 1u);
-    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, change(15, kDelete), 1000, false, true));
+    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, post11(15, kDelete), 1000, false, true));
     EXPECT_EQ(ref, kNoRef);  // the t=12 version is gone, and the ring with it
 }
 
@@ -120,17 +122,14 @@ TEST(AuthorApply, InsertOvertakingAnOlderCommitRemovesItsVersion) {
     // stale: commit 3's racing insertion must take the t=12 version out.
     test::TestArena ta;
     Ref ref = kNoRef;
-    auto change = [](int64_t ts, uint8_t op) {
-        return ItemChange{AuthorItem{ts, 11, 11, 5, 0}, 5, op, kPost};
-    };
-    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, change(12, kInsert), 1000, false));
-    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, change(9, kInsert), 1000, false, true));
+    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, post11(12, kInsert), 1000, false));
+    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, post11(9, kInsert), 1000, false, true));
     AuthorRing r(ta.arena.at<RingHdr>(ref));
     ASSERT_EQ(r.size(), 1u);
     EXPECT_EQ(r.at(0).ts, 9);
     // Not racing, an insertion leaves other versions alone (within one
     // commit the deletion of the old one comes first).
-    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, change(12, kInsert), 1000, false));
+    ASSERT_TRUE(author_ring_apply(ta.arena, &ref, post11(12, kInsert), 1000, false));
     EXPECT_EQ(AuthorRing(ta.arena.at<RingHdr>(ref)).size(), 2u);
 }
 
