@@ -106,6 +106,29 @@ uint32_t gallop_lower_bound(const uint32_t *v, uint32_t n, uint32_t from, uint32
 
 template <typename F>
 void SetView::for_each(F &&f) const {
+    if (delta_ == nullptr && base_ != nullptr && base_->fmt != kFmtRoaring) {
+        // A base alone in an array format (every set up to kCowMax, most
+        // others between compactions): walked in place, without the
+        // cursor's per-uid dispatch on the format (a tenth of a moderated
+        // page's time went to it).
+        if (base_->fmt == kFmtArray32) {
+            const uint32_t *v = array32_data(base_);
+            for (uint32_t i = 0; i < base_->n; i++)
+                if (!f(v[i]))
+                    return;
+            return;
+        }
+        const uint16_t *keys = packed16_keys(base_), *ends = packed16_ends(base_),
+                       *lows = packed16_lows(base_);
+        uint32_t i = 0;
+        for (uint32_t k = 0; k < base_->nkeys; k++) {
+            uint32_t high = uint32_t(keys[k]) << 16;
+            for (; i < ends[k]; i++)
+                if (!f(high | lows[i]))
+                    return;
+        }
+        return;
+    }
     BaseCursor c;
     c.init(base_, view_);
     c.seek(0);

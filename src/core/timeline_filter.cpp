@@ -20,14 +20,15 @@ size_t ItemFilter::probe(uint32_t uid) const {
     }
 }
 
-void ItemFilter::add(uint32_t uid) {
+uint32_t ItemFilter::add(uint32_t uid) {
     if (uid == 0)
-        return;  // no account (no reposter, not a reply)
+        return 0;  // no account (no reposter, not a reply)
     size_t i = probe(uid);
     if (slots_[i] == 0) {
         uids_.push_back(uid);
         slots_[i] = uint32_t(uids_.size());
     }
+    return slots_[i];
 }
 
 void ItemFilter::reserve(size_t extra) {
@@ -50,6 +51,7 @@ Read ItemFilter::prepare(const IndexEnv &env, const TimelineFilter &f, const Pag
         bits_.clear();
         slots_.clear();
     }
+    items_ = items;
     bool followed = f.replies == Replies::kFollowed;
     if (!f.moderate && !followed)
         return Read::kOk;  // the switches need no relations
@@ -58,14 +60,14 @@ Read ItemFilter::prepare(const IndexEnv &env, const TimelineFilter &f, const Pag
     // mostly far from full.
     reserve(4 * n);
     size_t known = uids_.size();
+    refs_.resize(4 * n);
     for (size_t i = 0; i < n; i++) {
         const AuthorItem &it = items[i].item;
-        add(it.author);
-        add(it.reposter);
-        if (it.parent != 0) {
-            add(it.parent);
-            add(it.root);
-        }
+        uint32_t *r = &refs_[4 * i];
+        r[0] = add(it.author);
+        r[1] = add(it.reposter);
+        r[2] = it.parent != 0 ? add(it.parent) : 0;
+        r[3] = it.parent != 0 ? add(it.root) : 0;
     }
     bits_.resize(uids_.size());
     uint16_t bits = (f.moderate ? kHiddenMask : 0) | (followed ? kFollowing : 0);
@@ -73,21 +75,17 @@ Read ItemFilter::prepare(const IndexEnv &env, const TimelineFilter &f, const Pag
                              bits_.data() + known);
 }
 
-uint16_t ItemFilter::bits_of(uint32_t uid) const {
-    if (uid == 0 || slots_.empty())
-        return 0;  // no account, or no relations were read (prepare)
-    uint32_t k = slots_[probe(uid)];
-    return k != 0 ? bits_[k - 1] : 0;
-}
-
-bool ItemFilter::keep(const TimelineFilter &f, const AuthorItem &t) const {
+bool ItemFilter::keep(const TimelineFilter &f, size_t i) const {
+    const AuthorItem &t = items_[i].item;
     bool repost = t.reposter != 0, reply = t.parent != 0;
+    // Read only when prepare read relations (the same conditions).
+    const uint32_t *r = f.moderate || f.replies == Replies::kFollowed ? &refs_[4 * i] : nullptr;
     if (f.moderate) {
-        if (bits_of(t.author) & kHiddenMask)
+        if (bits_at(r[0]) & kHiddenMask)
             return false;
-        if (repost && (bits_of(t.reposter) & kHiddenMask))
+        if (repost && (bits_at(r[1]) & kHiddenMask))
             return false;
-        if (reply && ((bits_of(t.parent) & kBlockedMask) || (bits_of(t.root) & kBlockedMask)))
+        if (reply && ((bits_at(r[2]) & kBlockedMask) || (bits_at(r[3]) & kBlockedMask)))
             return false;
     }
     if (!f.reposts && repost)
@@ -97,10 +95,10 @@ bool ItemFilter::keep(const TimelineFilter &f, const AuthorItem &t) const {
     if (f.replies != Replies::kAll && reply && !repost) {
         if (f.replies == Replies::kNone)
             return false;
-        auto in_src = [&](uint32_t x) {
-            return x == t.author || x == f.viewer || (bits_of(x) & kFollowing);
+        auto in_src = [&](uint32_t x, uint32_t ref) {
+            return x == t.author || x == f.viewer || (bits_at(ref) & kFollowing);
         };
-        if (!in_src(t.parent) || !in_src(t.root))
+        if (!in_src(t.parent, r[2]) || !in_src(t.root, r[3]))
             return false;
     }
     switch (f.author) {

@@ -58,16 +58,19 @@ class ItemFilter {
     // the items are the next batch of the same read (the same viewer,
     // filter and state of the index): the relations already read are kept,
     // and only those of accounts new in this batch are read.
+    // The items must stay in place until the last keep() of the batch.
     Read prepare(const IndexEnv &env, const TimelineFilter &f, const PageItem *items, size_t n,
                  bool more = false);
-    // Whether the page shows item (one of those prepared).
-    bool keep(const TimelineFilter &f, const AuthorItem &item) const;
+    // Whether the page shows items[i] of the batch last prepared (with the
+    // same filter).
+    bool keep(const TimelineFilter &f, size_t i) const;
 
   private:
     // The slot holding uid's index + 1, or the free slot where it goes.
     size_t probe(uint32_t uid) const;
-    void add(uint32_t uid);
-    uint16_t bits_of(uint32_t uid) const;
+    // uid's index in uids_ + 1 (added if new); 0 for no account (uid 0).
+    uint32_t add(uint32_t uid);
+    uint16_t bits_at(uint32_t ref) const { return ref != 0 ? bits_[ref - 1] : 0; }
     // Sizes slots_ for `extra` more accounts, rehashing those held.
     void reserve(size_t extra);
 
@@ -83,6 +86,11 @@ class ItemFilter {
     // and clears slot by slot the capacity of the largest page ever seen.)
     std::vector<uint32_t> uids_;
     std::vector<uint16_t> bits_;
+    // The batch last prepared, and for each of its items the add() of its
+    // author, reposter, parent and root (so that keep() needs no lookups;
+    // not filled when the filter reads no relations).
+    const PageItem *items_ = nullptr;
+    std::vector<uint32_t> refs_;
     std::vector<uint32_t> slots_;
     uint32_t shift_ = 32;  // 32 - log2(slots_.size())
 };

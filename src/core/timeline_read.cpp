@@ -235,7 +235,7 @@ ReadResult TimelineReader::filter_rest(const IndexEnv &env, const TimelineFilter
     }
     size_t j = 0;
     for (size_t i = 0; i < *n; i++)
-        if (filter_.keep(filter, rows[i]))
+        if (filter_.keep(filter, i))
             rows[j++] = rows[i];
     *n = j;
     return ReadResult::kOk;
@@ -251,12 +251,12 @@ ReadResult TimelineReader::keep_filtered(const IndexEnv &env, const TimelineFilt
                                          size_t lim, std::vector<AuthorItem> *out) {
     if (prepare_batch(env, filter) != Read::kOk)
         return ReadResult::kUnknown;
-    for (const PageItem &pi : page_) {
+    for (size_t i = 0; i < page_.size(); i++) {
         if (out->size() == lim)
             break;
         examined_++;
-        if (filter_.keep(filter, pi.item))
-            out->push_back(pi.item);
+        if (filter_.keep(filter, i))
+            out->push_back(page_[i].item);
     }
     return ReadResult::kOk;
 }

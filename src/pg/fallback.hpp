@@ -76,9 +76,6 @@ struct RestCut {
     uint32 rank;  // dp::ItemKey's, or kRankHigh + 1: every rank of (ts, id)
 };
 DP_PG_FRAME(RestCut);
-// Appends one item to a page's result (item_id, post_id, author, reposter
-// (NULL for a post), sort_at).
-void put_page_item(Tuplestorestate *store, TupleDesc desc, const dp::AuthorItem &it);
 
 // Keeps, in place and in order, the rows the page shows; false when the
 // index cannot say.

@@ -8,6 +8,7 @@
 #include "fallback.hpp"
 #include "gate.hpp"
 #include "owner.hpp"
+#include "page_rows.hpp"
 #include "sql_text.hpp"
 
 extern "C" {
@@ -357,20 +358,14 @@ bool sql_page_rest(RestCut cut, int32 n, uint64 started, const dp::AuthorItem *m
     // Both parts newest first, and different items (each item is in one
     // source): merged, the newest n.
     qsort(kept, n_kept, sizeof(dp::AuthorItem), newest_first);
+    PageRows out(store, desc);
     size_t i = 0, j = 0;
     for (int32 c = 0; c < n && (i < n_kept || j < n_mem); c++) {
         const dp::AuthorItem &it =
             j == n_mem || (i < n_kept && mem[j].key() < kept[i].key()) ? kept[i++] : mem[j++];
-        put_page_item(store, desc, it);
+        out.put(it);
     }
     return true;
-}
-
-void put_page_item(Tuplestorestate *store, TupleDesc desc, const dp::AuthorItem &it) {
-    Datum v[5] = {Int64GetDatum(it.id), Int64GetDatum(it.post_id), Int32GetDatum(int32(it.author)),
-                  Int32GetDatum(int32(it.reposter)), TimestampTzGetDatum(it.ts)};
-    bool n[5] = {false, false, false, it.reposter == 0, false};
-    tuplestore_putvalues(store, desc, v, n);
 }
 
 void sql_page(bool author_feed, const PageArgs &a, Tuplestorestate *store, TupleDesc desc) {

@@ -16,6 +16,7 @@
 #include "feed_build.hpp"
 #include "gate.hpp"
 #include "index_host.hpp"
+#include "page_rows.hpp"
 #include "pressure.hpp"
 #include "tables.hpp"
 #include "timeline_read.hpp"
@@ -170,8 +171,9 @@ Outcome read_index(bool author_feed, uint32 uid, dp::ItemKey before, size_t lim,
 }
 
 void emit(Tuplestorestate *store, TupleDesc desc) {
+    PageRows out(store, desc);
     for (const dp::AuthorItem &it : page)
-        put_page_item(store, desc, it);
+        out.put(it);
 }
 
 // A text argument that must be one of `names` (22023 otherwise); its index.

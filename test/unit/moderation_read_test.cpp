@@ -236,7 +236,7 @@ TEST(ModerationRead, ItemFilterMatchesTheRules) {
                         if (f.replies == Replies::kNone || !in_src(t.parent) || !in_src(t.root))
                             keep = false;
                     }
-                    ASSERT_EQ(filter.keep(f, t), keep)
+                    ASSERT_EQ(filter.keep(f, i - lo), keep)
                         << "seed " << seed << " round " << round << " viewer " << v << " author "
                         << t.author << " reposter " << t.reposter << " parent " << t.parent;
                 }
