@@ -8,7 +8,7 @@
 #include "fallback.hpp"
 #include "gate.hpp"
 #include "owner.hpp"
-#include "page_rows.hpp"
+#include "direct_rows.hpp"
 #include "sql_text.hpp"
 
 extern "C" {

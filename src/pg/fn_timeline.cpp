@@ -16,7 +16,7 @@
 #include "feed_build.hpp"
 #include "gate.hpp"
 #include "index_host.hpp"
-#include "page_rows.hpp"
+#include "direct_rows.hpp"
 #include "pressure.hpp"
 #include "tables.hpp"
 #include "timeline_read.hpp"
