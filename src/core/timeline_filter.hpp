@@ -80,8 +80,8 @@ class ItemFilter {
     // probing, a power of two more than the accounts held plus four slots a
     // new candidate; a slot holds index + 1, 0 when free; empty when
     // prepare read no relations).
-    // Lookups are four per item: a hash beats sorting and a binary search.
-    // (ing::FlatMap, flat_table.hpp, is the project's general table; this
+    // Lookups are four per item, made once (prepare's, then refs_): a hash
+    // beats sorting and a binary search. (ing::FlatMap, flat_table.hpp, is the project's general table; this
     // one is sized for each page and dropped with it, where FlatMap keeps
     // and clears slot by slot the capacity of the largest page ever seen.)
     std::vector<uint32_t> uids_;
