@@ -194,7 +194,7 @@ TEST(ModerationRead, ItemFilterMatchesTheRules) {
                     it.parent = 1 + uint32_t(rng() % n_users);
                     it.root = rng() % 2 ? it.parent : 1 + uint32_t(rng() % n_users);
                 }
-                it.attrs = rng() % 4 == 0 ? kAttrQuote : 0;
+                it.attrs = (rng() % 4 == 0 ? kAttrQuote : 0) | uint32_t(rng() % 4) << kAttrMediaShift;
             }
             TimelineFilter f;
             f.viewer = v;
@@ -202,6 +202,7 @@ TEST(ModerationRead, ItemFilterMatchesTheRules) {
             f.replies = Replies(rng() % 3);
             f.reposts = rng() % 3 != 0;
             f.quotes = rng() % 3 != 0;
+            f.author = rng() % 2 ? AuthorFilter::kPostsWithReplies : AuthorFilter(rng() % 5);
             auto rel = [&](uint32_t x) {
                 uint16_t m = w.model(v, x, n_lists);
                 return v == 0 ? uint16_t(m & kInactiveBit) : m;
@@ -235,6 +236,20 @@ TEST(ModerationRead, ItemFilterMatchesTheRules) {
                         };
                         if (f.replies == Replies::kNone || !in_src(t.parent) || !in_src(t.root))
                             keep = false;
+                    }
+                    switch (f.author) {  // get_author_feed's filter
+                        case AuthorFilter::kPostsWithReplies: break;
+                        case AuthorFilter::kPostsNoReplies: keep = keep && (repost || !reply); break;
+                        case AuthorFilter::kPostsWithMedia:
+                        case AuthorFilter::kPostsWithVideo:
+                            keep = keep && !repost &&
+                                   media_of(t.attrs) == (f.author == AuthorFilter::kPostsWithMedia
+                                                              ? kMediaImages
+                                                              : kMediaVideo);
+                            break;
+                        case AuthorFilter::kPostsAndAuthorThreads:
+                            keep = keep && (repost || !reply || t.root == t.author);
+                            break;
                     }
                     ASSERT_EQ(filter.keep(f, i - lo), keep)
                         << "seed " << seed << " round " << round << " viewer " << v << " author "
