@@ -7,9 +7,9 @@
 // server. A page row, or a relationships() row, has one physical layout,
 // fixed by the function's declaration; so when the result descriptor has
 // that layout (checked once per call, not assumed), the caller lays out
-// the row's data itself and put_row writes the header before it and hands
-// the tuple to the tuplestore, which copies it once. Any other descriptor
-// takes the generic path (tuplestore_putvalues).
+// the row's data itself (start), and finish writes the header before it
+// and hands the tuple to the tuplestore, which copies it once. Any other
+// descriptor takes the generic path (put_values).
 #pragma once
 
 #include "pg_prelude.hpp"
