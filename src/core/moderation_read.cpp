@@ -64,21 +64,24 @@ void ModerationReader::probe_all(const SetView &v, uint16_t bit, uint16_t *bits)
     }
     SetProbe p(v);
     for (const Probe &q : sorted_)
-        if (!(bits[q.index] & bit) && p.contains(q.uid))
+        if (!(bits[q.index] & bit) && (wants_ == nullptr || (wants_[q.index] & bit)) &&
+            p.contains(q.uid))
             bits[q.index] |= bit;
 }
 
 Read ModerationReader::relations(const IndexEnv &env, uint32_t viewer, const uint32_t *xs,
-                                 size_t n, uint16_t want, uint16_t *bits) noexcept {
+                                 size_t n, uint16_t want, uint16_t *bits,
+                                 const uint16_t *wants) noexcept {
     try {
-        return relations_inner(env, viewer, xs, n, want, bits);
+        return relations_inner(env, viewer, xs, n, want, bits, wants);
     } catch (const std::bad_alloc &) {
         return Read::kUnknown;
     }
 }
 
 Read ModerationReader::relations_inner(const IndexEnv &env, uint32_t viewer, const uint32_t *xs,
-                                       size_t n, uint16_t want, uint16_t *bits) {
+                                       size_t n, uint16_t want, uint16_t *bits,
+                                       const uint16_t *wants) {
     std::fill(bits, bits + n, uint16_t(0));
     if (n == 0)
         return Read::kOk;
@@ -89,6 +92,7 @@ Read ModerationReader::relations_inner(const IndexEnv &env, uint32_t viewer, con
     for (size_t i = 0; i < n; i++)
         if (valid_id(xs[i]))
             sorted_.push_back(Probe{xs[i], uint32_t(i)});
+    wants_ = wants;
     std::sort(sorted_.begin(), sorted_.end(),
               [](const Probe &a, const Probe &b) { return a.uid < b.uid; });
     if (valid_id(viewer)) {

@@ -52,14 +52,16 @@ constexpr uint16_t kAllRelations = 511;
 class ModerationReader {
   public:
     // bits[i] gets the relations of viewer to xs[i] that `want` asks for
-    // (others may be set too). xs need not be sorted or distinct; 0 and
+    // (others may be set too); with `wants`, only those of wants[i] (a
+    // subset of want) for each xs[i]: a set that only some of them ask for
+    // is probed for those only. xs need not be sorted or distinct; 0 and
     // uids of no account get no bits.
     Read relations(const IndexEnv &env, uint32_t viewer, const uint32_t *xs, size_t n,
-                   uint16_t want, uint16_t *bits) noexcept;
+                   uint16_t want, uint16_t *bits, const uint16_t *wants = nullptr) noexcept;
 
   private:
     Read relations_inner(const IndexEnv &env, uint32_t viewer, const uint32_t *xs, size_t n,
-                         uint16_t want, uint16_t *bits);
+                         uint16_t want, uint16_t *bits, const uint16_t *wants);
     Read viewer_sets(const IndexEnv &env, uint32_t viewer, uint16_t want, uint16_t *bits);
     Read lists_hold(const IndexEnv &env, const std::vector<uint32_t> &lists, uint8_t side,
                     uint16_t bit, uint16_t *bits);
@@ -75,6 +77,7 @@ class ModerationReader {
         uint32_t uid;
         uint32_t index;  // into xs
     };
+    const uint16_t *wants_ = nullptr;  // relations()' wants, during a call
     std::vector<Probe> sorted_;                     // the valid xs, by uid
     std::vector<uint32_t> list_block_, list_mute_;  // the viewer's lists
     std::vector<uint32_t> member_of_;               // the lists the viewer is on

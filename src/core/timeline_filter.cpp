@@ -49,18 +49,27 @@ Read ItemFilter::prepare(const IndexEnv &env, const TimelineFilter &f, const Pag
     if (!more) {
         uids_.clear();
         bits_.clear();
+        asked_.clear();
         slots_.clear();
     }
     items_ = items;
     bool followed = f.replies == Replies::kFollowed;
     if (!f.moderate && !followed)
         return Read::kOk;  // the switches need no relations
+    // What keep() asks of each account: whether an author or reposter is
+    // hidden, a reply's parent or root author blocked (both read with the
+    // hidden ones: the same sets) and, for a reply that is not reposted,
+    // under `followed`, followed by the viewer. Only the last is asked
+    // account by account: the follow set is the costliest to probe, and
+    // most of a page's accounts are no reply's parent or root.
+    const uint16_t hidden = f.moderate ? kHiddenMask : 0;
     // At most four accounts an item, and always a free slot; an item's
     // accounts repeat (a page names a few dozen authors), so the table is
     // mostly far from full.
     reserve(4 * n);
-    size_t known = uids_.size();
+    const size_t known = uids_.size();
     refs_.resize(4 * n);
+    again_.clear();
     for (size_t i = 0; i < n; i++) {
         const AuthorItem &it = items[i].item;
         uint32_t *r = &refs_[4 * i];
@@ -68,11 +77,36 @@ Read ItemFilter::prepare(const IndexEnv &env, const TimelineFilter &f, const Pag
         r[1] = add(it.reposter);
         r[2] = it.parent != 0 ? add(it.parent) : 0;
         r[3] = it.parent != 0 ? add(it.root) : 0;
+        if (r[2] == 0 || !followed || it.reposter != 0)
+            continue;
+        for (int j = 2; j < 4; j++) {
+            uint32_t k = r[j] - 1;
+            if (k >= asked_.size())
+                asked_.resize(k + 1, hidden);  // new in this batch
+            if (asked_[k] & kFollowing)
+                continue;
+            asked_[k] |= kFollowing;
+            if (k < known)
+                again_.push_back(k);  // read by an earlier batch without it
+        }
     }
+    asked_.resize(uids_.size(), hidden);
     bits_.resize(uids_.size());
-    uint16_t bits = (f.moderate ? kHiddenMask : 0) | (followed ? kFollowing : 0);
-    return reader_.relations(env, f.viewer, uids_.data() + known, uids_.size() - known, bits,
-                             bits_.data() + known);
+    Read r = reader_.relations(env, f.viewer, uids_.data() + known, uids_.size() - known,
+                               hidden | (followed ? kFollowing : 0), bits_.data() + known,
+                               asked_.data() + known);
+    if (r != Read::kOk || again_.empty())
+        return r;
+    // Accounts of earlier batches whose follow bit this one needs.
+    again_uids_.resize(again_.size());
+    again_bits_.resize(again_.size());
+    for (size_t i = 0; i < again_.size(); i++)
+        again_uids_[i] = uids_[again_[i]];
+    r = reader_.relations(env, f.viewer, again_uids_.data(), again_uids_.size(), kFollowing,
+                          again_bits_.data());
+    for (size_t i = 0; r == Read::kOk && i < again_.size(); i++)
+        bits_[again_[i]] |= again_bits_[i];
+    return r;
 }
 
 bool ItemFilter::keep(const TimelineFilter &f, size_t i) const {

@@ -86,6 +86,10 @@ class ItemFilter {
     // and clears slot by slot the capacity of the largest page ever seen.)
     std::vector<uint32_t> uids_;
     std::vector<uint16_t> bits_;
+    std::vector<uint16_t> asked_;  // the relations read of each (bits_ may hold more)
+    // Accounts of earlier batches this one needs the follow bit of.
+    std::vector<uint32_t> again_, again_uids_;
+    std::vector<uint16_t> again_bits_;
     // The batch last prepared, and for each of its items the add() of its
     // author, reposter, parent and root (so that keep() needs no lookups;
     // not filled when the filter reads no relations).

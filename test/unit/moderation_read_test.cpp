@@ -172,19 +172,27 @@ TEST(ModerationRead, ViewerOnManyLists) {
 // ItemFilter (what a timeline page keeps) against DESIGN.md's rules over
 // the model's relations: random items naming random authors, reposters,
 // parents and roots (repeated, as on a page), every switch combination.
-TEST(ModerationRead, ItemFilterMatchesTheRules) {
-    for (uint64_t seed : test::seeds(11, 14)) {
+// n_users accounts; `dense`: every viewer follows most of them and the
+// batches are small, so that the viewer's follow set is probed account by
+// account (relations()' `wants`) rather than merged with the batch.
+void item_filter_matches_the_rules(uint64_t seed_lo, uint64_t seed_hi, uint32_t n_users, bool dense) {
+    for (uint64_t seed : test::seeds(seed_lo, seed_hi)) {
         std::mt19937_64 rng(seed);
         World w;
-        const uint32_t n_users = 40, n_lists = 4;
+        const uint32_t n_lists = 4;
         std::vector<RawEdge> raw;
-        for (int i = 0; i < 400; i++)
+        for (uint32_t i = 0; i < 10 * n_users; i++)
             raw.push_back(random_edge(rng, n_users, n_lists));
+        if (dense)
+            for (uint32_t a = 1; a <= n_users; a++)
+                for (uint32_t b = 1; b <= n_users; b++)
+                    if (rng() % 4 != 0)
+                        raw.push_back(RawEdge{a, b, kInsert, kRelFollow});
         w.commit(raw, 1);
         ItemFilter filter;
         for (int round = 0; round < 200; round++) {
             uint32_t v = uint32_t(rng() % (n_users + 1));  // 0: no viewer
-            std::vector<PageItem> items(1 + rng() % 300);
+            std::vector<PageItem> items(1 + rng() % (dense ? 60 : 300));
             for (PageItem &pi : items) {
                 AuthorItem &it = pi.item;
                 it = AuthorItem{};
@@ -258,6 +266,12 @@ TEST(ModerationRead, ItemFilterMatchesTheRules) {
             }
         }
     }
+}
+
+TEST(ModerationRead, ItemFilterMatchesTheRules) { item_filter_matches_the_rules(11, 14, 40, false); }
+
+TEST(ModerationRead, ItemFilterMatchesTheRulesBigFollowSets) {
+    item_filter_matches_the_rules(21, 23, 400, true);
 }
 
 // Large lists (Roaring bitmaps) and many subscriptions.
