@@ -81,9 +81,10 @@ class ItemFilter {
     // new candidate; a slot holds index + 1, 0 when free; empty when
     // prepare read no relations).
     // Lookups are four per item, made once (prepare's, then refs_): a hash
-    // beats sorting and a binary search. (ing::FlatMap, flat_table.hpp, is the project's general table; this
-    // one is sized for each page and dropped with it, where FlatMap keeps
-    // and clears slot by slot the capacity of the largest page ever seen.)
+    // beats sorting and a binary search. (ing::FlatMap, flat_table.hpp, is
+    // the project's general table; this one is sized for each page and
+    // dropped with it, where FlatMap keeps and clears slot by slot the
+    // capacity of the largest page ever seen.)
     std::vector<uint32_t> uids_;
     std::vector<uint16_t> bits_;
     std::vector<uint16_t> asked_;  // the relations read of each (bits_ may hold more)
