@@ -534,13 +534,17 @@ bool ingest_events(const char *text, size_t len, int64 *last) {
     drop_used_ids(&work->ids);
     work->parser.clear_text();
     shmem_attach();
-    lock_ingest();
-    check_snapshot();
     phases = Phases{};
     double t0 = cpu_ms();
     Counts c;
+    // Reading the lines needs no table, so it runs before the lock: a
+    // client that sends the next batch on a second connection as soon as
+    // this one's call has returned (scripts/ingest) has it read while this
+    // batch commits.
     read_lines(text, len, &c);  // may throw: the function's own guard catches it
     phases.parse = cpu_ms() - t0;
+    lock_ingest();
+    check_snapshot();
     WriteCounts w;
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "dataplane: SPI_connect failed");

@@ -44,20 +44,33 @@ CREATE SCHEMA dataplane;
 CREATE SEQUENCE stub_attempt;
 CREATE TABLE stub_call (id serial PRIMARY KEY, lines int NOT NULL DEFAULT 0, cursor bigint);
 CREATE TABLE stub_line (seq bigserial PRIMARY KEY, call int NOT NULL, line text NOT NULL);
--- stub_fail: the attempt numbers that fail, with a SQLSTATE, or 'kill'
--- (the backend terminates itself).
+-- stub_fail: the attempt numbers that fail, with a SQLSTATE, 'kill' (the
+-- backend terminates itself) or 'commit' (its COMMIT fails with 40001).
 CREATE TABLE stub_fail (attempt bigint PRIMARY KEY, sqlstate text NOT NULL);
+CREATE TABLE stub_commit_fails (attempt bigint);
+CREATE FUNCTION stub_fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'stub commit failure' USING ERRCODE = '40001';
+END $$;
+CREATE CONSTRAINT TRIGGER stub_commit_fails AFTER INSERT ON stub_commit_fails
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION stub_fail_commit();
+-- As the real function, it holds a lock until its transaction ends, so
+-- that batches apply one after the other.
 CREATE FUNCTION dataplane.ingest_jetstream(events text) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    a bigint := nextval('stub_attempt');
+    a bigint;
     f text;
     c int;
     mx bigint;
 BEGIN
+    PERFORM pg_advisory_xact_lock(42);
+    a := nextval('stub_attempt');
     PERFORM pg_sleep(coalesce(nullif(current_setting('stub.sleep', true), ''), '0')::float8);
     SELECT sqlstate INTO f FROM stub_fail WHERE attempt = a;
-    IF f = 'kill' THEN
+    IF f = 'commit' THEN
+        INSERT INTO stub_commit_fails VALUES (a);
+    ELSIF f = 'kill' THEN
         PERFORM pg_terminate_backend(pg_backend_pid());
         PERFORM pg_sleep(5);
     ELSIF f IS NOT NULL THEN
@@ -222,6 +235,21 @@ def main():
             check("3 retries" in err, "%s: retries: three counted: %s" % (driver, err))
             check("40P01" in err and "40001" in err and "connection lost" in err,
                   "%s: retries: each logged: %s" % (driver, err))
+
+            # One connection: the same.
+            reset([(3, "40P01")])
+            rc, err = tool(plain, "--db", cluster.dsn, "--batch", "100", "--connections", "1",
+                           env=env)
+            check(rc == 0 and received() == want and "1 retries" in err,
+                  "%s: one connection: every line once, in order: %s" % (driver, err))
+
+            # A COMMIT that fails while the next batch waits for it: that
+            # one is rolled back, and both go again, in order.
+            reset([(2, "commit"), (9, "commit"), (10, "kill")])
+            rc, err = tool(plain, "--db", cluster.dsn, "--batch", "100", env=env)
+            check(rc == 0 and received() == want,
+                  "%s: failed commits: every line exactly once, in order: %s" % (driver, err))
+            check(len(calls()) == 26, "%s: failed commits: 26 batches committed" % driver)
 
             # Bytes that are not UTF-8, and NUL bytes (libpq would cut a text
             # parameter at the first NUL): replaced by U+FFFD.
