@@ -70,8 +70,8 @@ like($err, qr/violates foreign key constraint "follow_followee_fkey"/,
 # The schema equals a fresh install's.
 my $schema = q{
 SELECT string_agg(x, E'\n' ORDER BY x) FROM (
-  SELECT format('column %s.%s %s %s %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
-                a.attnotnull, pg_get_expr(d.adbin, d.adrelid)) AS x
+  SELECT format('column %s.%s %s %s %s %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+                a.attcollation::regcollation, a.attnotnull, pg_get_expr(d.adbin, d.adrelid)) AS x
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum

@@ -2,6 +2,12 @@
 
 \echo Use "ALTER EXTENSION dataplane UPDATE TO '0.2.0'" to load this file. \quit
 
+-- ------------------------------------------------------- DID collation
+
+-- DIDs are compared byte by byte, as in a fresh install (install_head.sql):
+-- the DID index is rebuilt, the table is not rewritten.
+ALTER TABLE dataplane.actor ALTER COLUMN did TYPE text COLLATE "C";
+
 -- ------------------------------------------------------- uid constraints
 
 -- Rows the index would drop cannot exist, even where foreign keys are
