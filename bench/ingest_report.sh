@@ -21,9 +21,9 @@ ge() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? 1 : 0 }'; }
 rate() { awk -v n="$INDEXED" -v ms="${WALL_MS[$1]}" 'BEGIN { printf "%.0f", n * 1000 / ms }'; }
 events_rate() { awk -v n="$EVENTS" -v ms="${WALL_MS[$1]}" 'BEGIN { printf "%.0f", n * 1000 / ms }'; }
 
-# cpu_rate N: indexed records per CPU second of pass N's backends.
+# cpu_rate N: indexed records per CPU second of pass N's backend.
 cpu_rate() { awk -v n="$INDEXED" -v s="${BACKEND_S[$1]}" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print 0 }'; }
-# busy N: the backends' CPU time over pass N's wall time, in %.
+# busy N: the share of pass N's wall time the backend spent on a CPU, in %.
 busy() { awk -v s="${BACKEND_S[$1]}" -v ms="${WALL_MS[$1]}" 'BEGIN { printf "%.0f", s * 100000 / ms }'; }
 
 # latency N: p50 p90 p99 max of the batches' call + commit, in ms.
@@ -65,8 +65,7 @@ write_ingest_report() {
     echo "Generated on $(date -u +%Y-%m-%d) by \`bench/ingest\`: $(nproc) cores ($(lscpu | sed -nE 's/^Model name: *//p' | head -n1)),"
     echo "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) of memory, PostgreSQL $(sql1 'SHOW server_version' | cut -d' ' -f1)"
     echo "(\`shared_buffers = 2GB\`, \`dataplane.memory_limit = 2GB\`, \`fsync = on\`, \`max_wal_size = 32GB\`, defaults otherwise),"
-    echo "the client (\`scripts/ingest\`, batches of $(fmt "$(head -n1 "$WORKDIR/pass1.tsv" | cut -f1)") lines, one transaction each,"
-    echo "on two connections: the next batch is sent as soon as one's call has returned) on the same machine."
+    echo "the client (\`scripts/ingest\`, batches of $(fmt "$(head -n1 "$WORKDIR/pass1.tsv" | cut -f1)") lines, one transaction each) on the same machine."
     echo "The index was built and ready, its capture triggers on: every batch is applied to it at commit."
     echo "Load average (1, 5, 15 min) before and after: pass 1 ${LOAD_BEFORE[1]} / ${LOAD_AFTER[1]}, pass 2 ${LOAD_BEFORE[2]} / ${LOAD_AFTER[2]}."
     echo
@@ -88,20 +87,18 @@ write_ingest_report() {
     echo "| 1: into empty tables | $(div "${WALL_MS[1]}" 1000) | $(fmt "$(events_rate 1)") | **$(fmt "$r1")** | ${BATCHES[1]} | ${l1[0]} / ${l1[1]} / ${l1[2]} / ${l1[3]} | $(commit_s 1) |"
     echo "| 2: the same file again (full replay) | $(div "${WALL_MS[2]}" 1000) | $(fmt "$(events_rate 2)") | **$(fmt "$r2")** | ${BATCHES[2]} | ${l2[0]} / ${l2[1]} / ${l2[2]} / ${l2[3]} | $(commit_s 2) |"
     echo
-    echo "CPU time, read from \`/proc\`: of the client's two backends, which ran the batches in turn (receiving"
-    echo "them, \`ingest_jetstream\`, the commits), and of the whole cluster (those, autovacuum, the WAL writer, ...)."
-    echo "The client (\`scripts/ingest\`, Python) reads the next batch while the server applies one, and sends it"
-    echo "as soon as that one's call has returned: one backend receives and reads a batch (\`ingest_jetstream\`"
-    echo "reads the lines before it takes the ingest's lock) while the other commits the one before."
+    echo "CPU time, read from \`/proc\`: of the backend that ran the batches (receiving them, \`ingest_jetstream\`,"
+    echo "the commits), and of the whole cluster (that backend, autovacuum, the WAL writer, ...). The client"
+    echo "(\`scripts/ingest\`, Python) reads and sends the next batch while the server applies one, on the other core."
     echo
-    echo "| pass | backends' CPU (s) | cluster CPU (s) | backends on a CPU | indexed records per backend CPU second |"
+    echo "| pass | backend CPU (s) | cluster CPU (s) | backend on a CPU | indexed records per backend CPU second |"
     echo "| --- | ---: | ---: | ---: | ---: |"
     echo "| 1 | ${BACKEND_S[1]} | ${SERVER_S[1]} | $(busy 1) % of the wall time | $(fmt "$(cpu_rate 1)") |"
     echo "| 2 | ${BACKEND_S[2]} | ${SERVER_S[2]} | $(busy 2) % of the wall time | $(fmt "$(cpu_rate 2)") |"
     echo
-    echo "The last column is what a pass would reach if the batches ran one after the other on a core of"
-    echo "their own. Where the backends were on a CPU for much less than the wall time, they waited (for"
-    echo "the client, for WAL flushes) or other work on the machine held them off (see the load averages above)."
+    echo "The last column is what a pass would reach if the backend had a core to itself (the client keeps"
+    echo "up: it needs a fraction of the other). Where the backend was on a CPU for much less than the wall"
+    echo "time, other work on the machine held it off (see the load averages above)."
     echo
     echo "Batch latency: from sending a batch to its COMMIT's end. After both passes: $(fmt "$ACTORS") actors,"
     echo "database $DB_SIZE, index $INDEX_MB MB; WAL written: pass 1 $(( WAL1 / 1048576 )) MB, pass 2 $(( (WAL2 - WAL1) / 1048576 )) MB."
@@ -142,8 +139,7 @@ write_ingest_report() {
     echo "CPU seconds of the server inside \`ingest_jetstream\`, summed over the batches (its DEBUG1 profile line):"
     echo "reading the lines (simdjson), interning DIDs (and reading \`createdAt\`), loading the rows the batch"
     echo "touches, the batch model, and writing the difference (the tables' triggers included). The wall time"
-    echo "of the calls and of the commits (where the index applies each batch) is the client's; a call's"
-    echo "includes its wait for the batch before it to commit (the two overlap)."
+    echo "of the calls and of the commits (where the index applies each batch) is the client's."
     echo
     echo "| | pass 1 | pass 2 |"
     echo "| --- | ---: | ---: |"
@@ -155,6 +151,6 @@ write_ingest_report() {
     echo "| **CPU in the function** | **${p1[6]}** | **${p2[6]}** |"
     echo "| calls, wall | $(call_s 1) | $(call_s 2) |"
     echo "| commits, wall | $(commit_s 1) | $(commit_s 2) |"
-    echo "| backends' CPU, all of it | ${BACKEND_S[1]} | ${BACKEND_S[2]} |"
+    echo "| backend CPU, all of it | ${BACKEND_S[1]} | ${BACKEND_S[2]} |"
     echo "| CPU per indexed record (µs) | $(div "$(awk -v s="${p1[6]}" 'BEGIN{print s*1e6}')" "$INDEXED" 1) | $(div "$(awk -v s="${p2[6]}" 'BEGIN{print s*1e6}')" "$INDEXED" 1) |"
 }

@@ -236,15 +236,7 @@ def main():
             check("40P01" in err and "40001" in err and "connection lost" in err,
                   "%s: retries: each logged: %s" % (driver, err))
 
-            # One connection: the same.
-            reset([(3, "40P01")])
-            rc, err = tool(plain, "--db", cluster.dsn, "--batch", "100", "--connections", "1",
-                           env=env)
-            check(rc == 0 and received() == want and "1 retries" in err,
-                  "%s: one connection: every line once, in order: %s" % (driver, err))
-
-            # A COMMIT that fails while the next batch waits for it: that
-            # one is rolled back, and both go again, in order.
+            # A COMMIT that fails is retried, in order.
             reset([(2, "commit"), (9, "commit"), (10, "kill")])
             rc, err = tool(plain, "--db", cluster.dsn, "--batch", "100", env=env)
             check(rc == 0 and received() == want,
