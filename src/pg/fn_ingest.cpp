@@ -537,10 +537,9 @@ bool ingest_events(const char *text, size_t len, int64 *last) {
     phases = Phases{};
     double t0 = cpu_ms();
     Counts c;
-    // Reading the lines needs no table, so it runs before the lock: a
-    // client that sends the next batch on a second connection as soon as
-    // this one's call has returned (scripts/ingest) has it read while this
-    // batch commits.
+    // Reading the lines needs no table, so it runs before the lock:
+    // concurrent callers (a backfill beside the live consumer, say) read
+    // theirs while one batch holds it.
     read_lines(text, len, &c);  // may throw: the function's own guard catches it
     phases.parse = cpu_ms() - t0;
     lock_ingest();
