@@ -6,7 +6,7 @@
 
 -- DIDs are compared byte by byte, as in a fresh install (install_head.sql):
 -- the DID index is rebuilt, the table is not rewritten.
-ALTER TABLE dataplane.actor ALTER COLUMN did TYPE text COLLATE "C";
+ALTER TABLE dataplane.actor ALTER COLUMN did TYPE text COLLATE pg_catalog."C";
 
 -- ------------------------------------------------------- uid constraints
 

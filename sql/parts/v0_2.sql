@@ -20,7 +20,7 @@ CREATE INDEX actor_inactive_idx ON dataplane.actor (uid) WHERE NOT active;
 -- may be a post this AppView never indexed), both NULL or both set; whether
 -- it embeds a record (a quote), and the media it embeds.
 ALTER TABLE dataplane.post
-    ADD COLUMN rkey text COLLATE "C",
+    ADD COLUMN rkey text COLLATE pg_catalog."C",
     ADD COLUMN cid text,
     ADD COLUMN reply_root_author int CONSTRAINT post_reply_root_author_check
         CHECK (reply_root_author > 0),
@@ -34,7 +34,7 @@ ALTER TABLE dataplane.post
     ADD CONSTRAINT post_author_rkey_key UNIQUE (author, rkey);
 
 ALTER TABLE dataplane.repost
-    ADD COLUMN rkey text COLLATE "C",
+    ADD COLUMN rkey text COLLATE pg_catalog."C",
     ADD COLUMN cid text,
     ADD CONSTRAINT repost_reposter_rkey_key UNIQUE (reposter, rkey);
 
@@ -68,7 +68,7 @@ CREATE TABLE dataplane.list (
     id bigint PRIMARY KEY DEFAULT nextval('dataplane.list_id_seq'),
     owner int NOT NULL CONSTRAINT list_owner_fkey
         REFERENCES dataplane.actor (uid) ON DELETE CASCADE CHECK (owner > 0),
-    rkey text COLLATE "C",
+    rkey text COLLATE pg_catalog."C",
     purpose text,
     UNIQUE (owner, rkey)
 );
@@ -111,9 +111,9 @@ CREATE INDEX list_mute_list_idx ON dataplane.list_mute (list_id, actor);
 CREATE TABLE dataplane.graph_record (
     repo int NOT NULL CONSTRAINT graph_record_repo_fkey
         REFERENCES dataplane.actor (uid) ON DELETE CASCADE CHECK (repo > 0),
-    collection text COLLATE "C" NOT NULL
+    collection text COLLATE pg_catalog."C" NOT NULL
         CHECK (collection IN ('follow', 'block', 'listitem', 'listblock')),
-    rkey text COLLATE "C" NOT NULL,
+    rkey text COLLATE pg_catalog."C" NOT NULL,
     subject int CHECK (subject > 0),
     list_id bigint CONSTRAINT graph_record_list_id_fkey
         REFERENCES dataplane.list (id) ON DELETE CASCADE,
@@ -136,10 +136,10 @@ CREATE INDEX graph_record_list_idx ON dataplane.graph_record (list_id, subject)
 CREATE TABLE dataplane.repost_pending (
     reposter int NOT NULL CONSTRAINT repost_pending_reposter_fkey
         REFERENCES dataplane.actor (uid) ON DELETE CASCADE CHECK (reposter > 0),
-    rkey text COLLATE "C" NOT NULL,
+    rkey text COLLATE pg_catalog."C" NOT NULL,
     cid text,
     subject_author int NOT NULL CHECK (subject_author > 0),
-    subject_rkey text COLLATE "C" NOT NULL,
+    subject_rkey text COLLATE pg_catalog."C" NOT NULL,
     created_at timestamptz NOT NULL,
     PRIMARY KEY (reposter, rkey)
 );
