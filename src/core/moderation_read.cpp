@@ -72,16 +72,21 @@ void ModerationReader::probe_all(const SetView &v, uint16_t bit, uint16_t *bits)
 Read ModerationReader::relations(const IndexEnv &env, uint32_t viewer, const uint32_t *xs,
                                  size_t n, uint16_t want, uint16_t *bits,
                                  const uint16_t *wants) noexcept {
+    // probe_all reads wants_ during this call only: the caller's array is
+    // not kept past it.
+    wants_ = wants;
+    Read r;
     try {
-        return relations_inner(env, viewer, xs, n, want, bits, wants);
+        r = relations_inner(env, viewer, xs, n, want, bits);
     } catch (const std::bad_alloc &) {
-        return Read::kUnknown;
+        r = Read::kUnknown;
     }
+    wants_ = nullptr;
+    return r;
 }
 
 Read ModerationReader::relations_inner(const IndexEnv &env, uint32_t viewer, const uint32_t *xs,
-                                       size_t n, uint16_t want, uint16_t *bits,
-                                       const uint16_t *wants) {
+                                       size_t n, uint16_t want, uint16_t *bits) {
     std::fill(bits, bits + n, uint16_t(0));
     if (n == 0)
         return Read::kOk;
@@ -92,7 +97,6 @@ Read ModerationReader::relations_inner(const IndexEnv &env, uint32_t viewer, con
     for (size_t i = 0; i < n; i++)
         if (valid_id(xs[i]))
             sorted_.push_back(Probe{xs[i], uint32_t(i)});
-    wants_ = wants;
     std::sort(sorted_.begin(), sorted_.end(),
               [](const Probe &a, const Probe &b) { return a.uid < b.uid; });
     if (valid_id(viewer)) {

@@ -61,7 +61,7 @@ class ModerationReader {
 
   private:
     Read relations_inner(const IndexEnv &env, uint32_t viewer, const uint32_t *xs, size_t n,
-                         uint16_t want, uint16_t *bits, const uint16_t *wants);
+                         uint16_t want, uint16_t *bits);
     Read viewer_sets(const IndexEnv &env, uint32_t viewer, uint16_t want, uint16_t *bits);
     Read lists_hold(const IndexEnv &env, const std::vector<uint32_t> &lists, uint8_t side,
                     uint16_t bit, uint16_t *bits);
@@ -77,7 +77,7 @@ class ModerationReader {
         uint32_t uid;
         uint32_t index;  // into xs
     };
-    const uint16_t *wants_ = nullptr;  // relations()' wants, during a call
+    const uint16_t *wants_ = nullptr;  // relations()' wants, set only during the call
     std::vector<Probe> sorted_;                     // the valid xs, by uid
     std::vector<uint32_t> list_block_, list_mute_;  // the viewer's lists
     std::vector<uint32_t> member_of_;               // the lists the viewer is on
