@@ -97,8 +97,9 @@ Read ModerationReader::relations_inner(const IndexEnv &env, uint32_t viewer, con
     for (size_t i = 0; i < n; i++)
         if (valid_id(xs[i]))
             sorted_.push_back(Probe{xs[i], uint32_t(i)});
-    std::sort(sorted_.begin(), sorted_.end(),
-              [](const Probe &a, const Probe &b) { return a.uid < b.uid; });
+    auto by_uid = [](const Probe &a, const Probe &b) { return a.uid < b.uid; };
+    if (!std::is_sorted(sorted_.begin(), sorted_.end(), by_uid))  // relationships()' are
+        std::sort(sorted_.begin(), sorted_.end(), by_uid);
     if (valid_id(viewer)) {
         if (viewer_sets(env, viewer, want, bits) != Read::kOk)
             return Read::kUnknown;

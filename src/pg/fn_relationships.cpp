@@ -33,6 +33,10 @@ constexpr int kColumns = 9;  // uid and eight booleans
 constexpr uint16 kColumnBits[kColumns - 1] = {
     dp::kFollowing, dp::kFollowedBy,     dp::kBlocking,      dp::kBlockedBy,
     dp::kMuting,    dp::kBlockingByList, dp::kBlockedByList, dp::kMutingByList};
+// What the reader is asked: those (not whether an account is inactive).
+constexpr uint16 kWanted = dp::kFollowing | dp::kFollowedBy | dp::kBlocking | dp::kBlockedBy |
+                           dp::kMuting | dp::kBlockingByList | dp::kBlockedByList |
+                           dp::kMutingByList;
 
 // Static storage: it holds C++ containers, and frames below may ereport.
 dp::ModerationReader reader;
@@ -55,18 +59,25 @@ const char kReference[] =
 
 SPIPlanPtr reference_plan = nullptr;
 
-// The distinct non-NULL elements, ascending.
+// The distinct non-NULL elements, ascending. An array without NULLs (the
+// usual case) is read in place; one already ascending is not sorted again.
 int32 *distinct_uids(ArrayType *arr, int *n_out) {
-    Datum *elems;
-    bool *nulls;
-    int n;
-    deconstruct_array(arr, INT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, &n);
+    int n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
     int32 *v = static_cast<int32 *>(palloc(sizeof(int32) * (n + 1)));
     int k = 0;
-    for (int i = 0; i < n; i++)
-        if (!nulls[i])
-            v[k++] = DatumGetInt32(elems[i]);
-    std::sort(v, v + k);
+    if (!ARR_HASNULL(arr)) {
+        memcpy(v, ARR_DATA_PTR(arr), sizeof(int32) * n);
+        k = n;
+    } else {
+        Datum *elems;
+        bool *nulls;
+        deconstruct_array(arr, INT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, &n);
+        for (int i = 0; i < n; i++)
+            if (!nulls[i])
+                v[k++] = DatumGetInt32(elems[i]);
+    }
+    if (!std::is_sorted(v, v + k))
+        std::sort(v, v + k);
     *n_out = int(std::unique(v, v + k) - v);
     return v;
 }
@@ -109,7 +120,7 @@ bool index_rows(int32 viewer, const int32 *uids, int n, Tuplestorestate *store,
         uint64 started;
         if (!quiet_index(&started))
             continue;
-        if (reader.relations(env, v, xs, size_t(n), dp::kAllRelations, bits) != dp::Read::kOk)
+        if (reader.relations(env, v, xs, size_t(n), kWanted, bits) != dp::Read::kOk)
             return false;
         answered = !applied_since(started);
     }
