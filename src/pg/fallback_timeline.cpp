@@ -5,10 +5,10 @@
 // (sort_at, item_id), orders what the reference query leaves unordered the
 // way the index does (ItemKey's rank).
 #include "commit.hpp"
+#include "direct_rows.hpp"
 #include "fallback.hpp"
 #include "gate.hpp"
 #include "owner.hpp"
-#include "direct_rows.hpp"
 #include "sql_text.hpp"
 
 extern "C" {
