@@ -4,6 +4,7 @@
 
 #include "index_build.hpp"
 #include "capture.hpp"
+#include "capture_guard.hpp"
 #include "entry.hpp"
 #include "tables.hpp"
 #include "guc.hpp"
@@ -468,7 +469,7 @@ bool build_and_wait(Oid gen, bool force) {
                         errmsg("the dataplane index is not built on a standby"),
                         errdetail("A hot standby answers every read from its tables."),
                         errhint("Promote the standby, or run this on the primary.")));
-    if (pg_atomic_read_u32(&L.sh->capture_off) != 0) {
+    if (!heal_capture(false)) {
         char reason[sizeof(L.sh->capture_reason)];
         SpinLockAcquire(&L.sh->mutex);
         strlcpy(reason, L.sh->capture_reason, sizeof(reason));

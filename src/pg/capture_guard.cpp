@@ -6,6 +6,8 @@
 #include "tables.hpp"
 
 extern "C" {
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
 #include "utils/timestamp.h"
@@ -79,15 +81,29 @@ bool capture_trustworthy(const char **reason) {
     if (last_heal != 0 && !TimestampDifferenceExceeds(last_heal, now, 1000))
         return false;
     last_heal = now;
+    heal_capture(true);
+    return false;  // this read still uses the tables: the index is rebuilding
+}
+
+bool heal_capture(bool launch) {
+    if (pg_atomic_read_u32(&L.sh->capture_off) == 0)
+        return true;
+    // A transaction that wrote (an ENABLE TRIGGER not yet committed, say)
+    // sees the catalog as it may never be: only one that wrote nothing sees
+    // what every other will.
+    if (RecoveryInProgress() || !serves_this_database() ||
+        GetTopTransactionIdIfAny() != InvalidTransactionId)
+        return false;
     static char fresh[kReasonLen];
     if (!inspect_capture(false, fresh))
-        return false;
+        return false;  // still off
     uint32 expected = 1;
     if (pg_atomic_compare_exchange_u32(&L.sh->capture_off, &expected, 0)) {
         invalidate_index();
-        maybe_launch_build(current_generation());
+        if (launch)
+            maybe_launch_build(current_generation());
     }
-    return false;  // this read still uses the tables: the index is rebuilding
+    return true;
 }
 
 }  // namespace dpg

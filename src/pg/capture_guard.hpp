@@ -15,11 +15,16 @@
 // A writer cannot slip between: DISABLE/ENABLE TRIGGER hold a lock that
 // excludes writers until after the commit callbacks have run.
 //
-// Backstops, for when the event trigger did not run (dropped, or a
-// single-user server): every reading backend inspects the triggers again
-// after any invalidation of the tables' relcache entries, and a backend that
-// finds capture_off set while every trigger is enabled clears it (and
-// rebuilds), at most once a second.
+// Each transaction checks the triggers before it commits: two that
+// re-enable triggers on different tables at once (pg_restore -j
+// --disable-triggers) may each see the other's still disabled, and both
+// publish "off" although every trigger is enabled once both committed.
+// Hence the backstops, also for when the event trigger did not run
+// (dropped, or a single-user server): every reading backend inspects the
+// triggers again after any invalidation of the tables' relcache entries,
+// and a backend that finds capture_off set while every trigger is enabled
+// clears it (and rebuilds), at most once a second for reads, at once for
+// verify(), rebuild() and status() (heal_capture).
 #pragma once
 
 #include "pg_prelude.hpp"
@@ -37,5 +42,14 @@ void guard_at_abort();
 // For read_gate: false when writes may bypass the index now; then *reason
 // says why. May mark the index for a rebuild, or clear a stale mark.
 bool capture_trustworthy(const char **reason);
+
+// Whether capture is on, looking in the catalog when it is marked off: a
+// mark left by commits that each saw another table's trigger still
+// disabled (two transactions re-enabling triggers on different tables at
+// once, as pg_restore -j --disable-triggers does) is cleared, and the
+// index invalidated (it missed the writes in between) and, with `launch`,
+// a build started. For verify(), rebuild() and status(), which must not
+// report "capture is off" once every trigger is enabled.
+bool heal_capture(bool launch);
 
 }  // namespace dpg
