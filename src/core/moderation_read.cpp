@@ -98,7 +98,8 @@ Read ModerationReader::relations_inner(const IndexEnv &env, uint32_t viewer, con
         if (valid_id(xs[i]))
             sorted_.push_back(Probe{xs[i], uint32_t(i)});
     auto by_uid = [](const Probe &a, const Probe &b) { return a.uid < b.uid; };
-    if (!std::is_sorted(sorted_.begin(), sorted_.end(), by_uid))  // relationships()' are
+    // relationships() passes its uids ascending already; a page's come as named.
+    if (!std::is_sorted(sorted_.begin(), sorted_.end(), by_uid))
         std::sort(sorted_.begin(), sorted_.end(), by_uid);
     if (valid_id(viewer)) {
         if (viewer_sets(env, viewer, want, bits) != Read::kOk)

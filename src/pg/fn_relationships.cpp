@@ -33,10 +33,15 @@ constexpr int kColumns = 9;  // uid and eight booleans
 constexpr uint16 kColumnBits[kColumns - 1] = {
     dp::kFollowing, dp::kFollowedBy,     dp::kBlocking,      dp::kBlockedBy,
     dp::kMuting,    dp::kBlockingByList, dp::kBlockedByList, dp::kMutingByList};
-// What the reader is asked: those (not whether an account is inactive).
-constexpr uint16 kWanted = dp::kFollowing | dp::kFollowedBy | dp::kBlocking | dp::kBlockedBy |
-                           dp::kMuting | dp::kBlockingByList | dp::kBlockedByList |
-                           dp::kMutingByList;
+// What the reader is asked: the columns' bits (not whether an account is
+// inactive, which no column shows).
+constexpr uint16 columns_wanted() {
+    uint16 w = 0;
+    for (uint16 b : kColumnBits)
+        w |= b;
+    return w;
+}
+constexpr uint16 kWanted = columns_wanted();
 
 // Static storage: it holds C++ containers, and frames below may ereport.
 dp::ModerationReader reader;
