@@ -47,26 +47,40 @@ bool copy_set(const IndexEnv &env, const SetRef &ref, std::vector<uint32_t> *out
 
 // Sets bit for each x in the set v. A set not much larger than the page's
 // accounts is merged with them (both ascending: a walk without searches);
-// a larger one is probed for each x in ascending order, each probe going
-// on from where the one before stopped (SetProbe).
-void ModerationReader::probe_all(const SetView &v, uint16_t bit, uint16_t *bits) const {
+// a larger one is asked about the x that still need the bit, in ascending
+// order, in one batch (SetView::members).
+void ModerationReader::probe_all(const SetView &v, uint16_t bit, uint16_t *bits) {
+    // Raw pointers: the compiler would reload the vectors' at every store.
+    const Probe *const sorted = sorted_.data();
     const size_t n = sorted_.size();
     if (v.size() <= 4 * n) {
         size_t k = 0;
         v.for_each([&](uint32_t x) {
-            while (k < n && sorted_[k].uid < x)
+            while (k < n && sorted[k].uid < x)
                 k++;
-            for (; k < n && sorted_[k].uid == x; k++)
-                bits[sorted_[k].index] |= bit;
+            for (; k < n && sorted[k].uid == x; k++)
+                bits[sorted[k].index] |= bit;
             return k < n;
         });
         return;
     }
-    SetProbe p(v);
-    for (const Probe &q : sorted_)
-        if (!(bits[q.index] & bit) && (wants_ == nullptr || (wants_[q.index] & bit)) &&
-            p.contains(q.uid))
-            bits[q.index] |= bit;
+    // The x that still need the bit, compacted without branches (a page's
+    // accounts are asked by most of the sets).
+    asked_uids_.resize(n);
+    asked_at_.resize(n);
+    uint32_t *const uids = asked_uids_.data(), *const at = asked_at_.data();
+    const uint16_t *const wants = wants_;
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++) {
+        uids[m] = sorted[k].uid;
+        at[m] = sorted[k].index;
+        m += !(bits[sorted[k].index] & bit) && (wants == nullptr || (wants[sorted[k].index] & bit));
+    }
+    in_.resize(m);
+    const uint8_t *const in = in_.data();
+    v.members(uids, m, in_.data());
+    for (size_t i = 0; i < m; i++)
+        bits[at[i]] |= uint16_t(-uint16_t(in[i])) & bit;
 }
 
 Read ModerationReader::relations(const IndexEnv &env, uint32_t viewer, const uint32_t *xs,

@@ -71,7 +71,7 @@ class ModerationReader {
     Read others_list_blocks(const IndexEnv &env, const uint32_t *xs, size_t n);
     Read others_lists(const IndexEnv &env, uint32_t viewer, uint16_t *bits);
 
-    void probe_all(const SetView &v, uint16_t bit, uint16_t *bits) const;
+    void probe_all(const SetView &v, uint16_t bit, uint16_t *bits);
 
     struct Probe {
         uint32_t uid;
@@ -82,6 +82,10 @@ class ModerationReader {
     std::vector<uint32_t> list_block_, list_mute_;  // the viewer's lists
     std::vector<uint32_t> member_of_;               // the lists the viewer is on
     std::vector<uint32_t> order_;                   // indexes of xs by stripe
+    // probe_all's batch: the uids asked of a set, where their bits go, and
+    // the set's answers.
+    std::vector<uint32_t> asked_uids_, asked_at_;
+    std::vector<uint8_t> in_;
     struct Pending {
         uint32_t list;
         uint32_t index;  // into xs

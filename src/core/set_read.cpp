@@ -176,7 +176,7 @@ static inline bool contains_interpolated(const uint16_t *v, uint32_t n, uint16_t
 // The run of a run container that may hold x: the last run starting at or
 // below x, found by galloping on from `from` (a run at or below the one
 // before, for ascending probes); 0 when x is below every run.
-static uint32_t run_at_or_below(const rle16_t *runs, uint32_t n, uint32_t from, uint16_t x) {
+static inline uint32_t run_at_or_below(const rle16_t *runs, uint32_t n, uint32_t from, uint16_t x) {
     uint32_t lo = from, step = 1;
     while (lo + step < n && runs[lo + step].value <= x) {
         lo += step;
@@ -335,6 +335,135 @@ size_t SetView::list(uint32_t after, size_t lim, uint32_t *out) const {
         }
     }
     return k;
+}
+
+// ------------------------------------------------------ SetView::members
+
+namespace {
+
+// The probes xs[i..j) share the high half `key`; marks in[] for those whose
+// low half a sorted uint16 array (a Packed16 group, a Roaring array
+// container) holds. Big arrays by interpolation, small ones by galloping on
+// from the probe before (both as BaseProbe does one probe at a time).
+void group_array16(const uint16_t *v, uint32_t nv, const uint32_t *xs, size_t i, size_t j,
+                   uint8_t *in) {
+    if (nv >= 128) {
+        for (; i < j; i++)
+            in[i] = contains_interpolated(v, nv, uint16_t(xs[i]));
+        return;
+    }
+    uint32_t pos = 0;
+    for (; i < j; i++) {
+        pos = gallop16(v, nv, pos, uint16_t(xs[i]));
+        in[i] = pos < nv && v[pos] == uint16_t(xs[i]);
+    }
+}
+
+// The same for a Roaring container of any kind.
+void group_container(const void *c, uint8_t type, const uint32_t *xs, size_t i, size_t j,
+                     uint8_t *in) {
+    c = container_unwrap_shared(c, &type);
+    switch (type) {
+        case BITSET_CONTAINER_TYPE_CODE: {
+            const uint64_t *words = static_cast<const bitset_container_t *>(c)->array;
+            for (; i < j; i++) {
+                uint16_t low = uint16_t(xs[i]);
+                in[i] = (words[low >> 6] >> (low & 63)) & 1;
+            }
+            return;
+        }
+        case ARRAY_CONTAINER_TYPE_CODE: {
+            auto *a = static_cast<const array_container_t *>(c);
+            group_array16(a->array, uint32_t(a->cardinality), xs, i, j, in);
+            return;
+        }
+        case RUN_CONTAINER_TYPE_CODE: {
+            auto *r = static_cast<const run_container_t *>(c);
+            uint32_t at = 0;
+            for (; i < j; i++) {
+                in[i] = 0;
+                if (r->n_runs == 0)
+                    continue;
+                uint16_t low = uint16_t(xs[i]);
+                at = run_at_or_below(r->runs, uint32_t(r->n_runs), at, low);
+                const rle16_t &run = r->runs[at];
+                in[i] = run.value <= low && low - run.value <= run.length;
+            }
+            return;
+        }
+        default:
+            for (; i < j; i++)
+                in[i] = container_contains(c, uint16_t(xs[i]), type);
+            return;
+    }
+}
+
+// The end of the run of probes from i that share xs[i]'s high half.
+inline size_t group_end(const uint32_t *xs, size_t n, size_t i) {
+    const uint32_t high = xs[i] >> 16;
+    size_t j = i + 1;
+    while (j < n && xs[j] >> 16 == high)
+        j++;
+    return j;
+}
+
+}  // namespace
+
+void SetView::members(const uint32_t *xs, size_t n, uint8_t *in) const {
+    if (base_ == nullptr || base_->n == 0) {
+        std::memset(in, 0, n);
+    } else if (base_->fmt == kFmtArray32) {
+        const uint32_t *v = array32_data(base_);
+        uint32_t pos = 0;
+        for (size_t i = 0; i < n; i++) {
+            pos = gallop_lower_bound(v, base_->n, pos, xs[i]);
+            in[i] = pos < base_->n && v[pos] == xs[i];
+        }
+    } else if (base_->fmt == kFmtPacked16) {
+        const uint16_t *keys = packed16_keys(base_), *ends = packed16_ends(base_),
+                       *lows = packed16_lows(base_);
+        uint32_t k = 0;
+        for (size_t i = 0, j; i < n; i = j) {
+            j = group_end(xs, n, i);
+            k = gallop16(keys, base_->nkeys, k, uint16_t(xs[i] >> 16));
+            if (k == base_->nkeys || keys[k] != uint16_t(xs[i] >> 16)) {
+                std::memset(in + i, 0, j - i);
+                continue;
+            }
+            uint32_t start = k == 0 ? 0 : ends[k - 1];
+            group_array16(lows + start, ends[k] - start, xs, i, j, in);
+        }
+    } else {
+        const roaring_array_t &ra = view_->high_low_container;
+        uint32_t k = 0;
+        for (size_t i = 0, j; i < n; i = j) {
+            j = group_end(xs, n, i);
+            k = gallop16(ra.keys, uint32_t(ra.size), k, uint16_t(xs[i] >> 16));
+            if (k == uint32_t(ra.size) || ra.keys[k] != uint16_t(xs[i] >> 16)) {
+                std::memset(in + i, 0, j - i);
+                continue;
+            }
+            group_container(ra.containers[k], ra.typecodes[k], xs, i, j, in);
+        }
+    }
+    if (delta_ == nullptr)
+        return;
+    // The delta over the base: a remove takes a uid out, an add puts it in.
+    const uint32_t *adds = delta_->adds(), *dels = delta_->dels();
+    const uint32_t na = delta_->n_add, nd = delta_->n_del;
+    uint32_t ai = 0, di = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (nd != 0) {
+            di = gallop_lower_bound(dels, nd, di, xs[i]);
+            if (di < nd && dels[di] == xs[i])
+                in[i] = 0;
+        }
+        if (na != 0) {
+            ai = gallop_lower_bound(adds, na, ai, xs[i]);
+            if (ai < na && adds[ai] == xs[i])
+                in[i] = 1;
+        }
+    }
 }
 
 // ------------------------------------------------------------------ SetProbe

@@ -417,6 +417,17 @@ void check_reads(const Arena &arena, SetRef r, const Model &m, RoaringViews *vie
     SetProbe p(v);
     for (uint32_t x : probes)
         ASSERT_EQ(p.contains(x), m.count(x) == 1) << x;
+    // The same probes in one batch, and every other one of them (groups
+    // skipped, runs of probes in a group split).
+    for (size_t stride : {size_t(1), size_t(2), size_t(7)}) {
+        Vec xs;
+        for (size_t i = 0; i < probes.size(); i += stride)
+            xs.push_back(probes[i]);
+        std::vector<uint8_t> in(xs.size(), 2);
+        v.members(xs.data(), xs.size(), in.data());
+        for (size_t i = 0; i < xs.size(); i++)
+            ASSERT_EQ(in[i], m.count(xs[i]) == 1 ? 1 : 0) << xs[i] << " stride " << stride;
+    }
 }
 
 TEST(SetRead, ListAfterOnEveryFormatWithDeltas) {
