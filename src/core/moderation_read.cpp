@@ -45,22 +45,57 @@ bool copy_set(const IndexEnv &env, const SetRef &ref, std::vector<uint32_t> *out
 
 }  // namespace
 
+namespace {
+
+// The first k with v[k].uid >= x, or n (v ascending by uid).
+template <typename P>
+inline size_t lower_bound_uid(const P *v, size_t n, uint32_t x) {
+    size_t lo = 0;
+    while (n > 0) {
+        size_t half = n / 2;
+        if (v[lo + half].uid < x) {
+            lo += half + 1;
+            n -= half + 1;
+        } else {
+            n = half;
+        }
+    }
+    return lo;
+}
+
+}  // namespace
+
+// The bit of uid in seen_ (a multiplicative hash: uids that differ only in
+// high bits, or by multiples of a power of two, spread as well).
+inline uint32_t ModerationReader::seen_bit(uint32_t uid) {
+    return (uid * 0x9E3779B1u) >> (32 - kSeenLog2);
+}
+
 // Sets bit for each x in the set v. A set not much larger than the page's
-// accounts is merged with them (both ascending: a walk without searches);
-// a larger one is asked about the x that still need the bit, in ascending
-// order, in one batch (SetView::members).
+// accounts is walked, and each member looked for among the accounts only
+// when seen_ says it may be one: a member in a row of misses costs a load
+// and a well predicted branch (a merge of the two lists mispredicted one
+// at nearly every step: a quarter of a microsecond a set). A larger set is
+// asked about the x that still need the bit, in ascending order, in one
+// batch (SetView::members).
 void ModerationReader::probe_all(const SetView &v, uint16_t bit, uint16_t *bits) {
     // Raw pointers: the compiler would reload the vectors' at every store.
     const Probe *const sorted = sorted_.data();
     const size_t n = sorted_.size();
+    if (n == 0)
+        return;
     if (v.size() <= 4 * n) {
-        size_t k = 0;
+        const uint32_t last = sorted[n - 1].uid;
+        const uint64_t *const seen = seen_;
         v.for_each([&](uint32_t x) {
-            while (k < n && sorted[k].uid < x)
-                k++;
-            for (; k < n && sorted[k].uid == x; k++)
+            if (x > last)
+                return false;
+            uint32_t b = seen_bit(x);
+            if (!((seen[b >> 6] >> (b & 63)) & 1))
+                return true;
+            for (size_t k = lower_bound_uid(sorted, n, x); k < n && sorted[k].uid == x; k++)
                 bits[sorted[k].index] |= bit;
-            return k < n;
+            return true;
         });
         return;
     }
@@ -115,6 +150,11 @@ Read ModerationReader::relations_inner(const IndexEnv &env, uint32_t viewer, con
     // relationships() passes its uids ascending already; a page's come as named.
     if (!std::is_sorted(sorted_.begin(), sorted_.end(), by_uid))
         std::sort(sorted_.begin(), sorted_.end(), by_uid);
+    std::fill(std::begin(seen_), std::end(seen_), uint64_t(0));
+    for (const Probe &q : sorted_) {
+        uint32_t b = seen_bit(q.uid);
+        seen_[b >> 6] |= uint64_t(1) << (b & 63);
+    }
     if (valid_id(viewer)) {
         if (viewer_sets(env, viewer, want, bits) != Read::kOk)
             return Read::kUnknown;

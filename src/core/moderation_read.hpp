@@ -72,6 +72,7 @@ class ModerationReader {
     Read others_lists(const IndexEnv &env, uint32_t viewer, uint16_t *bits);
 
     void probe_all(const SetView &v, uint16_t bit, uint16_t *bits);
+    static uint32_t seen_bit(uint32_t uid);
 
     struct Probe {
         uint32_t uid;
@@ -79,6 +80,10 @@ class ModerationReader {
     };
     const uint16_t *wants_ = nullptr;  // relations()' wants, set only during the call
     std::vector<Probe> sorted_;                     // the valid xs, by uid
+    // A filter of the valid xs' uids (a bit each, by hash; a set bit may
+    // be another uid's): most members of a set are no x.
+    static constexpr uint32_t kSeenLog2 = 11;
+    uint64_t seen_[(1u << kSeenLog2) / 64] = {};
     std::vector<uint32_t> list_block_, list_mute_;  // the viewer's lists
     std::vector<uint32_t> member_of_;               // the lists the viewer is on
     std::vector<uint32_t> order_;                   // indexes of xs by stripe
