@@ -68,8 +68,6 @@ class ItemFilter {
   private:
     // The slot holding uid's index + 1, or the free slot where it goes.
     size_t probe(uint32_t uid) const;
-    // uid's index in uids_ + 1 (added if new); 0 for no account (uid 0).
-    uint32_t add(uint32_t uid);
     uint16_t bits_at(uint32_t ref) const { return ref != 0 ? bits_[ref - 1] : 0; }
     // Sizes slots_ for `extra` more accounts, rehashing those held.
     void reserve(size_t extra);
@@ -91,9 +89,10 @@ class ItemFilter {
     // Accounts of earlier batches this one needs the follow bit of.
     std::vector<uint32_t> again_, again_uids_;
     std::vector<uint16_t> again_bits_;
-    // The batch last prepared, and for each of its items the add() of its
-    // author, reposter, parent and root (so that keep() needs no lookups;
-    // not filled when the filter reads no relations).
+    // The batch last prepared, and for each of its items the index + 1 in
+    // uids_ (0: none) of its author, reposter, parent and root (so that
+    // keep() needs no lookups; not filled when the filter reads no
+    // relations).
     const PageItem *items_ = nullptr;
     std::vector<uint32_t> refs_;
     std::vector<uint32_t> slots_;
