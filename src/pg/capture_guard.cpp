@@ -106,6 +106,18 @@ bool heal_capture(bool launch) {
     return true;
 }
 
+void sync_capture_mark() {
+    if (L.sh == nullptr || g.saw_off || RecoveryInProgress() || !serves_this_database())
+        return;
+    const char *reason;
+    if (!capture_complete_cached(&reason)) {
+        if (pg_atomic_read_u32(&L.sh->capture_off) == 0)
+            set_capture_off(reason);
+        return;
+    }
+    heal_capture(true);
+}
+
 }  // namespace dpg
 
 using namespace dpg;

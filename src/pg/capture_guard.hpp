@@ -24,7 +24,11 @@
 // triggers again after any invalidation of the tables' relcache entries,
 // and a backend that finds capture_off set while every trigger is enabled
 // clears it (and rebuilds), at most once a second for reads, at once for
-// verify(), rebuild() and status() (heal_capture).
+// verify(), rebuild() and status() (heal_capture). The other way round, a
+// re-enabling commit that checked before another table's DISABLE committed
+// clears a mark that should stay: reads see the disabled trigger at their
+// own check and set it again, and status() checks as they do
+// (sync_capture_mark).
 #pragma once
 
 #include "pg_prelude.hpp"
@@ -51,5 +55,13 @@ bool capture_trustworthy(const char **reason);
 // a build started. For verify(), rebuild() and status(), which must not
 // report "capture is off" once every trigger is enabled.
 bool heal_capture(bool launch);
+
+// For status(): the mark made to agree with the triggers as this backend
+// sees them, both ways. Healed as heal_capture(true) does; and set when a
+// capture trigger is disabled although the mark is clear, which a commit
+// that re-enabled one table's triggers leaves when it checked before
+// another's DISABLE committed and commits after it (reads find that out
+// themselves before they use the index; status() must not say ready).
+void sync_capture_mark();
 
 }  // namespace dpg

@@ -177,9 +177,9 @@ DP_FUNCTION(dataplane_status) {
     // would; a DBA watching status() should not have to).
     if (serves_this_database() && pg_atomic_read_u32(&sh->state) == kStateEmpty)
         maybe_launch_build(current_generation());
-    // Nor report capture off once every trigger is enabled again
-    // (capture_guard.hpp: re-enabling commits that raced).
-    heal_capture(true);
+    // Nor report capture off once every trigger is enabled again, nor on
+    // while one is disabled (capture_guard.hpp: commits that raced).
+    sync_capture_mark();
     int64 edges = 0, invalid = 0, stale = 0, compactions = 0;
     const dp::IndexEnv &env = index_env();
     dp::RingCensus census;
