@@ -142,10 +142,14 @@ Read ModerationReader::relations_inner(const IndexEnv &env, uint32_t viewer, con
     list_block_.clear();
     list_mute_.clear();
     member_of_.clear();
-    sorted_.clear();
-    for (size_t i = 0; i < n; i++)
-        if (valid_id(xs[i]))
-            sorted_.push_back(Probe{xs[i], uint32_t(i)});
+    sorted_.resize(n);
+    Probe *const sorted = sorted_.data();
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        sorted[m] = Probe{xs[i], uint32_t(i)};
+        m += valid_id(xs[i]);
+    }
+    sorted_.resize(m);
     auto by_uid = [](const Probe &a, const Probe &b) { return a.uid < b.uid; };
     // relationships() passes its uids ascending already; a page's come as named.
     if (!std::is_sorted(sorted_.begin(), sorted_.end(), by_uid))

@@ -62,7 +62,7 @@ Read ItemFilter::prepare(const IndexEnv &env, const TimelineFilter &f, const Pag
     // at every store: a tenth of a filtered page's time was these lookups);
     // cut to what was added after the loop.
     uids_.resize(known + 4 * n);
-    asked_.resize(known + 4 * n, hidden);
+    asked_.resize(known + 4 * n);  // zeros (a memset); an account's set when added
     refs_.resize(4 * n);
     uint32_t *const uids = uids_.data(), *const slots = slots_.data();
     uint16_t *const asked = asked_.data();
@@ -76,6 +76,7 @@ Read ItemFilter::prepare(const IndexEnv &env, const TimelineFilter &f, const Pag
         for (size_t i = slot_of(uid, shift);; i = (i + 1) & mask) {
             uint32_t k = slots[i];
             if (k == 0) {
+                asked[count] = hidden;
                 uids[count++] = uid;
                 slots[i] = uint32_t(count);
                 return uint32_t(count);
