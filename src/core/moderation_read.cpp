@@ -105,11 +105,15 @@ void ModerationReader::probe_all(const SetView &v, uint16_t bit, uint16_t *bits)
     asked_at_.resize(n);
     uint32_t *const uids = asked_uids_.data(), *const at = asked_at_.data();
     const uint16_t *const wants = wants_;
+    // (Without wants, every x asks: the mask is all ones.)
+    const uint16_t *const asks = wants != nullptr ? wants : bits;
+    const uint16_t all = wants != nullptr ? 0 : uint16_t(0xFFFF);
     size_t m = 0;
     for (size_t k = 0; k < n; k++) {
+        const uint32_t i = sorted[k].index;
         uids[m] = sorted[k].uid;
-        at[m] = sorted[k].index;
-        m += !(bits[sorted[k].index] & bit) && (wants == nullptr || (wants[sorted[k].index] & bit));
+        at[m] = i;
+        m += ((uint16_t(asks[i] | all) & ~bits[i]) & bit) != 0;
     }
     in_.resize(m);
     const uint8_t *const in = in_.data();
