@@ -43,11 +43,8 @@ bool copy_set(const IndexEnv &env, const SetRef &ref, std::vector<uint32_t> *out
     return true;
 }
 
-}  // namespace
-
-namespace {
-
-// The first k with v[k].uid >= x, or n (v ascending by uid).
+// The first k with v[k].uid >= x, or n (v ascending by uid). A template:
+// the element type is private to ModerationReader.
 template <typename P>
 inline size_t lower_bound_uid(const P *v, size_t n, uint32_t x) {
     size_t lo = 0;

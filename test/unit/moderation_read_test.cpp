@@ -6,6 +6,7 @@
 // account) must be the model's, bit by bit, for every `want` mask asked.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
@@ -128,6 +129,26 @@ TEST(ModerationRead, MatchesTheModel) {
                                         : w.model(v, xs[i], n_lists);
                     ASSERT_EQ(bits[i] & want, m & want)
                         << "seed " << seed << " txn " << t << " viewer " << v << " x " << xs[i];
+                }
+                // A few accounts, unsorted and repeated (as a page names
+                // them): most sets are then many times larger than the
+                // accounts and are asked about them in a batch.
+                std::vector<uint32_t> few;
+                for (size_t i = 0, k = 1 + rng() % 4; i < k; i++) {
+                    uint32_t x = uint32_t(rng() % (n_users + 3));
+                    few.push_back(x);
+                    if (rng() % 2)
+                        few.push_back(x);
+                }
+                std::shuffle(few.begin(), few.end(), rng);
+                std::vector<uint16_t> few_bits(few.size());
+                ASSERT_EQ(reader.relations(w.env, v, few.data(), few.size(), want, few_bits.data()),
+                          Read::kOk);
+                for (size_t i = 0; i < few.size(); i++) {
+                    uint16_t m = v == 0 ? uint16_t(w.model(v, few[i], n_lists) & kInactiveBit)
+                                        : w.model(v, few[i], n_lists);
+                    ASSERT_EQ(few_bits[i] & want, m & want)
+                        << "seed " << seed << " txn " << t << " viewer " << v << " few x " << few[i];
                 }
             }
         }
