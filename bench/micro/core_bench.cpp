@@ -1,6 +1,7 @@
 // Microbenchmarks of the core: membership, single adds and removes through
 // set_apply (amortized over many, compactions included), intersections
-// (social proof), paging with `after`, building a base, netting a bulk load.
+// (social proof), paging with `after`, a page's accounts asked of a set,
+// building a base, netting a bulk load.
 // Random data with fixed seeds. Time is per operation unless the name says
 // otherwise; `ns_per_item` is given where one call handles many uids.
 #include <benchmark/benchmark.h>
@@ -454,6 +455,37 @@ void BM_List50After(benchmark::State &state) {
     state.SetLabel(shape_name(int(state.range(0))));
 }
 BENCHMARK(BM_List50After)->Arg(1)->Arg(2)->Arg(3);
+
+// ------------------------------------------------------ a page's accounts
+
+// 128 ascending uids (about a moderated page's accounts; half of them
+// members) asked of one set, as the moderation reader asks a list's
+// members or the viewer's follows: one probe at a time (SetProbe, second
+// argument 0) or in one batch (SetView::members, 1).
+void BM_PageProbes128(benchmark::State &state) {
+    Data &d = Data::get();
+    Data::Shape &s = shape(int(state.range(0)));
+    SetView v(d.ba.arena, s.ref, &d.views);
+    Vec xs(s.probes.begin(), s.probes.begin() + 128);
+    std::sort(xs.begin(), xs.end());
+    std::vector<uint8_t> in(xs.size());
+    const bool batch = state.range(1) != 0;
+    for (auto _ : state) {
+        if (batch) {
+            v.members(xs.data(), xs.size(), in.data());
+        } else {
+            SetProbe p(v);
+            for (size_t i = 0; i < xs.size(); i++)
+                in[i] = p.contains(xs[i]);
+        }
+        benchmark::DoNotOptimize(in.data());
+        benchmark::ClobberMemory();
+    }
+    state.counters["ns_per_item"] = benchmark::Counter(
+        double(xs.size()), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+    state.SetLabel(std::string(shape_name(int(state.range(0)))) + (batch ? ", batch" : ", one by one"));
+}
+BENCHMARK(BM_PageProbes128)->ArgsProduct({{1, 2, 3}, {0, 1}});
 
 // ---------------------------------------------------------------- build
 
