@@ -20,12 +20,18 @@ Page merge_page(const Source<FeedItem> &feed, const AuthorSource *authors, size_
     if (before <= horizon)
         return Page::kNeedsTables;
     if (n_authors == 0) {
-        // The feed ring alone (no celebrity followed): its items in order.
+        // The feed ring alone (no celebrity followed): its items in order,
+        // written in place (push_back was an outlined call per item).
         size_t pos = feed.end_below(before), taken = 0;
-        for (; taken < lim && pos > 0; taken++, pos--) {
-            if (feed.items[pos - 1].key() <= horizon)
+        const size_t base = out->size(), want = std::min(lim, pos);
+        out->resize(base + want);
+        PageItem *const dst = out->data() + base;
+        for (; taken < want; taken++, pos--) {
+            if (feed.items[pos - 1].key() <= horizon) {
+                out->resize(base + taken);
                 return Page::kNeedsTables;
-            out->push_back(page_item_of(feed.items[pos - 1]));
+            }
+            dst[taken] = page_item_of(feed.items[pos - 1]);
         }
         return taken == lim || horizon == kMinKey ? Page::kExact : Page::kNeedsTables;
     }
