@@ -61,16 +61,30 @@ void guard_at_commit() {
 
 void guard_at_abort() { g = GuardTxn(); }
 
-bool capture_trustworthy(const char **reason) {
+namespace {
+
+// Whether this transaction sees every capture trigger enabled (its own
+// ALTER TABLEs, then the catalog as cached); if not, *reason says which,
+// and the shared mark is set if it is clear (the event trigger did not
+// run, or a re-enabling commit that raced with a DISABLE cleared it).
+bool triggers_seen_enabled(const char **reason) {
     if (g.saw_off) {
         *reason = g.reason;
         return false;
     }
     if (!capture_complete_cached(reason)) {
         if (pg_atomic_read_u32(&L.sh->capture_off) == 0)
-            set_capture_off(*reason);  // the event trigger did not run
+            set_capture_off(*reason);
         return false;
     }
+    return true;
+}
+
+}  // namespace
+
+bool capture_trustworthy(const char **reason) {
+    if (!triggers_seen_enabled(reason))
+        return false;
     if (pg_atomic_read_u32(&L.sh->capture_off) == 0)
         return true;
     // Marked off, but this backend sees every trigger enabled: a commit
@@ -107,15 +121,11 @@ bool heal_capture(bool launch) {
 }
 
 void sync_capture_mark() {
-    if (L.sh == nullptr || g.saw_off || RecoveryInProgress() || !serves_this_database())
+    if (L.sh == nullptr || RecoveryInProgress() || !serves_this_database())
         return;
     const char *reason;
-    if (!capture_complete_cached(&reason)) {
-        if (pg_atomic_read_u32(&L.sh->capture_off) == 0)
-            set_capture_off(reason);
-        return;
-    }
-    heal_capture(true);
+    if (triggers_seen_enabled(&reason))
+        heal_capture(true);
 }
 
 }  // namespace dpg
