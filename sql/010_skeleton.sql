@@ -92,7 +92,10 @@ FROM (VALUES ('2024-09-05 00:00:00.000001+00'::timestamptz, 1::bigint),
              ('294276-12-31 23:59:59.999999+00', -9223372036854775808),
              ('1970-01-01 00:00:00+00', 0)) v(ts, id),
      LATERAL dataplane.feed_cursor(ts, id) c;
-SELECT dataplane.feed_cursor('infinity', 1);
+-- An infinite time is timestamptz's own integer too (INT64_MAX / MIN).
+SELECT c, (dataplane.feed_cursor_parse(c)).*
+FROM (VALUES ('infinity'::timestamptz), ('-infinity')) v(ts),
+     LATERAL dataplane.feed_cursor(ts, 1) c;
 SELECT dataplane.feed_cursor(NULL, 1) IS NULL AS strict;
 
 -- Anything else is 22023, with a hint.
@@ -136,3 +139,23 @@ SELECT count(*) AS walks,
 FROM expected_walk e;
 RESET search_path;
 DROP SCHEMA evil CASCADE;
+
+-- Items at 'infinity' and '-infinity' (written by hand): a page holding
+-- one has a cursor like any other, and the walk goes on below it, as the
+-- reference query orders them, in pages of 1, 2 and 50.
+INSERT INTO dataplane.actor (uid, did) VALUES (13, 'did:plc:infinite');
+INSERT INTO dataplane.follow (follower, followee) VALUES (12, 13);
+INSERT INTO dataplane.post (author, created_at, rkey)
+  VALUES (13, 'infinity', 'inf1'), (13, 'infinity', 'inf2'), (13, '2024-09-05', 'fin1'),
+         (13, '-infinity', 'ninf1'), (13, '-infinity', 'ninf2');
+INSERT INTO dataplane.repost (reposter, post_id, created_at, rkey)
+  SELECT 13, p.id, 'infinity', 'rinf' || p.id FROM dataplane.post p
+  WHERE p.author = 13 AND p.rkey = 'fin1';
+SELECT a.did, v.l,
+       pg_temp.walk('timeline_skeleton', a.did, v.l) IS NOT DISTINCT FROM
+         ARRAY(SELECT pg_temp.named(t) FROM dptest.ref_timeline(a.uid, 100000, NULL, NULL) t) AS timeline_ok,
+       pg_temp.walk('author_feed_skeleton', a.did, v.l) IS NOT DISTINCT FROM
+         ARRAY(SELECT pg_temp.named(t) FROM dptest.ref_author_feed(a.uid, 100000, NULL, NULL) t) AS author_ok
+FROM dataplane.actor a, (VALUES (1), (2), (50)) v(l)
+WHERE a.uid IN (12, 13) ORDER BY a.uid, v.l;
+SELECT cursor FROM dataplane.author_feed_skeleton('did:plc:infinite', 10);

@@ -3,8 +3,11 @@
 // of get_timeline and get_author_feed in one text. The time is a
 // timestamptz's own integer, microseconds since 2000-01-01 UTC: exact both
 // ways over the whole range of the type (Unix microseconds would overflow
-// int64 near its end). Every text that is not such a pair gets 22023
-// rather than a wrong page.
+// int64 near its end). An item at 'infinity' or '-infinity' (rows written
+// by hand; ingest never writes them) gets that integer too, the type's own
+// INT64_MAX or INT64_MIN, so that a page holding one still has a cursor
+// and the next page starts below it, as get_timeline's cursor does. Every
+// text that is not such a pair gets 22023 rather than a wrong page.
 #include "entry.hpp"
 
 extern "C" {
@@ -58,9 +61,6 @@ using namespace dpg;
 DP_FUNCTION(dataplane_feed_cursor) {
     TimestampTz ts = PG_GETARG_TIMESTAMPTZ(0);
     int64 id = PG_GETARG_INT64(1);
-    if (TIMESTAMP_NOT_FINITE(ts))
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("a feed cursor needs a finite time")));
     char buf[64];
     snprintf(buf, sizeof(buf), INT64_FORMAT ":" INT64_FORMAT, int64(ts), id);
     PG_RETURN_TEXT_P(cstring_to_text(buf));
@@ -74,7 +74,7 @@ DP_FUNCTION(dataplane_feed_cursor_parse) {
     if (colon == nullptr || !read_int64(given, colon, &us) ||
         !read_int64(colon + 1, colon + strlen(colon), &id))
         bad_cursor(given);
-    if (!IS_VALID_TIMESTAMP(us))
+    if (!IS_VALID_TIMESTAMP(us) && !TIMESTAMP_NOT_FINITE(us))
         bad_cursor(given);
     TupleDesc desc;
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
