@@ -100,15 +100,16 @@ CREATE FUNCTION pg_temp.clean() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*
 
 SET timezone = 'UTC';
 
--- Follows. Two records of one edge (the edge goes with its last record,
--- keeping the first record's created_at), a self-follow, and the returned
--- time_us is the largest read.
+-- Follows. Two records of one edge (the edge goes with its last record;
+-- its created_at is the first record's while that lives), a self-follow,
+-- and the returned time_us is the largest read.
 SELECT pg_temp.ingest(pg_temp.follow('alice', 1, 'f1', 'bob'), pg_temp.follow('alice', 2, 'f2', 'bob'),
                       pg_temp.follow('alice', 3, 'f3', 'alice'), pg_temp.follow('bob', 4, 'f1', 'carol'));
 SELECT uid, did, active, status FROM dataplane.actor ORDER BY uid;
 SELECT * FROM pg_temp.follows;
 SELECT * FROM pg_temp.records;
--- A duplicate create is a no-op; deleting one record of two keeps the edge.
+-- A duplicate create is a no-op; deleting one record of two keeps the edge,
+-- with the time of the record that remains.
 SELECT pg_temp.ingest(pg_temp.follow('alice', 5, 'f1', 'carol'), pg_temp.del('alice', 6, 'app.bsky.graph.follow', 'f1'));
 SELECT * FROM pg_temp.follows;
 -- The last record goes: the edge goes. Deletes of unknown records (and of

@@ -219,6 +219,7 @@ class Applier {
     void graph_create(const Change &c);
     void graph_delete(const Change &c);
     void graph_update(const Change &c);
+    void edge_time_of_records(Collection coll, const EdgeKey &e, const RowKey &row);
     void post_write(const Change &c);
     void post_delete(const Change &c);
     void repost_create(const Change &c);
@@ -276,9 +277,13 @@ void Applier::graph_delete(const Change &c) {
         return;
     RowKey row = row_of(*g);
     remove_record(k);
-    if (row_has_records(row))
+    bool edge_coll = c.coll == Collection::kFollow || c.coll == Collection::kBlock;
+    if (row_has_records(row)) {
+        if (edge_coll)
+            edge_time_of_records(c.coll, EdgeKey{uint32_t(row.a), uint32_t(row.b)}, row);
         return;
-    if (c.coll == Collection::kFollow || c.coll == Collection::kBlock) {
+    }
+    if (edge_coll) {
         EdgeKey e{uint32_t(row.a), uint32_t(row.b)};
         if (edge(c.coll, e))
             edges(c.coll).erase(e);
@@ -288,6 +293,35 @@ void Applier::graph_delete(const Change &c) {
         if (member(items, m))
             remove_member(items, m);
     }
+}
+
+// An edge's created_at is that of one of its records (DESIGN.md): the
+// record that created the edge sets it; when a record goes and the edge
+// keeps others, none of which has that time (the record that set it went),
+// the edge takes the earliest of theirs. (An edge written by plain SQL
+// keeps its own time until then.)
+void Applier::edge_time_of_records(Collection coll, const EdgeKey &e, const RowKey &row) {
+    if (!edge(coll, e))
+        return;
+    EdgeRow &edge_row = edges(coll).at(e);
+    auto holders = r_.ix.records_by_row.find(row);
+    if (holders == r_.ix.records_by_row.end())
+        return;
+    bool found = false;
+    int64_t earliest = 0;
+    for (const RecordKey &k : holders->second) {
+        auto it = r_.t.records.find(k);
+        if (it == r_.t.records.end())
+            continue;
+        int64_t t = it->second.created_at;
+        if (t == edge_row.created_at)
+            return;  // still the time of a record it has
+        if (!found || t < earliest)
+            earliest = t;
+        found = true;
+    }
+    if (found)
+        edge_row.created_at = earliest;
 }
 
 // follow, block, listitem, listblock update: a record that names the same

@@ -23,8 +23,9 @@ meets (see Mixer). Deterministic for a seed.
 
 Where DESIGN.md leaves a choice open, the model takes the one the unit
 tests' reference (test/unit/ingest_ref.hpp) and the README document:
-  - an edge's created_at is that of the record that created it, kept while
-    any record of it lives;
+  - an edge's created_at is that of the record that created it while that
+    record lives; when it goes and others remain, the earliest of theirs
+    (DESIGN.md: "its created_at is that of any of its records");
   - an update of a follow, block, list item or list block that names the
     same subject and list as the record changes nothing; one that names
     another deletes the record and creates it anew (a new created_at);
@@ -344,6 +345,13 @@ class Model:
         held = self.holders[rk]
         held.discard(key)
         if held:
+            if coll in ("follow", "block"):
+                # The edge keeps a time of one of its records: its own
+                # while one has it, else the earliest of theirs.
+                times = [self.records[k][2] for k in held]
+                edge = (repo, rec[0])
+                if edge in self.edges[coll] and self.edges[coll][edge] not in times:
+                    self.edges[coll][edge] = min(times)
             return
         del self.holders[rk]
         if coll == "listitem":

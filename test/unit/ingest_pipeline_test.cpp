@@ -127,7 +127,7 @@ TEST(IngestPipeline, LinesToTables) {
     EXPECT_EQ(db.reposts.begin()->second.post_id, p1);
     EXPECT_EQ(db.reposts.begin()->second.reposter, b);
     EXPECT_EQ(db.follows.size(), 1u);
-    EXPECT_EQ(db.follows.at({a, b}), 5);  // the first record's time: f2 still holds it
+    EXPECT_EQ(db.follows.at({a, b}), 6);  // f1 went: the time of f2, the record left
     ASSERT_EQ(db.lists.size(), 1u);
     int64_t l = db.lists.begin()->first;
     EXPECT_EQ(db.lists[l].purpose, "modlist");  // the stub filled in

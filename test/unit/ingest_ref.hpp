@@ -155,19 +155,33 @@ inline void ref_graph_delete(Db &db, const Change &c) {
     Db::Rec r = it->second;
     db.records.erase(it);
     bool remains = false;
+    std::vector<int64_t> times;  // of the edge's records that remain
     for (const auto &[k, o] : db.records) {
         int coll = std::get<1>(k);
         if (coll != int(c.coll))
             continue;
+        bool same_row;
         if (c.coll == Collection::kListItem)
-            remains |= o.list_id == r.list_id && o.subject == r.subject;
+            same_row = o.list_id == r.list_id && o.subject == r.subject;
         else if (c.coll == Collection::kListBlock)
-            remains |= std::get<0>(k) == c.repo && o.list_id == r.list_id;
+            same_row = std::get<0>(k) == c.repo && o.list_id == r.list_id;
         else
-            remains |= std::get<0>(k) == c.repo && o.subject == r.subject;
+            same_row = std::get<0>(k) == c.repo && o.subject == r.subject;
+        remains |= same_row;
+        if (same_row)
+            times.push_back(o.created_at);
     }
-    if (remains)
+    if (remains) {
+        // The edge keeps a time of one of its records: its own while one
+        // has it, else the earliest of theirs.
+        if (c.coll == Collection::kFollow || c.coll == Collection::kBlock) {
+            auto e = db.edges(c.coll).find({c.repo, r.subject});
+            if (e != db.edges(c.coll).end() &&
+                std::find(times.begin(), times.end(), e->second) == times.end())
+                e->second = *std::min_element(times.begin(), times.end());
+        }
         return;
+    }
     if (c.coll == Collection::kListItem)
         db.list_items.erase({r.list_id, r.subject});
     else if (c.coll == Collection::kListBlock)

@@ -121,17 +121,44 @@ TEST(IngestRules, FollowRecordsKeepTheEdge) {
             follow(C, 1, "a", 3, 60),  // the same record again (even with another subject): nothing
             follow(C, 1, "b", 2, 40),  // a second record of the edge: the edge keeps its time
             follow(C, 1, "s", 1, 70),  // a self-follow is an edge like any other
-            follow(D, 1, "a", 0),      // one record left: the edge stays
+            follow(D, 1, "a", 0),      // one record left: the edge stays, at its time
         };
         one_batch ? f.batch(v) : f.each(v);
         ASSERT_EQ(f.db.follows.size(), 2u);
-        EXPECT_EQ(f.db.follows.at({1, 2}), 50);
+        EXPECT_EQ(f.db.follows.at({1, 2}), 40);
         EXPECT_EQ(f.db.follows.at({1, 1}), 70);
         EXPECT_EQ(f.db.records.size(), 2u);
         one_batch ? f.batch({follow(D, 1, "b", 0)}) : f.each({follow(D, 1, "b", 0)});
         EXPECT_FALSE(f.db.follows.count({1, 2}));  // with its last record
         EXPECT_EQ(f.db.records.size(), 1u);
     }
+}
+
+// An edge's time is that of one of its records: the first record's while
+// it lives, whichever records come and go beside it.
+TEST(IngestRules, EdgeTimeOfItsRecords) {
+    for (bool one_batch : {true, false}) {
+        Fixture f;
+        std::vector<Change> v = {
+            follow(C, 1, "a", 2, 50), follow(C, 1, "b", 2, 40), follow(C, 1, "c", 2, 60),
+            follow(D, 1, "b", 0),  // not the record that set the time: kept
+        };
+        one_batch ? f.batch(v) : f.each(v);
+        EXPECT_EQ(f.db.follows.at({1, 2}), 50);
+        // The record that set it goes: the earliest of those left ("c").
+        one_batch ? f.batch({follow(D, 1, "a", 0), follow(C, 1, "d", 2, 70)})
+                  : f.each({follow(D, 1, "a", 0), follow(C, 1, "d", 2, 70)});
+        EXPECT_EQ(f.db.follows.at({1, 2}), 60);
+        // Moved to another subject by an update: the same.
+        f.batch({follow(U, 1, "c", 3, 80)});
+        EXPECT_EQ(f.db.follows.at({1, 2}), 70);
+        EXPECT_EQ(f.db.follows.at({1, 3}), 80);
+    }
+    // A block row the same way.
+    Fixture f;
+    f.batch({follow(C, 1, "a", 2, 50, Collection::kBlock), follow(C, 1, "b", 2, 45, Collection::kBlock),
+             follow(D, 1, "a", 0, 0, Collection::kBlock)});
+    EXPECT_EQ(f.db.blocks.at({1, 2}), 45);
 }
 
 TEST(IngestRules, BlocksAreFollowsOfAnotherTable) {
@@ -156,7 +183,7 @@ TEST(IngestRules, GraphUpdates) {
     EXPECT_EQ(f.db.records.at({1, int(Collection::kFollow), "a"}).created_at, 50);
     // Another subject: a delete, then a create.
     f.batch({follow(U, 1, "a", 3, 70)});
-    EXPECT_EQ(f.db.follows.at({1, 2}), 50);  // "b" still keeps it
+    EXPECT_EQ(f.db.follows.at({1, 2}), 40);  // "b" still keeps it, at its time
     EXPECT_EQ(f.db.follows.at({1, 3}), 70);
     // An update of a record never seen creates it.
     f.batch({follow(U, 1, "c", 4, 80)});
