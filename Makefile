@@ -37,10 +37,11 @@ OBJS = $(patsubst %.cpp,%.o,$(sort $(wildcard src/core/*.cpp src/ingest/*.cpp sr
 # parts in sql/parts/, so that what both must create is written once.
 INSTALL_PARTS = $(addprefix sql/parts/,install_head.sql refs.sql capture_install.sql \
 	functions.sql status.sql v0_2.sql capture_moderation.sql moderation_functions.sql \
-	timeline_functions.sql skeletons.sql)
+	timeline_functions.sql skeletons.sql internal_acl.sql)
 UPGRADE_PARTS = $(addprefix sql/parts/,upgrade_0.1.0_head.sql refs.sql capture_upgrade.sql \
 	status_upgrade.sql status.sql v0_2.sql capture_moderation.sql moderation_functions.sql \
-	timeline_upgrade.sql timeline_functions.sql skeletons.sql upgrade_acl_tail.sql)
+	timeline_upgrade.sql timeline_functions.sql skeletons.sql upgrade_acl_tail.sql \
+	internal_acl.sql)
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql
 # The first release's install script, kept to test upgrades from it.
 DATA = sql/$(EXTENSION)--0.1.0.sql

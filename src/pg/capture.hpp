@@ -23,6 +23,7 @@
 
 #include "edge_batch.hpp"
 #include "item_batch.hpp"
+#include "tables.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -66,9 +67,9 @@ void push_item(const dp::RawItem &it);
 // Called by every capture trigger first: errors when not called as a
 // trigger; nullptr when nothing is to be captured (no index here);
 // otherwise the trigger data, with the queue ready for this generation of
-// the tables, savepoint level and statement. `fn` names the function for
-// the error.
-TriggerData *capture_begin(FunctionCallInfo fcinfo, const char *fn);
+// the tables, savepoint level and statement; errors when the trigger is on
+// another table than `table`. `fn` names the function for the errors.
+TriggerData *capture_begin(FunctionCallInfo fcinfo, const char *fn, CaptureTable table);
 
 // Ends a run of row events (their held-back insertions join the queue):
 // before the queue is read or marked.

@@ -248,7 +248,7 @@ void requeue_reposts(Datum post_ids, Requeue how) {
 // when nothing (more) is to be done (nothing captured here, or a TRUNCATE
 // of `kind`'s table, now queued).
 TriggerData *begin_items(FunctionCallInfo fcinfo, const char *fn, uint8 kind) {
-    TriggerData *td = capture_begin(fcinfo, fn);
+    TriggerData *td = capture_begin(fcinfo, fn, kind == dp::kPost ? kTblPost : kTblRepost);
     if (td != nullptr && TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)) {
         push_item(dp::RawItem{dp::AuthorItem{}, kOpTruncate, kind});
         return nullptr;
@@ -336,7 +336,7 @@ using namespace dpg;
 // dataplane.post: AFTER INSERT / UPDATE / DELETE (statement, transition
 // tables; or row, in replica mode) and AFTER TRUNCATE.
 DP_FUNCTION(dataplane_capture_post) {
-    TriggerData *td = begin_items(fcinfo, "dataplane_capture_post", dp::kPost);
+    TriggerData *td = begin_items(fcinfo, "dataplane._capture_post()", dp::kPost);
     if (td == nullptr)
         return PointerGetDatum(nullptr);
     AttrNumber a_id = column(td, "id"), a_author = column(td, "author"),
@@ -405,7 +405,7 @@ DP_FUNCTION(dataplane_capture_post) {
 // dataplane.repost: AFTER INSERT / UPDATE / DELETE (statement, transition
 // tables; or row, in replica mode) and AFTER TRUNCATE.
 DP_FUNCTION(dataplane_capture_repost) {
-    TriggerData *td = begin_items(fcinfo, "dataplane_capture_repost", dp::kRepost);
+    TriggerData *td = begin_items(fcinfo, "dataplane._capture_repost()", dp::kRepost);
     if (td == nullptr)
         return PointerGetDatum(nullptr);
     AttrNumber a_id = column(td, "id"), a_rep = column(td, "reposter"),

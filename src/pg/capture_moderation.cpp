@@ -60,9 +60,9 @@ Oid column_type(TriggerData *td, AttrNumber a) {
 // The capture trigger of one relation's table: owner and other columns
 // (other nullptr: the table is actor, and its rows with active = false are
 // the relation).
-Datum capture_relation(FunctionCallInfo fcinfo, const char *fn, uint8 rel, const char *owner,
-                       const char *other, bool owner_is_list, bool other_is_list) {
-    TriggerData *td = capture_begin(fcinfo, fn);
+Datum capture_relation(FunctionCallInfo fcinfo, const char *fn, CaptureTable table, uint8 rel,
+                       const char *owner, const char *other, bool owner_is_list, bool other_is_list) {
+    TriggerData *td = capture_begin(fcinfo, fn, table);
     if (td == nullptr)
         return PointerGetDatum(nullptr);
     if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)) {
@@ -113,31 +113,31 @@ using namespace dpg;
 // Each: AFTER INSERT / UPDATE / DELETE (statement, transition tables; or
 // row, in replica mode) and AFTER TRUNCATE, as for follows.
 DP_FUNCTION(dataplane_capture_block) {
-    return capture_relation(fcinfo, "dataplane_capture_block", dp::kRelBlock, "blocker",
+    return capture_relation(fcinfo, "dataplane._capture_block()", kTblBlock, dp::kRelBlock, "blocker",
                             "blocked", false, false);
 }
 
 DP_FUNCTION(dataplane_capture_mute) {
-    return capture_relation(fcinfo, "dataplane_capture_mute", dp::kRelMute, "muter", "muted",
+    return capture_relation(fcinfo, "dataplane._capture_mute()", kTblMute, dp::kRelMute, "muter", "muted",
                             false, false);
 }
 
 DP_FUNCTION(dataplane_capture_list_item) {
-    return capture_relation(fcinfo, "dataplane_capture_list_item", dp::kRelListItem, "list_id",
+    return capture_relation(fcinfo, "dataplane._capture_list_item()", kTblListItem, dp::kRelListItem, "list_id",
                             "subject", true, false);
 }
 
 DP_FUNCTION(dataplane_capture_list_block) {
-    return capture_relation(fcinfo, "dataplane_capture_list_block", dp::kRelListBlock, "actor",
+    return capture_relation(fcinfo, "dataplane._capture_list_block()", kTblListBlock, dp::kRelListBlock, "actor",
                             "list_id", false, true);
 }
 
 DP_FUNCTION(dataplane_capture_list_mute) {
-    return capture_relation(fcinfo, "dataplane_capture_list_mute", dp::kRelListMute, "actor",
+    return capture_relation(fcinfo, "dataplane._capture_list_mute()", kTblListMute, dp::kRelListMute, "actor",
                             "list_id", false, true);
 }
 
 DP_FUNCTION(dataplane_capture_actor) {
-    return capture_relation(fcinfo, "dataplane_capture_actor", dp::kRelInactive, "uid", nullptr,
+    return capture_relation(fcinfo, "dataplane._capture_actor()", kTblActor, dp::kRelInactive, "uid", nullptr,
                             false, false);
 }
