@@ -41,7 +41,20 @@ CREATE TRIGGER t AFTER INSERT ON mine REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION dataplane._refs_follow_insert();
 CREATE TRIGGER t AFTER UPDATE ON mine FOR EACH ROW EXECUTE FUNCTION dataplane._refs_update();
 \set VERBOSITY default
+-- Its ALTER TABLE still passes the extension's event trigger, and, given
+-- the privileges a writer has, its writes still fire the tables' own
+-- triggers (which need no EXECUTE): captured, and checked as references.
+ALTER TABLE mine ADD COLUMN note text;
 RESET ROLE;
+GRANT SELECT, INSERT, DELETE ON dataplane.follow TO regress_dataplane_reader;
+SET ROLE regress_dataplane_reader;
+INSERT INTO dataplane.follow VALUES (3, 4);
+\set VERBOSITY terse
+INSERT INTO dataplane.follow VALUES (3, 99);
+\set VERBOSITY default
+SELECT dataplane.follows(3, 4) AS captured;
+RESET ROLE;
+REVOKE ALL ON dataplane.follow FROM regress_dataplane_reader;
 DROP TABLE mine;
 REVOKE ALL ON SCHEMA dataplane FROM regress_dataplane_reader;
 DROP ROLE regress_dataplane_reader;
