@@ -7,8 +7,6 @@
 
 extern "C" {
 #include "executor/executor.h"
-#include "utils/lsyscache.h"
-#include "utils/rel.h"
 #include "utils/memutils.h"
 
 }
@@ -114,19 +112,6 @@ void flush_row_run() {
     run.edges.n = run.items.n = 0;
 }
 
-// Is rel the capture table t? By the cached OID; by name when that differs
-// (the cache may lag the catalog in the transaction that creates the
-// tables: CREATE or ALTER EXTENSION). Only the extension's owner can make
-// a table in schema dataplane.
-static bool is_capture_table(Relation rel, CaptureTable t) {
-    if (RelationGetRelid(rel) == capture_table(t))
-        return true;
-    if (strcmp(RelationGetRelationName(rel), kCaptureTableNames[t]) != 0)
-        return false;
-    const char *nsp = get_namespace_name(RelationGetNamespace(rel));
-    return nsp != nullptr && strcmp(nsp, "dataplane") == 0;
-}
-
 TriggerData *capture_begin(FunctionCallInfo fcinfo, const char *fn, CaptureTable table) {
     if (!CALLED_AS_TRIGGER(fcinfo))
         ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
@@ -136,11 +121,11 @@ TriggerData *capture_begin(FunctionCallInfo fcinfo, const char *fn, CaptureTable
     // rows that are not its table's, and read columns of other types. Its
     // EXECUTE is not PUBLIC's (CREATE TRIGGER needs it); this holds
     // against the owner's mistakes as well.
-    if (!is_capture_table(td->tg_relation, table))
+    if (!is_capture_table(RelationGetRelid(td->tg_relation), table))
         ereport(ERROR,
                 (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                 errmsg("%s fires only on dataplane.%s, not on \"%s\"", fn, kCaptureTableNames[table],
-                        RelationGetRelationName(td->tg_relation)),
+                 errmsg("%s fires only on dataplane.%s, not on \"%s\"", fn,
+                        kCaptureTableNames[table], RelationGetRelationName(td->tg_relation)),
                  errhint("Drop the trigger: the extension's own triggers capture its tables.")));
     // Without the preloaded library there is no index to maintain: the next
     // server start with it builds the index from the tables. A database

@@ -61,7 +61,8 @@ Oid column_type(TriggerData *td, AttrNumber a) {
 // (other nullptr: the table is actor, and its rows with active = false are
 // the relation).
 Datum capture_relation(FunctionCallInfo fcinfo, const char *fn, CaptureTable table, uint8 rel,
-                       const char *owner, const char *other, bool owner_is_list, bool other_is_list) {
+                       const char *owner, const char *other, bool owner_is_list,
+                       bool other_is_list) {
     TriggerData *td = capture_begin(fcinfo, fn, table);
     if (td == nullptr)
         return PointerGetDatum(nullptr);
@@ -113,31 +114,31 @@ using namespace dpg;
 // Each: AFTER INSERT / UPDATE / DELETE (statement, transition tables; or
 // row, in replica mode) and AFTER TRUNCATE, as for follows.
 DP_FUNCTION(dataplane_capture_block) {
-    return capture_relation(fcinfo, "dataplane._capture_block()", kTblBlock, dp::kRelBlock, "blocker",
-                            "blocked", false, false);
+    return capture_relation(fcinfo, "dataplane._capture_block()", kTblBlock, dp::kRelBlock,
+                            "blocker", "blocked", false, false);
 }
 
 DP_FUNCTION(dataplane_capture_mute) {
-    return capture_relation(fcinfo, "dataplane._capture_mute()", kTblMute, dp::kRelMute, "muter", "muted",
-                            false, false);
+    return capture_relation(fcinfo, "dataplane._capture_mute()", kTblMute, dp::kRelMute, "muter",
+                            "muted", false, false);
 }
 
 DP_FUNCTION(dataplane_capture_list_item) {
-    return capture_relation(fcinfo, "dataplane._capture_list_item()", kTblListItem, dp::kRelListItem, "list_id",
-                            "subject", true, false);
+    return capture_relation(fcinfo, "dataplane._capture_list_item()", kTblListItem,
+                            dp::kRelListItem, "list_id", "subject", true, false);
 }
 
 DP_FUNCTION(dataplane_capture_list_block) {
-    return capture_relation(fcinfo, "dataplane._capture_list_block()", kTblListBlock, dp::kRelListBlock, "actor",
-                            "list_id", false, true);
+    return capture_relation(fcinfo, "dataplane._capture_list_block()", kTblListBlock,
+                            dp::kRelListBlock, "actor", "list_id", false, true);
 }
 
 DP_FUNCTION(dataplane_capture_list_mute) {
-    return capture_relation(fcinfo, "dataplane._capture_list_mute()", kTblListMute, dp::kRelListMute, "actor",
-                            "list_id", false, true);
+    return capture_relation(fcinfo, "dataplane._capture_list_mute()", kTblListMute,
+                            dp::kRelListMute, "actor", "list_id", false, true);
 }
 
 DP_FUNCTION(dataplane_capture_actor) {
-    return capture_relation(fcinfo, "dataplane._capture_actor()", kTblActor, dp::kRelInactive, "uid", nullptr,
-                            false, false);
+    return capture_relation(fcinfo, "dataplane._capture_actor()", kTblActor, dp::kRelInactive,
+                            "uid", nullptr, false, false);
 }

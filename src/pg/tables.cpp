@@ -43,6 +43,11 @@ void relcache_callback(Datum, Oid relid) {
         }
 }
 
+// The table's OID in schema nsp, from the catalog (InvalidOid if absent).
+Oid oid_by_name(CaptureTable t, Oid nsp) {
+    return OidIsValid(nsp) ? get_relname_relid(kCaptureTableNames[t], nsp) : InvalidOid;
+}
+
 void load_oids() {
     if (oids_valid)
         return;
@@ -53,7 +58,7 @@ void load_oids() {
     Oid nsp = get_namespace_oid("dataplane", true);
     bool all = OidIsValid(nsp), mod = true;
     for (int t = 0; t < kNumCaptureTables; t++) {
-        cached_oid[t] = OidIsValid(nsp) ? get_relname_relid(kCaptureTableNames[t], nsp) : InvalidOid;
+        cached_oid[t] = oid_by_name(CaptureTable(t), nsp);
         if (t < kFirstModerationTable)
             all = all && OidIsValid(cached_oid[t]);
         else if (t > kTblActor)
@@ -172,6 +177,15 @@ Oid capture_table(CaptureTable t) {
     if (t >= kFirstModerationTable && !moderation)
         return InvalidOid;
     return oids_valid ? cached_oid[t] : InvalidOid;
+}
+
+bool is_capture_table(Oid relid, CaptureTable t) {
+    if (relid == capture_table(t))
+        return true;
+    // The cache is dropped when a table it holds changes, not when a table
+    // it lacks is created (the moderation tables, in the update from
+    // 0.1.0): then the catalog.
+    return OidIsValid(relid) && relid == oid_by_name(t, get_namespace_oid("dataplane", true));
 }
 
 bool moderation_schema() {

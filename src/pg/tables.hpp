@@ -39,6 +39,10 @@ Oid current_generation();
 // OID of one capture table (InvalidOid if absent).
 Oid capture_table(CaptureTable t);
 
+// Is relid the capture table t (also one created after the OIDs were
+// cached)?
+bool is_capture_table(Oid relid, CaptureTable t);
+
 // Is this dataplane.database, the one database whose tables the index
 // serves? A copy made with CREATE DATABASE ... TEMPLATE has the extension
 // too, with the same table OIDs: it is answered from its own tables and
