@@ -278,13 +278,13 @@ void Applier::graph_delete(const Change &c) {
     RowKey row = row_of(*g);
     remove_record(k);
     bool edge_coll = c.coll == Collection::kFollow || c.coll == Collection::kBlock;
+    EdgeKey e{uint32_t(row.a), uint32_t(row.b)};
     if (row_has_records(row)) {
         if (edge_coll)
-            edge_time_of_records(c.coll, EdgeKey{uint32_t(row.a), uint32_t(row.b)}, row);
+            edge_time_of_records(c.coll, e, row);
         return;
     }
     if (edge_coll) {
-        EdgeKey e{uint32_t(row.a), uint32_t(row.b)};
         if (edge(c.coll, e))
             edges(c.coll).erase(e);
     } else {

@@ -154,8 +154,7 @@ inline void ref_graph_delete(Db &db, const Change &c) {
         return;
     Db::Rec r = it->second;
     db.records.erase(it);
-    bool remains = false;
-    std::vector<int64_t> times;  // of the edge's records that remain
+    std::vector<int64_t> times;  // of the row's records that remain
     for (const auto &[k, o] : db.records) {
         int coll = std::get<1>(k);
         if (coll != int(c.coll))
@@ -167,11 +166,10 @@ inline void ref_graph_delete(Db &db, const Change &c) {
             same_row = std::get<0>(k) == c.repo && o.list_id == r.list_id;
         else
             same_row = std::get<0>(k) == c.repo && o.subject == r.subject;
-        remains |= same_row;
         if (same_row)
             times.push_back(o.created_at);
     }
-    if (remains) {
+    if (!times.empty()) {
         // The edge keeps a time of one of its records: its own while one
         // has it, else the earliest of theirs.
         if (c.coll == Collection::kFollow || c.coll == Collection::kBlock) {
